@@ -1,0 +1,91 @@
+"""The `rdsca` group and the one boundary that turns errors into exit codes."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+
+import click
+
+from rdsca import __version__
+from rdsca.errors import ExitCode, RdscaError
+
+# Each module registers its commands on `cli` when imported. Add yours here.
+COMMAND_MODULES = (
+    "rdsca.cli.audit",
+    "rdsca.cli.sandbox",
+    "rdsca.cli.trust",
+    "rdsca.cli.probe",
+    "rdsca.cli.rotate",
+    "rdsca.cli.report",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="rdsca")
+@click.option("--debug", is_flag=True, help="Show tracebacks and AWS call logs.")
+@click.option("-v", "--verbose", is_flag=True, help="Say more about what is happening.")
+@click.option("-q", "--quiet", is_flag=True, help="Only print results and errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool, verbose: bool, quiet: bool) -> None:
+    """Take an AWS estate safely through an RDS certificate-authority change.
+
+    \b
+    Example:
+      rdsca audit --region eu-west-1 --fail-within 90
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    ctx.obj["verbose"] = verbose
+    ctx.obj["quiet"] = quiet
+    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if not debug:
+        for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _load_commands() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:  # a real missing dependency, not a command module yet to come
+                raise
+
+
+_load_commands()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point: run the group, map errors to exit codes."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="rdsca", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return ExitCode.INTERRUPTED
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return ExitCode.INTERRUPTED
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        return ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+    except RdscaError as exc:
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        return int(exc.exit_code)
+    except Exception as exc:  # the boundary: a bug still gets one clear line
+        if debug:
+            raise
+        click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with --debug)", err=True)
+        return ExitCode.ERROR
+    return ExitCode.OK
+
+
+def run() -> None:
+    sys.exit(main())

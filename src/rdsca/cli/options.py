@@ -1,0 +1,151 @@
+"""Flags shared by many commands, declared once."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from rdsca.errors import ConfigError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _split_csv(values: Sequence[str]) -> tuple[str, ...]:
+    out: list[str] = []
+    for v in values:
+        out.extend(p.strip() for p in v.split(",") if p.strip())
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class AwsOptions:
+    """The standard AWS inputs of every command that talks to AWS."""
+
+    profiles: tuple[str, ...]
+    regions: tuple[str, ...]
+    accounts: tuple[str, ...]
+    role_name: str | None
+    org: bool
+    endpoint_url: str | None
+
+
+@dataclass(frozen=True)
+class Selection:
+    engines: tuple[str, ...]
+    tags: tuple[tuple[str, str], ...]
+    id_globs: tuple[str, ...]
+
+
+def aws_options(func: F) -> F:
+    """Add --profile/--region/--accounts/--role-name/--org/--endpoint-url; pass `aws: AwsOptions`."""
+
+
+    options = [
+        click.option("--profile", "profiles", multiple=True, metavar="NAME",
+                     help="AWS profile (repeatable). Default: the standard credential chain."),
+        click.option("--region", "regions", multiple=True, metavar="REGION",
+                     envvar="RDSCA_REGIONS",
+                     help="Region (repeatable or comma-separated). Default: every region enabled "
+                     "for the account. Env: RDSCA_REGIONS."),
+        click.option("--accounts", "accounts", multiple=True, metavar="ID,ID", envvar="RDSCA_ACCOUNTS",
+                     help="Accounts to reach by assuming --role-name in each."),
+        click.option("--role-name", metavar="NAME", envvar="RDSCA_ROLE_NAME",
+                     help="Role assumed in each account: arn:aws:iam::<id>:role/<NAME>."),
+        click.option("--org", is_flag=True,
+                     help="Every active account of the AWS Organization (needs --role-name)."),
+        click.option("--endpoint-url", metavar="URL", envvar="AWS_ENDPOINT_URL",
+                     help="Send AWS calls to this endpoint (a sandbox, a proxy). Env: AWS_ENDPOINT_URL."),
+    ]
+
+    def wrapper(*args: Any, profiles: tuple[str, ...], regions: Any, accounts: tuple[str, ...],
+                role_name: str | None, org: bool, endpoint_url: str | None, **kwargs: Any) -> Any:
+        if isinstance(regions, str):
+            regions = (regions,)
+        accts = _split_csv(accounts)
+        for a in accts:
+            if not (a.isdigit() and len(a) == 12):
+                raise ConfigError(f"--accounts: {a!r} is not a 12-digit AWS account id")
+        if (accts or org) and not role_name:
+            raise ConfigError("--accounts and --org need --role-name (the role to assume in each account)")
+        kwargs["aws"] = AwsOptions(
+            profiles=tuple(profiles), regions=_split_csv(regions or ()), accounts=accts,
+            role_name=role_name, org=org, endpoint_url=endpoint_url or None,
+        )
+        return func(*args, **kwargs)
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    result: Any = wrapper
+    for opt in reversed(options):
+        result = opt(result)
+    return result  # type: ignore[no-any-return]
+
+
+def selection_options(func: F) -> F:
+    """Add --engine/--tag/--id; pass `selection: Selection`."""
+
+    def wrapper(*args: Any, engines: tuple[str, ...], tags: tuple[str, ...],
+                id_globs: tuple[str, ...], **kwargs: Any) -> Any:
+        parsed: list[tuple[str, str]] = []
+        for t in tags:
+            key, sep, value = t.partition("=")
+            if not sep or not key:
+                raise ConfigError(f"--tag {t!r}: expected KEY=VALUE, for example --tag env=prod")
+            parsed.append((key, value))
+        kwargs["selection"] = Selection(_split_csv(engines), tuple(parsed), _split_csv(id_globs))
+        return func(*args, **kwargs)
+
+    wrapper.__name__ = func.__name__
+    wrapper.__doc__ = func.__doc__
+    result: Any = wrapper
+    for opt in reversed([
+        click.option("--engine", "engines", multiple=True, metavar="ENGINE",
+                     help="Only these engines (repeatable): postgres, mysql, aurora-postgresql, docdb..."),
+        click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE",
+                     help="Only instances with this tag (repeatable; all must match)."),
+        click.option("--id", "id_globs", multiple=True, metavar="GLOB",
+                     help="Only instance ids matching this glob (repeatable)."),
+    ]):
+        result = opt(result)
+    return result  # type: ignore[no-any-return]
+
+
+def output_options(formats: Sequence[str], default: str = "table") -> Callable[[F], F]:
+    """Add --format/--output; pass `fmt: str` and `output: Path | None`."""
+
+    def decorate(func: F) -> F:
+        func = click.option("--output", "-o", "output", type=click.Path(dir_okay=False, path_type=Path),
+                            help="Write to this file (atomically) instead of standard output.")(func)
+        func = click.option("--format", "-f", "fmt", type=click.Choice(list(formats)), default=default,
+                            show_default=True, help="Output format.")(func)
+        return func
+
+    return decorate
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Print, or write a file atomically so that no half-written file is ever left behind."""
+    if output is None:
+        click.echo(text, nl=not text.endswith("\n"))
+        return
+    write_atomic(output, text)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path = path.expanduser()
+    if path.parent and not path.parent.exists():
+        raise ConfigError(f"cannot write {path}: directory {path.parent} does not exist")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from exc

@@ -1,0 +1,190 @@
+"""Frozen dataclasses shared by every layer. No AWS field names past `rdsca.aws`."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+
+# Engines whose certificates are not RDS CAs (ACM / Amazon Trust Services).
+UNMANAGED_ENGINES = frozenset({"neptune"})
+
+CERTIFICATE_ACTIONS = frozenset({"ca-certificate-rotation", "server-certificate-rotation"})
+
+
+@dataclass(frozen=True)
+class Target:
+    """One account x region that rdsca reads or changes."""
+
+    account_id: str
+    region: str
+    profile: str | None = None
+    role_arn: str | None = None
+
+    @property
+    def key(self) -> str:
+        return f"{self.account_id}/{self.region}"
+
+
+@dataclass(frozen=True)
+class TargetStatus:
+    target: Target
+    ok: bool
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Authority:
+    """A CA as `describe_certificates` lists it in one region of one account."""
+
+    id: str
+    region: str
+    account_id: str
+    type: str
+    thumbprint: str | None
+    valid_from: datetime | None
+    valid_till: datetime | None
+    customer_override: bool = False
+    customer_override_valid_till: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RegionCAs:
+    """The CAs of one account x region and the default for new instances."""
+
+    account_id: str
+    region: str
+    authorities: tuple[Authority, ...]
+    default_ca: str | None
+
+    @property
+    def override(self) -> bool:
+        """True when the default is an account override (`modify_certificates`)."""
+        return any(a.customer_override for a in self.authorities)
+
+    def get(self, ca_id: str | None) -> Authority | None:
+        return next((a for a in self.authorities if a.id == ca_id), None)
+
+
+@dataclass(frozen=True)
+class PendingAction:
+    """A pending maintenance action on an instance (certificate ones matter most)."""
+
+    action: str
+    description: str | None = None
+    auto_applied_after: datetime | None = None
+    forced_apply_date: datetime | None = None
+    current_apply_date: datetime | None = None
+    opt_in_status: str | None = None
+
+    @property
+    def is_certificate(self) -> bool:
+        return self.action in CERTIFICATE_ACTIONS
+
+
+@dataclass(frozen=True)
+class EngineCapability:
+    """What one (region, engine, version) supports, from `describe_db_engine_versions`."""
+
+    engine: str
+    version: str
+    rotation_without_restart: bool | None
+    supported_cas: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Instance:
+    account_id: str
+    region: str
+    id: str
+    arn: str
+    engine: str
+    engine_version: str
+    status: str
+    endpoint: str | None
+    port: int | None
+    ca: str | None
+    server_cert_ca: str | None
+    server_cert_valid_till: datetime | None
+    pending_ca: str | None
+    pending_actions: tuple[PendingAction, ...] = ()
+    rotation_without_restart: bool | None = None
+    supported_cas: tuple[str, ...] = ()
+    cluster: str | None = None
+    replica_of: str | None = None
+    replicas: tuple[str, ...] = ()
+    multi_az: bool = False
+    maintenance_window: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return f"{self.account_id}/{self.region}/{self.id}"
+
+    @property
+    def is_aurora(self) -> bool:
+        return self.engine.startswith("aurora")
+
+    @property
+    def certificate_actions(self) -> tuple[PendingAction, ...]:
+        return tuple(a for a in self.pending_actions if a.is_certificate)
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Everything one collection pass saw, including the targets that failed."""
+
+    collected_at: datetime
+    targets: tuple[TargetStatus, ...]
+    regions: tuple[RegionCAs, ...]
+    instances: tuple[Instance, ...]
+
+    @property
+    def failed(self) -> tuple[TargetStatus, ...]:
+        return tuple(t for t in self.targets if not t.ok)
+
+    def region_cas(self, account_id: str, region: str) -> RegionCAs | None:
+        return next(
+            (r for r in self.regions if r.account_id == account_id and r.region == region), None
+        )
+
+
+class State(enum.StrEnum):
+    UNMANAGED = "unmanaged"
+    RETIRED_CA = "retired-ca"
+    EXPIRED = "expired"
+    EXPIRING = "expiring"
+    PENDING = "pending"
+    OK = "ok"
+
+
+class Severity(enum.StrEnum):
+    CRITICAL = "critical"
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The assessment of one instance at one moment."""
+
+    instance: Instance
+    ca_valid_till: datetime | None
+    state: State
+    severity: Severity
+    days_left: int | None
+    reasons: tuple[str, ...]
+    recommended_ca: str | None = None
+
+
+@dataclass(frozen=True)
+class Audit:
+    """A fleet and its verdicts: what `rdsca audit` reports."""
+
+    fleet: Fleet
+    verdicts: tuple[Verdict, ...]
+    generated_at: datetime
+    warn_days: int
