@@ -145,9 +145,7 @@ class Fleet:
         return tuple(t for t in self.targets if not t.ok)
 
     def region_cas(self, account_id: str, region: str) -> RegionCAs | None:
-        return next(
-            (r for r in self.regions if r.account_id == account_id and r.region == region), None
-        )
+        return next((r for r in self.regions if r.account_id == account_id and r.region == region), None)
 
 
 class State(enum.StrEnum):

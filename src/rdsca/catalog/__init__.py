@@ -28,8 +28,11 @@ _NAME_RULES: tuple[tuple[re.Pattern[str], str, str], ...] = (
     (re.compile(r"^Amazon RDS (?P<region>[a-z0-9-]+) Root CA RSA2048 G1$"), "rds-ca-rsa2048-g1", "root"),
     (re.compile(r"^Amazon RDS (?P<region>[a-z0-9-]+) Root CA RSA4096 G1$"), "rds-ca-rsa4096-g1", "root"),
     (re.compile(r"^Amazon RDS (?P<region>[a-z0-9-]+) Root CA ECC384 G1$"), "rds-ca-ecc384-g1", "root"),
-    (re.compile(r"^Amazon RDS (?P<region>[a-z0-9-]+) Subordinate CA (RSA2048|RSA4096|ECC384) G1"),
-     "", "intermediate"),
+    (
+        re.compile(r"^Amazon RDS (?P<region>[a-z0-9-]+) Subordinate CA (RSA2048|RSA4096|ECC384) G1"),
+        "",
+        "intermediate",
+    ),
     (re.compile(r"^Amazon RDS Root 2019 CA$"), "rds-ca-2019", "root"),
     (re.compile(r"^Amazon RDS (?P<region>[a-z0-9-]+) 2019 CA$"), "rds-ca-2019", "intermediate"),
     # Regions opened after 2019 got their own 2019-generation root.

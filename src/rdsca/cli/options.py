@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 from collections.abc import Callable, Sequence
@@ -45,26 +46,58 @@ class Selection:
 def aws_options(func: F) -> F:
     """Add --profile/--region/--accounts/--role-name/--org/--endpoint-url; pass `aws: AwsOptions`."""
 
-
     options = [
-        click.option("--profile", "profiles", multiple=True, metavar="NAME",
-                     help="AWS profile (repeatable). Default: the standard credential chain."),
-        click.option("--region", "regions", multiple=True, metavar="REGION",
-                     envvar="RDSCA_REGIONS",
-                     help="Region (repeatable or comma-separated). Default: every region enabled "
-                     "for the account. Env: RDSCA_REGIONS."),
-        click.option("--accounts", "accounts", multiple=True, metavar="ID,ID", envvar="RDSCA_ACCOUNTS",
-                     help="Accounts to reach by assuming --role-name in each."),
-        click.option("--role-name", metavar="NAME", envvar="RDSCA_ROLE_NAME",
-                     help="Role assumed in each account: arn:aws:iam::<id>:role/<NAME>."),
-        click.option("--org", is_flag=True,
-                     help="Every active account of the AWS Organization (needs --role-name)."),
-        click.option("--endpoint-url", metavar="URL", envvar="AWS_ENDPOINT_URL",
-                     help="Send AWS calls to this endpoint (a sandbox, a proxy). Env: AWS_ENDPOINT_URL."),
+        click.option(
+            "--profile",
+            "profiles",
+            multiple=True,
+            metavar="NAME",
+            help="AWS profile (repeatable). Default: the standard credential chain.",
+        ),
+        click.option(
+            "--region",
+            "regions",
+            multiple=True,
+            metavar="REGION",
+            envvar="RDSCA_REGIONS",
+            help="Region (repeatable or comma-separated). Default: every region enabled "
+            "for the account. Env: RDSCA_REGIONS.",
+        ),
+        click.option(
+            "--accounts",
+            "accounts",
+            multiple=True,
+            metavar="ID,ID",
+            envvar="RDSCA_ACCOUNTS",
+            help="Accounts to reach by assuming --role-name in each.",
+        ),
+        click.option(
+            "--role-name",
+            metavar="NAME",
+            envvar="RDSCA_ROLE_NAME",
+            help="Role assumed in each account: arn:aws:iam::<id>:role/<NAME>.",
+        ),
+        click.option(
+            "--org", is_flag=True, help="Every active account of the AWS Organization (needs --role-name)."
+        ),
+        click.option(
+            "--endpoint-url",
+            metavar="URL",
+            envvar="AWS_ENDPOINT_URL",
+            help="Send AWS calls to this endpoint (a sandbox, a proxy). Env: AWS_ENDPOINT_URL.",
+        ),
     ]
 
-    def wrapper(*args: Any, profiles: tuple[str, ...], regions: Any, accounts: tuple[str, ...],
-                role_name: str | None, org: bool, endpoint_url: str | None, **kwargs: Any) -> Any:
+    def wrapper(
+        *args: Any,
+        profiles: tuple[str, ...],
+        regions: Any,
+        accounts: tuple[str, ...],
+        role_name: str | None,
+        org: bool,
+        endpoint_url: str | None,
+        **kwargs: Any,
+    ) -> Any:
         if isinstance(regions, str):
             regions = (regions,)
         accts = _split_csv(accounts)
@@ -74,24 +107,28 @@ def aws_options(func: F) -> F:
         if (accts or org) and not role_name:
             raise ConfigError("--accounts and --org need --role-name (the role to assume in each account)")
         kwargs["aws"] = AwsOptions(
-            profiles=tuple(profiles), regions=_split_csv(regions or ()), accounts=accts,
-            role_name=role_name, org=org, endpoint_url=endpoint_url or None,
+            profiles=tuple(profiles),
+            regions=_split_csv(regions or ()),
+            accounts=accts,
+            role_name=role_name,
+            org=org,
+            endpoint_url=endpoint_url or None,
         )
         return func(*args, **kwargs)
 
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
+    functools.update_wrapper(wrapper, func)  # keeps the click params of inner decorators
     result: Any = wrapper
     for opt in reversed(options):
         result = opt(result)
-    return result  # type: ignore[no-any-return]
+    return result
 
 
 def selection_options(func: F) -> F:
     """Add --engine/--tag/--id; pass `selection: Selection`."""
 
-    def wrapper(*args: Any, engines: tuple[str, ...], tags: tuple[str, ...],
-                id_globs: tuple[str, ...], **kwargs: Any) -> Any:
+    def wrapper(
+        *args: Any, engines: tuple[str, ...], tags: tuple[str, ...], id_globs: tuple[str, ...], **kwargs: Any
+    ) -> Any:
         parsed: list[tuple[str, str]] = []
         for t in tags:
             key, sep, value = t.partition("=")
@@ -101,29 +138,57 @@ def selection_options(func: F) -> F:
         kwargs["selection"] = Selection(_split_csv(engines), tuple(parsed), _split_csv(id_globs))
         return func(*args, **kwargs)
 
-    wrapper.__name__ = func.__name__
-    wrapper.__doc__ = func.__doc__
+    functools.update_wrapper(wrapper, func)  # keeps the click params of inner decorators
     result: Any = wrapper
-    for opt in reversed([
-        click.option("--engine", "engines", multiple=True, metavar="ENGINE",
-                     help="Only these engines (repeatable): postgres, mysql, aurora-postgresql, docdb..."),
-        click.option("--tag", "tags", multiple=True, metavar="KEY=VALUE",
-                     help="Only instances with this tag (repeatable; all must match)."),
-        click.option("--id", "id_globs", multiple=True, metavar="GLOB",
-                     help="Only instance ids matching this glob (repeatable)."),
-    ]):
+    for opt in reversed(
+        [
+            click.option(
+                "--engine",
+                "engines",
+                multiple=True,
+                metavar="ENGINE",
+                help="Only these engines (repeatable): postgres, mysql, aurora-postgresql, docdb...",
+            ),
+            click.option(
+                "--tag",
+                "tags",
+                multiple=True,
+                metavar="KEY=VALUE",
+                help="Only instances with this tag (repeatable; all must match).",
+            ),
+            click.option(
+                "--id",
+                "id_globs",
+                multiple=True,
+                metavar="GLOB",
+                help="Only instance ids matching this glob (repeatable).",
+            ),
+        ]
+    ):
         result = opt(result)
-    return result  # type: ignore[no-any-return]
+    return result
 
 
 def output_options(formats: Sequence[str], default: str = "table") -> Callable[[F], F]:
     """Add --format/--output; pass `fmt: str` and `output: Path | None`."""
 
     def decorate(func: F) -> F:
-        func = click.option("--output", "-o", "output", type=click.Path(dir_okay=False, path_type=Path),
-                            help="Write to this file (atomically) instead of standard output.")(func)
-        func = click.option("--format", "-f", "fmt", type=click.Choice(list(formats)), default=default,
-                            show_default=True, help="Output format.")(func)
+        func = click.option(
+            "--output",
+            "-o",
+            "output",
+            type=click.Path(dir_okay=False, path_type=Path),
+            help="Write to this file (atomically) instead of standard output.",
+        )(func)
+        func = click.option(
+            "--format",
+            "-f",
+            "fmt",
+            type=click.Choice(list(formats)),
+            default=default,
+            show_default=True,
+            help="Output format.",
+        )(func)
         return func
 
     return decorate

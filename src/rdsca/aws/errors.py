@@ -1,0 +1,51 @@
+"""Turn botocore exceptions into one line a person can act on."""
+
+from __future__ import annotations
+
+import botocore.exceptions as bce
+
+_CREDENTIAL_CODES = frozenset(
+    {
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "RequestExpired",
+        "InvalidAccessKeyId",
+    }
+)
+
+
+def error_code(exc: BaseException) -> str | None:
+    if isinstance(exc, bce.ClientError):
+        return str(exc.response.get("Error", {}).get("Code") or "") or None
+    return None
+
+
+def is_credentials_error(exc: BaseException) -> bool:
+    return isinstance(exc, bce.NoCredentialsError | bce.PartialCredentialsError) or (
+        error_code(exc) in _CREDENTIAL_CODES
+    )
+
+
+def describe_error(exc: BaseException) -> str:
+    """`AccessDenied: User is not authorized ...` / `cannot reach https://...` / ..."""
+    if isinstance(exc, bce.ClientError):
+        err = exc.response.get("Error", {})
+        code = err.get("Code") or "Error"
+        message = (err.get("Message") or "").strip()
+        if code in _CREDENTIAL_CODES:
+            return f"{code}: credentials expired or invalid; refresh them (aws sso login, new keys)"
+        return f"{code}: {message}" if message else str(code)
+    if isinstance(exc, bce.NoCredentialsError):
+        return "no AWS credentials found (set a profile, AWS_PROFILE or AWS_ACCESS_KEY_ID)"
+    if isinstance(exc, bce.EndpointConnectionError):
+        return f"cannot reach {exc.kwargs.get('endpoint_url', 'the endpoint')}"
+    if isinstance(exc, bce.ConnectTimeoutError | bce.ReadTimeoutError):
+        return f"timed out talking to {exc.kwargs.get('endpoint_url', 'AWS')}"
+    if isinstance(exc, bce.ResponseParserError):
+        return "the endpoint answered with something that is not an AWS response"
+    if isinstance(exc, bce.ProfileNotFound):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"

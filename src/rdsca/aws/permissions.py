@@ -1,0 +1,59 @@
+"""IAM permissions each AWS operation needs, declared beside the code that calls it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+# capability -> set of IAM actions
+_REGISTRY: dict[str, set[str]] = {}
+
+CAPABILITIES = ("audit", "rotate", "readiness")
+
+
+def needs(*actions: str, used_by: tuple[str, ...] = ("audit",)) -> Callable[[F], F]:
+    """Declare the IAM actions a function calls, for the capabilities that use it."""
+
+    def decorate(func: F) -> F:
+        for capability in used_by:
+            _REGISTRY.setdefault(capability, set()).update(actions)
+        func.iam_actions = actions  # type: ignore[attr-defined]
+        return func
+
+    return decorate
+
+
+def actions_for(capability: str) -> tuple[str, ...]:
+    # rotate and readiness read the fleet first: they need what audit needs.
+    wanted = {capability, "audit"} if capability in ("rotate", "readiness") else {capability}
+    out: set[str] = set()
+    for c in wanted:
+        out |= _REGISTRY.get(c, set())
+    return tuple(sorted(out))
+
+
+def policy_document(capability: str) -> str:
+    """A least-privilege IAM policy (JSON) for one capability."""
+    if capability not in CAPABILITIES:
+        raise ValueError(capability)
+    # Import the modules that declare permissions so the registry is complete.
+    import importlib
+
+    for module in ("rdsca.aws.session", "rdsca.aws.fleet", "rdsca.aws.actions"):
+        importlib.import_module(module)
+
+    doc: dict[str, Any] = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": f"Rdsca{capability.title()}",
+                "Effect": "Allow",
+                "Action": list(actions_for(capability)),
+                "Resource": "*",
+            },
+        ],
+    }
+    return json.dumps(doc, indent=2)

@@ -1,0 +1,196 @@
+"""The one session factory: profiles, assumed roles, regions, endpoints and retries."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import botocore.exceptions as bce
+from botocore.config import Config
+
+from rdsca.aws.errors import describe_error
+from rdsca.aws.permissions import needs
+from rdsca.errors import AwsAccessError, ConfigError
+from rdsca.model import Target
+
+DEFAULT_REGION = "us-east-1"
+_REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
+
+
+@dataclass(frozen=True)
+class AwsSettings:
+    """How to reach AWS: endpoint and retry policy. Shared by every client rdsca builds."""
+
+    endpoint_url: str | None = None
+    retry_mode: str = "adaptive"
+    max_attempts: int = 6
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_pool_connections: int = 20
+
+    def botocore_config(self) -> Config:
+        return Config(
+            retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            max_pool_connections=self.max_pool_connections,
+        )
+
+
+@dataclass
+class SessionFactory:
+    """Builds clients for one set of credentials (a profile, or a role assumed from it).
+
+    boto3 sessions are not thread-safe; client creation is serialised, the clients themselves
+    are safe to share between threads.
+    """
+
+    settings: AwsSettings = field(default_factory=AwsSettings)
+    profile: str | None = None
+    credentials: dict[str, str] | None = None
+    _session: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        try:
+            if self.credentials:
+                self._session = boto3.session.Session(
+                    aws_access_key_id=self.credentials["AccessKeyId"],
+                    aws_secret_access_key=self.credentials["SecretAccessKey"],
+                    aws_session_token=self.credentials.get("SessionToken"),
+                )
+            else:
+                self._session = boto3.session.Session(profile_name=self.profile)
+        except bce.ProfileNotFound as exc:
+            raise ConfigError(f"AWS profile {self.profile!r} not found in your AWS config") from exc
+
+    def client(self, service: str, region: str) -> Any:
+        key = (service, region)
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self._session.client(
+                    service,
+                    region_name=region,
+                    endpoint_url=self.settings.endpoint_url,
+                    config=self.settings.botocore_config(),
+                )
+            return self._clients[key]
+
+    @property
+    def home_region(self) -> str:
+        return self._session.region_name or DEFAULT_REGION
+
+    @needs("sts:GetCallerIdentity", used_by=("audit",))
+    def account_id(self) -> str:
+        try:
+            return str(self.client("sts", self.home_region).get_caller_identity()["Account"])
+        except (bce.BotoCoreError, bce.ClientError) as exc:
+            raise AwsAccessError(f"cannot identify the AWS account: {describe_error(exc)}") from exc
+
+    @needs("sts:AssumeRole", used_by=("audit",))
+    def assume(self, role_arn: str) -> SessionFactory:
+        resp = self.client("sts", self.home_region).assume_role(RoleArn=role_arn, RoleSessionName="rdsca")
+        return SessionFactory(settings=self.settings, credentials=resp["Credentials"])
+
+    @needs("ec2:DescribeRegions", used_by=("audit",))
+    def enabled_regions(self) -> tuple[str, ...]:
+        resp = self.client("ec2", self.home_region).describe_regions(AllRegions=False)
+        return tuple(sorted(r["RegionName"] for r in resp["Regions"]))
+
+    @needs("organizations:ListAccounts", used_by=("audit",))
+    def organization_accounts(self) -> tuple[str, ...]:
+        pages = self.client("organizations", self.home_region).get_paginator("list_accounts")
+        out: list[str] = []
+        try:
+            for page in pages.paginate():
+                out.extend(a["Id"] for a in page["Accounts"] if a.get("Status") == "ACTIVE")
+        except (bce.BotoCoreError, bce.ClientError) as exc:
+            raise AwsAccessError(f"cannot list the organization's accounts: {describe_error(exc)}") from exc
+        return tuple(sorted(out))
+
+    def known_regions(self) -> frozenset[str]:
+        out: set[str] = set()
+        for partition in self._session.get_available_partitions():
+            out.update(self._session.get_available_regions("rds", partition_name=partition))
+        return frozenset(out)
+
+
+@dataclass(frozen=True)
+class ResolvedTarget:
+    """A target and the factory that reaches it, or the reason it cannot be reached."""
+
+    target: Target
+    factory: SessionFactory | None
+    error: str | None = None
+
+
+def validate_regions(factory: SessionFactory, regions: Sequence[str]) -> None:
+    known = factory.known_regions()
+    for region in regions:
+        if region in known:
+            continue
+        if not _REGION_RE.match(region):
+            raise ConfigError(f"unknown region {region!r} (expected a name like eu-west-1)")
+        # A well-formed name botocore does not list yet: newer than this botocore; allow it.
+
+
+def resolve_targets(
+    *,
+    profiles: Sequence[str] = (),
+    regions: Sequence[str] = (),
+    accounts: Sequence[str] = (),
+    role_name: str | None = None,
+    org: bool = False,
+    settings: AwsSettings | None = None,
+) -> list[ResolvedTarget]:
+    """Turn the user's AWS flags into account x region targets.
+
+    A profile that does not exist or credentials that do not work are errors for the whole run
+    (nothing could be read). An account whose role cannot be assumed becomes failed targets, so
+    the other accounts are still reported and the exit code says "partial".
+    """
+    settings = settings or AwsSettings()
+    out: list[ResolvedTarget] = []
+    for profile in profiles or (None,):
+        base = SessionFactory(settings=settings, profile=profile)
+        if regions:
+            validate_regions(base, regions)
+        caller = base.account_id()
+        wanted = list(accounts)
+        if org:
+            wanted.extend(a for a in base.organization_accounts() if a not in wanted)
+        if not wanted:
+            out.extend(_targets_for(base, caller, profile, None, regions))
+            continue
+        for account_id in wanted:
+            role_arn = f"arn:aws:iam::{account_id}:role/{role_name}"
+            try:
+                assumed = base.assume(role_arn)
+            except (bce.BotoCoreError, bce.ClientError) as exc:
+                reason = f"cannot assume {role_arn}: {describe_error(exc)}"
+                for region in regions or ("*",):
+                    out.append(ResolvedTarget(Target(account_id, region, profile, role_arn), None, reason))
+                continue
+            out.extend(_targets_for(assumed, account_id, profile, role_arn, regions))
+    return out
+
+
+def _targets_for(
+    factory: SessionFactory,
+    account_id: str,
+    profile: str | None,
+    role_arn: str | None,
+    regions: Sequence[str],
+) -> list[ResolvedTarget]:
+    if not regions:
+        try:
+            regions = factory.enabled_regions()
+        except (bce.BotoCoreError, bce.ClientError) as exc:
+            reason = f"cannot list enabled regions: {describe_error(exc)}"
+            return [ResolvedTarget(Target(account_id, "*", profile, role_arn), None, reason)]
+    return [ResolvedTarget(Target(account_id, r, profile, role_arn), factory) for r in regions]

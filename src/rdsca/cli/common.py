@@ -1,0 +1,39 @@
+"""Glue the commands share: read the fleet from the AWS flags, decide on colour."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rdsca.assess.select import select
+from rdsca.aws.fleet import collect
+from rdsca.aws.session import AwsSettings, resolve_targets
+from rdsca.cli.options import AwsOptions, Selection
+from rdsca.model import Fleet
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def read_fleet(aws: AwsOptions, selection: Selection | None = None) -> Fleet:
+    targets = resolve_targets(
+        profiles=aws.profiles,
+        regions=aws.regions,
+        accounts=aws.accounts,
+        role_name=aws.role_name,
+        org=aws.org,
+        settings=AwsSettings(endpoint_url=aws.endpoint_url),
+    )
+    fleet = collect(targets, now=now_utc())
+    if selection is not None:
+        fleet = select(fleet, selection.engines, selection.tags, selection.id_globs)
+    return fleet
+
+
+def use_color(output: Path | None = None) -> bool:
+    if output is not None or os.environ.get("NO_COLOR"):
+        return False
+    return sys.stdout.isatty()

@@ -1,0 +1,89 @@
+"""Human tables (rich), rendered to a string so the CLI decides where it goes."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from rdsca.model import Audit, RegionCAs
+from rdsca.report.audit import sort_key, summary
+from rdsca.report.common import day
+
+SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
+
+
+def render(renderables: Sequence[object], color: bool, width: int | None = None) -> str:
+    buf = io.StringIO()
+    console = Console(
+        file=buf,
+        force_terminal=color,
+        no_color=not color,
+        width=width or 160,
+        highlight=False,
+        soft_wrap=False,
+    )
+    for r in renderables:
+        console.print(r)
+    return buf.getvalue()
+
+
+def audit_table(audit: Audit, color: bool = False, width: int | None = None) -> str:
+    table = Table(title="RDS certificate audit", show_lines=False, expand=False)
+    for col in (
+        "account",
+        "region",
+        "instance",
+        "engine",
+        "CA",
+        "expires",
+        "days",
+        "state",
+        "severity",
+        "reasons",
+    ):
+        table.add_column(col, overflow="fold")
+    for v in sorted(audit.verdicts, key=sort_key):
+        i = v.instance
+        ends = [d for d in (v.ca_valid_till, i.server_cert_valid_till) if d]
+        style = SEVERITY_STYLE[v.severity.value]
+        table.add_row(
+            i.account_id,
+            i.region,
+            Text(i.id),
+            f"{i.engine} {i.engine_version}",
+            i.ca or "-",
+            day(min(ends) if ends else None),
+            "" if v.days_left is None else str(v.days_left),
+            Text(v.state.value, style=style),
+            Text(v.severity.value, style=style),
+            Text("; ".join(v.reasons)),
+        )
+    s = summary(audit)
+    states = ", ".join(f"{n} {k}" for k, n in s["by_state"].items()) or "none"
+    lines: list[object] = [table, f"{s['instances']} instances: {states}."]
+    for t in audit.fleet.failed:
+        lines.append(Text(f"FAILED {t.target.account_id} {t.target.region}: {t.error}", style="bold red"))
+    return render(lines, color, width)
+
+
+def cas_table(regions: Sequence[RegionCAs], color: bool = False, width: int | None = None) -> str:
+    table = Table(title="RDS certificate authorities per region")
+    for col in ("account", "region", "CA", "valid from", "valid till", "default for new", "override"):
+        table.add_column(col)
+    for r in sorted(regions, key=lambda r: (r.account_id, r.region)):
+        for a in sorted(r.authorities, key=lambda a: a.id):
+            is_default = a.id == r.default_ca
+            table.add_row(
+                r.account_id,
+                r.region,
+                a.id,
+                day(a.valid_from),
+                day(a.valid_till),
+                "yes" if is_default else "",
+                "yes" if a.customer_override else "",
+            )
+    return render([table], color, width)
