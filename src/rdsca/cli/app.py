@@ -62,7 +62,9 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the group, map errors to exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        cli.main(args=argv, prog_name="rdsca", standalone_mode=False)
+        rc = cli.main(args=argv, prog_name="rdsca", standalone_mode=False)
+        if isinstance(rc, int) and not isinstance(rc, bool):  # ctx.exit(code) lands here
+            return rc
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return ExitCode.INTERRUPTED
