@@ -397,7 +397,7 @@ def _check_bundle(
     except ssl.SSLCertVerificationError as exc:
         why = exc.verify_message or exc.reason or str(exc)
         detail = f"{why}" + (f" ({offline.reason})" if not offline.trusted else "")
-        return BundleCheck(bundle.label, False, f"would not trust: {detail}", True, offline)
+        return BundleCheck(bundle.label, False, detail, True, offline)
     except _Stop as stop:
         return BundleCheck(
             bundle.label,
@@ -406,4 +406,4 @@ def _check_bundle(
             False,
             offline,
         )
-    return BundleCheck(bundle.label, True, f"would trust: {offline.reason}", True, offline)
+    return BundleCheck(bundle.label, True, offline.reason, True, offline)
