@@ -1,0 +1,304 @@
+"""Scan a source tree (or an unpacked container image) for trust bundles and TLS settings.
+
+Each bundle file is checked like `rdsca trust check` against the target CA; each connection
+setting gets a verdict: will-break, ok, no-verification, plaintext-fallback, no-tls or unknown.
+The walk is bounded: it skips VCS and dependency directories, symbolic links (they may point
+out of the tree, for example into the host's /etc in an unpacked image), binary files and files
+over the size limits, and stops after `max_files` files.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path, PurePosixPath
+
+from rdsca.catalog import Catalog, load_catalog
+from rdsca.errors import ConfigError
+from rdsca.readiness import trust_settings as ts
+from rdsca.readiness.bundles import MAX_BUNDLE_BYTES, BundleError, read_limited, parse_bundle
+from rdsca.readiness.trust_check import TRUSTED, TrustResult, default_regions, evaluate
+
+OK = "ok"
+WILL_BREAK = "will-break"
+NO_VERIFICATION = ts.NO_VERIFICATION
+FALLBACK = ts.FALLBACK
+NO_TLS = ts.NO_TLS
+UNKNOWN = "unknown"
+NOT_RDS = "not-rds"  # a certificate file that holds no RDS CA and no setting names
+UNREADABLE = "unreadable"
+
+BUNDLE_EXTS = frozenset({".pem", ".crt", ".cer", ".der", ".p7b", ".p7c", ".jks", ".jceks",
+                         ".keystore", ".truststore", ".p12", ".pfx"})
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__",
+                       ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".gradle", ".idea"})
+_BINARY_EXTS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".ico", ".pdf", ".zip", ".gz", ".tgz",
+                          ".jar", ".war", ".class", ".so", ".dll", ".exe", ".pyc", ".whl", ".woff",
+                          ".woff2", ".ttf", ".mp4", ".sqlite", ".db", ".bin", ".key"})
+_OLD_BUNDLES = ("rds-combined-ca-bundle", "rds-ca-2019", "rds-ca-2015")
+
+
+@dataclass(frozen=True)
+class ScanLimits:
+    max_files: int = 200_000  # files looked at before the walk stops
+    max_text_bytes: int = 1024 * 1024  # larger text files are not searched for settings
+    max_bundle_bytes: int = MAX_BUNDLE_BYTES
+
+
+@dataclass(frozen=True)
+class BundleFinding:
+    path: str
+    verdict: str  # ok | will-break | not-rds | unreadable
+    detail: str
+    format: str | None = None
+    certificates: int = 0
+    rds_certificates: int = 0
+    warnings: tuple[str, ...] = ()
+    referenced_by: tuple[str, ...] = ()  # "file:line" of the settings that name it
+
+
+@dataclass(frozen=True)
+class SettingFinding:
+    setting: ts.Setting
+    verdict: str
+    detail: str
+    bundle: str | None = None  # the bundle file it resolved to, relative to the root
+
+
+@dataclass(frozen=True)
+class ScanResult:
+    root: str
+    ca_id: str
+    regions: tuple[str | None, ...]
+    scanned_at: datetime
+    bundles: tuple[BundleFinding, ...]
+    settings: tuple[SettingFinding, ...]
+    files_seen: int
+    files_searched: int
+    skipped: tuple[tuple[str, str], ...] = field(default=())  # (reason, count) pairs
+    truncated: bool = False  # stopped at max_files
+
+    @property
+    def will_break(self) -> bool:
+        return any(f.verdict == WILL_BREAK for f in (*self.bundles, *self.settings))
+
+    def counts(self) -> dict[str, int]:
+        c = Counter(f.verdict for f in (*self.bundles, *self.settings))
+        return dict(sorted(c.items()))
+
+
+def scan_tree(
+    root: Path | str,
+    ca_id: str = "rds-ca-rsa2048-g1",
+    regions: tuple[str | None, ...] | None = None,
+    *,
+    now: datetime | None = None,
+    catalog: Catalog | None = None,
+    limits: ScanLimits = ScanLimits(),
+) -> ScanResult:
+    base = Path(root)
+    if not base.is_dir():
+        raise ConfigError(f"{root}: not a directory")
+    cat = catalog or load_catalog()
+    when = now or datetime.now(UTC)
+    wanted = tuple(regions) if regions else default_regions(cat, ca_id)
+    walk = _walk(base, limits)
+    checker = _Checker(base, ca_id, wanted, when, cat, limits)
+    for rel in walk.bundle_files:
+        checker.check(rel)
+    settings: list[SettingFinding] = []
+    for rel, text in walk.texts():
+        for s in ts.find_settings(rel, text):
+            settings.append(checker.judge(s))
+    return ScanResult(
+        root=str(root), ca_id=ca_id, regions=wanted, scanned_at=when,
+        bundles=checker.bundle_findings(), settings=tuple(settings),
+        files_seen=walk.seen, files_searched=walk.searched,
+        skipped=tuple(sorted(walk.skipped.items())), truncated=walk.truncated,
+    )
+
+
+class _Walk:
+    def __init__(self, base: Path, limits: ScanLimits) -> None:
+        self.base = base
+        self.limits = limits
+        self.bundle_files: list[str] = []
+        self.text_files: list[str] = []
+        self.skipped: Counter[str] = Counter()
+        self.seen = 0
+        self.searched = 0
+        self.truncated = False
+
+    def texts(self) -> list[tuple[str, str]]:
+        out = []
+        for rel in self.text_files:
+            try:
+                data = (self.base / rel).read_bytes()[: self.limits.max_text_bytes]
+            except OSError:
+                self.skipped["unreadable"] += 1
+                continue
+            if b"\0" in data[:8192]:
+                self.skipped["binary"] += 1
+                continue
+            self.searched += 1
+            out.append((rel, data.decode("utf-8", "replace")))
+        return out
+
+
+def _walk(base: Path, limits: ScanLimits) -> _Walk:
+    w = _Walk(base, limits)
+    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        for name in sorted(filenames):
+            if w.seen >= limits.max_files:
+                w.truncated = True
+                return w
+            w.seen += 1
+            full = os.path.join(dirpath, name)
+            rel = PurePosixPath(Path(full).relative_to(base)).as_posix()
+            _sort_file(w, full, rel, name)
+    return w
+
+
+def _sort_file(w: _Walk, full: str, rel: str, name: str) -> None:
+    try:
+        st = os.lstat(full)
+    except OSError:
+        w.skipped["unreadable"] += 1
+        return
+    if not os.path.isfile(full) or os.path.islink(full):
+        w.skipped["symlink or special file"] += 1
+        return
+    ext = os.path.splitext(name)[1].lower()
+    if ext in BUNDLE_EXTS:
+        w.bundle_files.append(rel)
+    elif ext in _BINARY_EXTS:
+        w.skipped["binary"] += 1
+    elif st.st_size > w.limits.max_text_bytes:
+        w.skipped["too large"] += 1
+    elif st.st_size > 0:
+        w.text_files.append(rel)
+
+
+class _Checker:
+    """Checks bundle files once each and judges settings against them."""
+
+    def __init__(self, base: Path, ca_id: str, regions: tuple[str | None, ...], now: datetime,
+                 cat: Catalog, limits: ScanLimits) -> None:
+        self.base = base.resolve()
+        self.ca_id, self.regions, self.now, self.cat, self.limits = ca_id, regions, now, cat, limits
+        self.results: dict[str, TrustResult | str] = {}  # rel path -> result or error text
+        self.listed: list[str] = []
+        self.refs: dict[str, list[str]] = {}
+
+    def check(self, rel: str) -> TrustResult | str:
+        if rel not in self.results:
+            try:
+                data = read_limited(self.base / rel, self.limits.max_bundle_bytes)
+                bundle = parse_bundle(data, rel, catalog=self.cat)
+                self.results[rel] = evaluate(bundle, self.ca_id, self.regions, now=self.now,
+                                             catalog=self.cat)
+            except BundleError as exc:
+                self.results[rel] = str(exc)
+            self.listed.append(rel)
+        return self.results[rel]
+
+    def judge(self, s: ts.Setting) -> SettingFinding:
+        if s.category == ts.NO_TLS:
+            return SettingFinding(s, NO_TLS, s.note or "TLS is off: not affected by the CA")
+        if s.category == ts.NO_VERIFICATION:
+            return SettingFinding(s, NO_VERIFICATION, s.note or
+                                  "encrypts but accepts any certificate: a risk of another kind")
+        if s.category == ts.SYSTEM_STORE:
+            return SettingFinding(s, WILL_BREAK, s.note)
+        rel = self.resolve(s.ca_ref, s.path) if s.ca_ref else None
+        if s.category == ts.FALLBACK:
+            return SettingFinding(s, FALLBACK, self._fallback_detail(s, rel), rel)
+        if s.ca_ref is None:
+            return SettingFinding(s, UNKNOWN, s.note or _default_store(s.client))
+        if rel is None:
+            return SettingFinding(s, UNKNOWN, _not_found(s.ca_ref))
+        self.refs.setdefault(rel, []).append(f"{s.path}:{s.line}")
+        result = self.check(rel)
+        if isinstance(result, str):
+            return SettingFinding(s, UNKNOWN, f"{rel} cannot be read: {result}", rel)
+        verdict, detail = _bundle_verdict(result)
+        return SettingFinding(s, OK if verdict == OK else WILL_BREAK,
+                              f"{rel}: {detail}" + (f" ({s.note})" if s.note else ""), rel)
+
+    def _fallback_detail(self, s: ts.Setting, rel: str | None) -> str:
+        if rel is None:
+            return f"{s.note}; {_not_found(s.ca_ref)}" if s.ca_ref else s.note
+        result = self.check(rel)
+        if isinstance(result, TrustResult) and not result.trusted:
+            return f"{s.note}; {rel} lacks {self.ca_id}, so after the change it goes plaintext"
+        return s.note
+
+    def resolve(self, ref: str, from_file: str) -> str | None:
+        """The bundle file a setting names, looked up inside the scanned tree only."""
+        value = ref.strip().strip("\"'")
+        for prefix in ("file://", "file:"):
+            if value.startswith(prefix):
+                value = value[len(prefix):]
+        candidates = []
+        if "$" not in value and "{" not in value and not value.startswith("~"):
+            if value.startswith("/"):
+                candidates.append(self.base / value.lstrip("/"))
+            else:
+                candidates += [self.base / from_file / ".." / value, self.base / value]
+        for cand in candidates:
+            try:
+                real = cand.resolve()
+            except OSError:
+                continue
+            if real.is_relative_to(self.base) and real.is_file():
+                return real.relative_to(self.base).as_posix()
+        name = PurePosixPath(value.replace("\\", "/")).name
+        matches = [r for r in self.results if PurePosixPath(r).name == name]
+        return matches[0] if len(matches) == 1 else None
+
+    def bundle_findings(self) -> tuple[BundleFinding, ...]:
+        return tuple(self._finding(rel) for rel in self.listed)
+
+    def _finding(self, rel: str) -> BundleFinding:
+        result = self.results[rel]
+        refs = tuple(self.refs.get(rel, ()))
+        if isinstance(result, str):
+            return BundleFinding(rel, UNREADABLE, result, referenced_by=refs)
+        certs = result.bundle.certificates
+        rds = sum(1 for c in certs if c.rds is not None)
+        verdict, detail = _bundle_verdict(result)
+        if verdict != OK and rds == 0 and not refs:
+            verdict, detail = NOT_RDS, "no RDS CA certificate in it"
+        return BundleFinding(rel, verdict, detail, result.bundle.format, len(certs), rds,
+                             tuple(w.message for w in result.warnings), refs)
+
+
+def _bundle_verdict(result: TrustResult) -> tuple[str, str]:
+    n = len(result.regions)
+    if result.trusted:
+        return OK, f"trusts {result.ca_id} in all {n} region(s)"
+    bad = [r for r in result.regions if r.status != TRUSTED]
+    names = ", ".join(r.region or "global" for r in bad[:6]) + (" ..." if len(bad) > 6 else "")
+    statuses = ", ".join(sorted({r.status for r in bad}))
+    return WILL_BREAK, f"does not trust {result.ca_id} in {len(bad)} of {n} region(s) ({statuses}: {names})"
+
+
+def _default_store(client: str) -> str:
+    return {
+        "libpq": "no sslrootcert: libpq reads ~/.postgresql/root.crt (or PGSSLROOTCERT)",
+        "pgjdbc": "no sslrootcert: pgjdbc reads ~/.postgresql/root.crt",
+        "jdbc": "no truststore named: the JVM's default cacerts, which holds no RDS root unless "
+                "added (check it with rdsca trust check)",
+        "mysql": "no CA file named: check the client's option files (my.cnf ssl-ca)",
+        "node": "no ca given: Node's built-in CAs hold no RDS root",
+    }.get(client, "no CA file named: the client's default trust store")
+
+
+def _not_found(ref: str) -> str:
+    text = f"{ref} is not in the scanned tree"
+    if any(old in ref for old in _OLD_BUNDLES):
+        text += "; that is the name of an old AWS bundle without the G1 roots: likely to break"
+    return text
