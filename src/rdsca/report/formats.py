@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from rdsca.model import Audit
 from rdsca.report import audit as audit_report
-from rdsca.report import table
+from rdsca.report import html, prometheus, table
 
 
 @dataclass(frozen=True)
@@ -23,4 +23,6 @@ AUDIT_FORMATS: dict[str, AuditRenderer] = {
     "json": lambda a, o: audit_report.to_json(a),
     "csv": lambda a, o: audit_report.to_csv(a),
     "markdown": lambda a, o: audit_report.to_markdown(a),
+    "html": lambda a, o: html.render_html(a),
+    "prometheus": lambda a, o: prometheus.to_prometheus(a),
 }

@@ -1,0 +1,69 @@
+"use strict";
+(function () {
+  var table = document.getElementById("instances");
+  if (!table) { return; }
+  var tbody = table.tBodies[0];
+  var rows = Array.prototype.slice.call(tbody.rows);
+  var headers = Array.prototype.slice.call(table.tHead.rows[0].cells);
+  var filter = document.getElementById("filter");
+  var stateFilter = document.getElementById("state-filter");
+  var severityFilter = document.getElementById("severity-filter");
+  var shown = document.getElementById("shown");
+  var STATE_COL = 8, SEVERITY_COL = 9;
+  var haystack = rows.map(function (r) { return r.textContent.toLowerCase(); });
+
+  function key(row, col, numeric) {
+    var cell = row.cells[col];
+    var v = cell.hasAttribute("data-v") ? cell.getAttribute("data-v") : cell.textContent;
+    return numeric ? parseFloat(v) : v.toLowerCase();
+  }
+
+  function sortBy(col) {
+    var th = headers[col];
+    var numeric = th.getAttribute("data-type") === "num";
+    var dir = th.getAttribute("aria-sort") === "ascending" ? -1 : 1;
+    headers.forEach(function (h) { h.setAttribute("aria-sort", "none"); });
+    th.setAttribute("aria-sort", dir === 1 ? "ascending" : "descending");
+    var keyed = rows.map(function (r, i) { return [key(r, col, numeric), i, r]; });
+    keyed.sort(function (a, b) {
+      if (a[0] < b[0]) { return -dir; }
+      if (a[0] > b[0]) { return dir; }
+      return a[1] - b[1];
+    });
+    var frag = document.createDocumentFragment();
+    keyed.forEach(function (k) { frag.appendChild(k[2]); });
+    tbody.appendChild(frag);
+  }
+
+  function apply() {
+    var words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
+    var st = stateFilter.value, sev = severityFilter.value, n = 0;
+    rows.forEach(function (r, i) {
+      var ok = words.every(function (w) { return haystack[i].indexOf(w) >= 0; }) &&
+        (!st || r.cells[STATE_COL].textContent === st) &&
+        (!sev || r.cells[SEVERITY_COL].textContent === sev);
+      r.hidden = !ok;
+      if (ok) { n += 1; }
+    });
+    shown.textContent = n + " of " + rows.length + " instances shown";
+  }
+
+  headers.forEach(function (th, col) {
+    th.addEventListener("click", function () { sortBy(col); });
+    th.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); sortBy(col); }
+    });
+  });
+  filter.addEventListener("input", apply);
+  stateFilter.addEventListener("change", apply);
+  severityFilter.addEventListener("change", apply);
+  Array.prototype.forEach.call(document.querySelectorAll("#timeline-svg .mark"), function (m) {
+    m.addEventListener("click", function () {
+      filter.value = m.getAttribute("data-id");
+      apply();
+      document.getElementById("table").scrollIntoView();
+    });
+  });
+  apply();
+  document.body.setAttribute("data-ready", "1");
+})();

@@ -1,0 +1,253 @@
+"""The audit as one self-contained HTML file: summary, expiry timeline, sortable instance table.
+
+Nothing in the page is fetched: CSS, script and the SVG timeline are inline, and a
+Content-Security-Policy with the hashes of the inline style and script forbids anything else.
+Every value that comes from AWS goes through `e()` (text and attributes) or `_json()`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import html
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+from rdsca.model import Audit, Severity, State, Verdict
+from rdsca.report.audit import SEVERITY_ORDER, sort_key, summary
+from rdsca.report.common import day, iso
+from rdsca.report.timeline import earliest_expiry, timeline_svg
+
+REPORT_SCHEMA = "rdsca.report/1"
+ENV_TAG_KEYS = ("env", "environment", "stage", "tier")
+STATE_ORDER = {s.value: n for n, s in enumerate(State)}
+ACTION_STATES = (State.RETIRED_CA, State.EXPIRED, State.EXPIRING)
+
+
+def e(value: object) -> str:
+    """Escape for HTML text and quoted attribute values."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _json(data: Any) -> str:
+    """JSON safe inside a <script> element: no `</`, `<!--` or `]]>` can end or confuse it."""
+    text = json.dumps(data, separators=(",", ":"), sort_keys=True)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _sha256(text: str) -> str:
+    return "sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+
+
+def _asset(name: str) -> str:
+    return resources.files("rdsca.report").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Section:
+    """An extra part of the report (a rollout, readiness results). `body` is HTML built with `e()`."""
+
+    id: str
+    title: str
+    body: str
+
+
+def env_of(tags: Any) -> str:
+    """The environment an instance belongs to, from the first env-like tag (any case)."""
+    lowered = {str(k).lower(): v for k, v in dict(tags).items()}
+    for key in ENV_TAG_KEYS:
+        if lowered.get(key):
+            return str(lowered[key])
+    return "(untagged)"
+
+
+def recommended_commands(v: Verdict) -> tuple[str, ...]:
+    """The exact commands that fix one instance, or () when nothing needs doing."""
+    i = v.instance
+    if v.state not in ACTION_STATES:
+        return ()
+    if v.recommended_ca and v.recommended_ca != i.ca:
+        return (
+            f"rdsca plan --to {v.recommended_ca} --id {i.id} --region {i.region}",
+            f"aws rds modify-db-instance --db-instance-identifier {i.id} "
+            f"--ca-certificate-identifier {v.recommended_ca} --apply-immediately --region {i.region}",
+        )
+    return tuple(
+        f"aws rds apply-pending-maintenance-action --resource-identifier {i.arn} "
+        f"--apply-action {a.action} --opt-in-type immediate --region {i.region}"
+        for a in i.certificate_actions
+    )
+
+
+def report_data(audit: Audit) -> dict[str, Any]:
+    """The numbers the page shows, embedded as JSON for scripts and for anyone scraping the file."""
+    return {
+        "schema": REPORT_SCHEMA,
+        "generated_at": iso(audit.generated_at),
+        "warn_days": audit.warn_days,
+        "summary": summary(audit),
+        "by_account": _breakdown(audit.verdicts, lambda v: v.instance.account_id),
+        "by_region": _breakdown(audit.verdicts, lambda v: v.instance.region),
+        "by_env": _breakdown(audit.verdicts, lambda v: env_of(v.instance.tags)),
+    }
+
+
+def _breakdown(verdicts: Iterable[Verdict], key: Any) -> dict[str, dict[str, int]]:
+    out: dict[str, Counter[str]] = {}
+    for v in verdicts:
+        out.setdefault(key(v), Counter())[v.state.value] += 1
+    return {k: dict(sorted(c.items())) for k, c in sorted(out.items())}
+
+
+def _cards(kind: str, counts: dict[str, int], keys: Sequence[str]) -> str:
+    cells = "".join(
+        f'<div class="card {kind}-{k}" data-summary="{kind}" data-key="{k}">'
+        f'<span class="n">{counts.get(k, 0)}</span><span class="k">{k}</span></div>'
+        for k in keys
+    )
+    return f'<div class="cards" aria-label="by {kind}">{cells}</div>'
+
+
+def _breakdown_table(caption: str, kind: str, rows: dict[str, dict[str, int]]) -> str:
+    states = [s.value for s in State]
+    head = "".join(f"<th>{s}</th>" for s in states)
+    body = "".join(
+        f'<tr data-breakdown="{kind}" data-key="{e(k)}"><th scope="row">{e(k)}</th>'
+        f'<td class="num">{sum(c.values())}</td>'
+        + "".join(f'<td class="num{" zero" if not c.get(s) else ""}">{c.get(s, 0)}</td>' for s in states)
+        + "</tr>"
+        for k, c in rows.items()
+    )
+    return (
+        f'<table class="breakdown"><caption>{caption}</caption>'
+        f"<thead><tr><th></th><th>total</th>{head}</tr></thead><tbody>{body}</tbody></table>"
+    )
+
+
+def summary_section(audit: Audit, data: dict[str, Any]) -> str:
+    s = data["summary"]
+    failed = "".join(
+        f"<li>{e(t.target.account_id)} {e(t.target.region)}: {e(t.error)}</li>" for t in audit.fleet.failed
+    )
+    warning = (
+        f'<div class="failed" role="alert"><strong>{len(audit.fleet.failed)} targets could not be read'
+        f"</strong>; their instances are missing from this report:<ul>{failed}</ul></div>"
+        if failed
+        else ""
+    )
+    return (
+        '<section id="summary"><h2>Summary</h2>'
+        f'<p class="lead"><span id="total">{s["instances"]}</span> instances in '
+        f"{len(audit.fleet.targets)} targets (account x region), "
+        f"{s['targets_failed']} failed.</p>{warning}"
+        + _cards("state", s["by_state"], [x.value for x in State])
+        + _cards("severity", s["by_severity"], [x.value for x in Severity])
+        + '<div class="breakdowns">'
+        + _breakdown_table("By account", "account", data["by_account"])
+        + _breakdown_table("By region", "region", data["by_region"])
+        + _breakdown_table("By environment (env tag)", "env", data["by_env"])
+        + "</div></section>"
+    )
+
+
+COLUMNS = (
+    ("account", "text"),
+    ("region", "text"),
+    ("env", "text"),
+    ("instance", "text"),
+    ("engine", "text"),
+    ("CA", "text"),
+    ("expires", "text"),
+    ("days", "num"),
+    ("state", "num"),
+    ("severity", "num"),
+    ("reasons", "text"),
+    ("recommended action", "text"),
+    ("tags", "text"),
+)
+
+
+def _row(v: Verdict) -> str:
+    i = v.instance
+    ends = earliest_expiry(v)
+    days = "" if v.days_left is None else str(v.days_left)
+    sev = v.severity.value
+    commands = recommended_commands(v)
+    action = "".join(f"<code>{e(c)}</code>" for c in commands) or (
+        f'<span class="none">no CA change: the server certificate renews under {e(i.ca)}</span>'
+        if v.state in ACTION_STATES
+        else '<span class="none">none</span>'
+    )
+    tags = " ".join(f"{k}={val}" for k, val in sorted(dict(i.tags).items()))
+    cells = (
+        f"<td>{e(i.account_id)}</td>",
+        f"<td>{e(i.region)}</td>",
+        f"<td>{e(env_of(i.tags))}</td>",
+        f'<td class="id">{e(i.id)}</td>',
+        f"<td>{e(i.engine)} {e(i.engine_version)}</td>",
+        f"<td>{e(i.ca or '-')}</td>",
+        f'<td data-v="{e(iso(ends) or "9999")}">{day(ends)}</td>',
+        f'<td class="num" data-v="{days or "1e9"}">{days}</td>',
+        f'<td data-v="{STATE_ORDER[v.state.value]}">{v.state.value}</td>',
+        f'<td data-v="{SEVERITY_ORDER[sev]}"><span class="sev sev-{sev}">{sev}</span></td>',
+        f'<td class="reasons">{"<br>".join(e(r) for r in v.reasons)}</td>',
+        f'<td class="action">{action}</td>',
+        f'<td class="tags">{e(tags)}</td>',
+    )
+    return f'<tr class="row-{sev}">{"".join(cells)}</tr>'
+
+
+def table_section(audit: Audit) -> str:
+    head = "".join(
+        f'<th data-type="{t}" scope="col" tabindex="0" aria-sort="none">{name}</th>' for name, t in COLUMNS
+    )
+    rows = "".join(_row(v) for v in sorted(audit.verdicts, key=sort_key))
+    states = "".join(f'<option value="{s.value}">{s.value}</option>' for s in State)
+    sevs = "".join(f'<option value="{s.value}">{s.value}</option>' for s in Severity)
+    return (
+        '<section id="table"><h2>Instances</h2><div class="controls">'
+        '<input id="filter" type="search" placeholder="Filter: id, account, region, tag, CA, reason..." '
+        'aria-label="Filter instances">'
+        f'<select id="state-filter" aria-label="State"><option value="">any state</option>{states}</select>'
+        f'<select id="severity-filter" aria-label="Severity"><option value="">any severity</option>{sevs}'
+        '</select><span id="shown" aria-live="polite"></span></div>'
+        f'<div class="scroll"><table id="instances"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody></table></div></section>"
+    )
+
+
+def render_html(audit: Audit, sections: Sequence[Section] = (), title: str = "RDS certificate report") -> str:
+    """The whole report as one HTML document."""
+    data = report_data(audit)
+    css = _asset("report.css")
+    script = _asset("report.js")
+    csp = (
+        f"default-src 'none'; style-src '{_sha256(css)}'; script-src '{_sha256(script)}'; "
+        "img-src data:; base-uri 'none'; form-action 'none'"
+    )
+    extra = "".join(f'<section id="{e(s.id)}"><h2>{e(s.title)}</h2>{s.body}</section>' for s in sections)
+    nav = "".join(
+        f'<a href="#{a}">{t}</a>'
+        for a, t in (("summary", "Summary"), ("timeline", "Timeline"), ("table", "Instances"))
+    ) + "".join(f'<a href="#{e(s.id)}">{e(s.title)}</a>' for s in sections)
+    return (
+        "<!DOCTYPE html>\n"
+        '<html lang="en"><head><meta charset="utf-8">'
+        f'<meta http-equiv="Content-Security-Policy" content="{csp}">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        '<meta name="referrer" content="no-referrer"><link rel="icon" href="data:,">'
+        f"<title>{e(title)}, {day(audit.generated_at)}</title><style>{css}</style></head><body>"
+        f"<header><h1>{e(title)}</h1><p>Generated {e(iso(audit.generated_at))} by rdsca. "
+        f"Warning horizon: {audit.warn_days} days.</p><nav>{nav}</nav></header><main>"
+        + summary_section(audit, data)
+        + timeline_svg(audit.verdicts, audit.generated_at, audit.warn_days)
+        + table_section(audit)
+        + extra
+        + "</main>"
+        f'<script type="application/json" id="rdsca-data">{_json(data)}</script>'
+        f"<script>{script}</script></body></html>\n"
+    )
