@@ -1,0 +1,229 @@
+"""Teach moto's RDS the certificate behaviour of real AWS, without forking it.
+
+`install()` is idempotent. It adds the missing operations to `RDSResponse`, gives `DBInstance` a
+lazily computed `status`, `CertificateDetails` and `PendingModifiedValues`, and wraps the backend's
+create / replica / modify / reboot so that CA ids are validated (`CertificateNotFound`, HTTP 404),
+a CA change waits for the maintenance window unless applied immediately, and an immediate change
+goes `modifying` -> `rebooting` -> `available` on the sandbox clock. DocumentDB (`Engine='docdb'`),
+which moto rejects, is created as a close relative and then given its own engine.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from moto.rds.exceptions import InvalidParameterCombination, RDSClientError
+from moto.rds.models import DBInstance, RDSBackend
+from moto.rds.responses import RDSResponse
+
+from rdsca.sandbox import certificates, engines, lifecycle, operations
+
+DOCDB = "docdb"
+DOCDB_PORT = 27017
+_INSTALLED_FLAG = "_rdsca_extension_installed"
+
+
+def install() -> None:
+    if getattr(RDSResponse, _INSTALLED_FLAG, False):
+        return
+    for name, func in operations.OPERATIONS.items():
+        setattr(RDSResponse, name, func)
+    _patch(RDSResponse, "describe_db_instances", _checked_max_records)
+    setattr(DBInstance, "status", property(_get_status, _set_status))  # noqa: B010
+    setattr(DBInstance, "certificate_details", property(_certificate_details))  # noqa: B010
+    setattr(DBInstance, "pending_modified_values", property(_pending_values))  # noqa: B010
+    _patch(RDSBackend, "create_db_cluster", _create_cluster)
+    _patch(RDSBackend, "create_db_instance", _create_instance)
+    _patch(RDSBackend, "create_db_instance_read_replica", _create_replica)
+    _patch(RDSBackend, "modify_db_instance", _modify_instance)
+    _patch(RDSBackend, "reboot_db_instance", _reboot_instance)
+    setattr(RDSResponse, _INSTALLED_FLAG, True)
+
+
+def _patch(cls: type, name: str, wrapper: Callable[[Callable[..., Any]], Any]) -> None:
+    setattr(cls, name, wrapper(getattr(cls, name)))
+
+
+# --- DBInstance attributes read by moto's serializer ------------------------------------------
+
+
+def _get_status(db: Any) -> str:
+    return lifecycle.settle(db)
+
+
+def _set_status(db: Any, value: str) -> None:
+    db.__dict__["_rdsca_status"] = value
+
+
+def _certificate_details(db: Any) -> dict[str, Any] | None:
+    lifecycle.settle(db)
+    leaf = lifecycle.state(db).leaf_valid_till
+    if not lifecycle.managed(db) or not db.ca_certificate_identifier or leaf is None:
+        return None
+    return {"CAIdentifier": db.ca_certificate_identifier, "ValidTill": leaf}
+
+
+def _pending_values(db: Any) -> dict[str, Any]:
+    lifecycle.settle(db)
+    pending = lifecycle.state(db).pending_ca
+    return {"CACertificateIdentifier": pending} if pending else {}
+
+
+def _checked_max_records(method: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(method)
+    def describe_db_instances(self: Any) -> Any:
+        operations.check_max_records(self.params)
+        return method(self)
+
+    return describe_db_instances
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def validate_ca(engine: str, version: str | None, region: str, ca_id: str) -> None:
+    if engine in engines.UNMANAGED_ENGINES:
+        raise InvalidParameterCombination(f"The engine {engine} does not use RDS certificate authorities.")
+    certificates.require_listed(ca_id, region)
+    if version and not engines.supports_ca(engine, version, ca_id):
+        raise InvalidParameterCombination(
+            f"The engine version {engine} {version} does not support the CA certificate {ca_id}."
+        )
+
+
+# --- backend wrappers ---------------------------------------------------------------------------
+
+
+def _create_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def create_db_cluster(self: RDSBackend, kwargs: dict[str, Any]) -> Any:
+        if kwargs.get("engine") != DOCDB:
+            return original(self, kwargs)
+        version = kwargs.get("engine_version") or engines.default_version(DOCDB) or "5.0.0"
+        kwargs = {
+            **kwargs,
+            "engine": "aurora-postgresql",
+            "engine_version": version,
+            "port": kwargs.get("port") or DOCDB_PORT,
+        }
+        cluster = original(self, kwargs)
+        cluster.engine = DOCDB
+        cluster.option_group_name = f"default:docdb-{version.replace('.', '-')[:3]}"
+        cluster.parameter_group = f"default.docdb{'.'.join(version.split('.')[:2])}"
+        return cluster
+
+    return create_db_cluster
+
+
+def _create_instance(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> Any:
+        engine = db_kwargs.get("engine") or ""
+        ca = db_kwargs.pop("ca_certificate_identifier", None)
+        cluster = self.clusters.get(db_kwargs.get("db_cluster_identifier") or "")
+        version = cluster.engine_version if cluster else db_kwargs.get("engine_version")
+        if ca:
+            validate_ca(engine, version, self.region_name, ca)
+        db = (
+            _create_docdb(original, self, db_kwargs, cluster)
+            if engine == DOCDB
+            else original(self, db_kwargs)
+        )
+        unmanaged = engine in engines.UNMANAGED_ENGINES
+        lifecycle.init_instance(db, None if unmanaged else ca or certificates.effective_default(self))
+        return db
+
+    return create_db_instance
+
+
+def _create_docdb(
+    original: Callable[..., Any], backend: RDSBackend, db_kwargs: dict[str, Any], cluster: Any
+) -> Any:
+    """moto rejects docdb: create a relative, then give the instance (and cluster) docdb."""
+    stand_in = "aurora-postgresql" if cluster else "postgres"
+    version = (cluster.engine_version if cluster else db_kwargs.get("engine_version")) or "5.0.0"
+    kwargs = {**db_kwargs, "engine": stand_in, "port": db_kwargs.get("port") or DOCDB_PORT}
+    kwargs.pop("engine_version", None)
+    with lifecycle.LOCK:
+        if cluster is not None:
+            cluster.engine = stand_in
+        try:
+            db = original(backend, kwargs)
+        finally:
+            if cluster is not None:
+                cluster.engine = DOCDB
+    db.engine = DOCDB
+    if cluster is None:
+        db.engine_version = version
+        db.option_group_name = f"default:docdb-{'-'.join(version.split('.')[:2])}"
+    return db
+
+
+def _create_replica(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def create_db_instance_read_replica(self: RDSBackend, db_kwargs: dict[str, Any]) -> Any:
+        ca = db_kwargs.pop("ca_certificate_identifier", None)
+        if ca:
+            certificates.require_listed(ca, self.region_name)
+        replica = original(self, db_kwargs)
+        if not replica.availability_zone.startswith(self.region_name):
+            replica.availability_zone = f"{self.region_name}a"  # moto copies the source's AZ
+        replica.__dict__["_rdsca_status"] = "available"
+        lifecycle.init_instance(replica, ca or certificates.effective_default(self))
+        return replica
+
+    return create_db_instance_read_replica
+
+
+def _modify_instance(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def modify_db_instance(self: RDSBackend, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> Any:
+        db = self.describe_db_instances(db_instance_identifier)[0]
+        ca = db_kwargs.pop("ca_certificate_identifier", None)
+        apply_now = _truthy(db_kwargs.pop("apply_immediately", False))
+        restart = db_kwargs.pop("certificate_rotation_restart", None)
+        if restart is not None and not _truthy(restart) and not ca:
+            raise InvalidParameterCombination(
+                "CACertificateIdentifier is required to use the NoCertificateRotationRestart option"
+            )
+        lifecycle.require_available(db)
+        if ca:
+            validate_ca(db.engine, db.engine_version, self.region_name, ca)
+        result = original(self, db_instance_identifier, db_kwargs)
+        _ca_change(db, ca, apply_now, restart is None or _truthy(restart))
+        return result
+
+    return modify_db_instance
+
+
+def _ca_change(db: Any, ca: str | None, apply_now: bool, restart_allowed: bool) -> None:
+    st = lifecycle.state(db)
+    if ca and ca == db.ca_certificate_identifier:
+        st.pending_ca = None  # back to the current CA: nothing left to do
+        return
+    target = ca or (st.pending_ca if apply_now else None)
+    if target and apply_now:
+        lifecycle.change_ca(db, target, restart_allowed=restart_allowed)
+    elif ca:
+        st.pending_ca = ca
+
+
+def _reboot_instance(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def reboot_db_instance(self: RDSBackend, db_instance_identifier: str) -> Any:
+        db = original(self, db_instance_identifier)
+        lifecycle.reboot(db)
+        return db
+
+    return reboot_db_instance
+
+
+def _truthy(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.lower() == "true"
+    return bool(value)
+
+
+__all__ = ["RDSClientError", "install", "validate_ca"]
