@@ -6,11 +6,11 @@ import re
 from collections import Counter
 
 from prometheus_client.parser import text_string_to_metric_families
-from test_report_fixture import XSS, build_audit, instance
 
 from rdsca.model import State
 from rdsca.report.audit import audit_dict, to_markdown
 from rdsca.report.prometheus import to_prometheus
+from test_report_fixture import XSS, build_audit, instance
 
 
 def families(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
@@ -37,12 +37,12 @@ def test_prometheus_parses_and_matches_the_audit() -> None:
     assert dict(Counter(lab["state"] for lab in current)) == doc["summary"]["by_state"]
     assert len(fams["rdsca_instance_state"]) == len(doc["instances"]) * len(State)
     # expiry timestamps equal the JSON's dates, per kind
-    expiry = {(lab["instance"], lab["kind"]): val for lab, val in fams["rdsca_certificate_expiry_timestamp_seconds"]}
-    for inst in audit.verdicts:
-        if inst.ca_valid_till:
-            assert expiry[(inst.instance.id, "ca")] == int(inst.ca_valid_till.timestamp())
-        if inst.instance.server_cert_valid_till:
-            assert expiry[(inst.instance.id, "server")] == int(inst.instance.server_cert_valid_till.timestamp())
+    samples = fams["rdsca_certificate_expiry_timestamp_seconds"]
+    expiry = {(lab["instance"], lab["kind"]): val for lab, val in samples}
+    for v in audit.verdicts:
+        for kind, when in (("ca", v.ca_valid_till), ("server", v.instance.server_cert_valid_till)):
+            if when is not None:
+                assert expiry[(v.instance.id, kind)] == int(when.timestamp())
     days = {lab["instance"]: val for lab, val in fams["rdsca_days_left"]}
     assert days == {i["id"]: i["days_left"] for i in doc["instances"] if i["days_left"] is not None}
     up = {(lab["account"], lab["region"]): val for lab, val in fams["rdsca_target_up"]}

@@ -12,10 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from test_report_fixture import XSS, build_audit, synthetic_audit
 
 from rdsca.report.audit import audit_dict
 from rdsca.report.html import render_html
+from test_report_fixture import XSS, build_audit, synthetic_audit
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -108,11 +108,12 @@ def check_report(browser: Any, path: Path, expected: dict[str, Any], shot: Path)
     for kind, counts in (("state", s["by_state"]), ("severity", s["by_severity"])):
         shown = page.eval_on_selector_all(
             f'[data-summary="{kind}"]',
-            "cards => Object.fromEntries(cards.map(c => [c.dataset.key, +c.querySelector('.n').textContent]))",
+            "cs => Object.fromEntries(cs.map(c => [c.dataset.key, +c.querySelector('.n').textContent]))",
         )
         assert {k: n for k, n in shown.items() if n} == counts
     accounts = page.eval_on_selector_all(
-        '[data-breakdown="account"]', "rows => Object.fromEntries(rows.map(r => [r.dataset.key, +r.cells[1].textContent]))"
+        '[data-breakdown="account"]',
+        "rows => Object.fromEntries(rows.map(r => [r.dataset.key, +r.cells[1].textContent]))",
     )
     want: dict[str, int] = {}
     for inst in expected["instances"]:

@@ -12,8 +12,7 @@ from rdsca.model import Audit, State
 METRICS: tuple[tuple[str, str], ...] = (
     (
         "rdsca_certificate_expiry_timestamp_seconds",
-        "When the instance's CA (kind=ca) or server certificate (kind=server) stops being valid, "
-        "Unix time.",
+        "When the instance's CA (kind=ca) or server certificate (kind=server) stops being valid, Unix time.",
     ),
     ("rdsca_days_left", "Whole days until the instance's earliest certificate expiry (negative: expired)."),
     ("rdsca_instance_state", "1 for the instance's current rdsca state, 0 for the other states."),

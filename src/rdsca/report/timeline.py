@@ -152,8 +152,8 @@ def timeline_svg(verdicts: Iterable[Verdict], now: datetime, warn_days: int) -> 
     )
     counts = Counter(v.severity.value for _, v in points)
     legend = "".join(
-        f'<span class="key"><span class="dot sev-{s.value}"></span>{s.value} ({counts.get(s.value, 0)})</span>'
-        for s in Severity
+        f'<span class="key"><span class="dot sev-{sev}"></span>{sev} ({counts.get(sev, 0)})</span>'
+        for sev in (s.value for s in Severity)
     )
     notes = (
         f"Axis {day(axis.start)} to {day(axis.end)}; {earlier} earlier, {later} later"
