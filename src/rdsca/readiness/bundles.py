@@ -182,9 +182,7 @@ def _truncated(block: int, line: int, label: str) -> str:
     return f"PEM block {block} ({label}, line {line}) has no END line: truncated, ignored"
 
 
-def _decode_block(
-    found: Found, notes: list[str], block: int, line: int, label: str, text: str
-) -> None:
+def _decode_block(found: Found, notes: list[str], block: int, line: int, label: str, text: str) -> None:
     where = f"block {block} (line {line})"
     if label not in _CERT_LABELS and label not in _P7_LABELS:
         notes.append(f"PEM {where} is a {label}, not a certificate: skipped")
@@ -218,9 +216,7 @@ def _short(exc: Exception) -> str:
     return text[:120]
 
 
-def _read_der(
-    data: bytes, source: str, password: str | None
-) -> tuple[str, Found, list[str]]:
+def _read_der(data: bytes, source: str, password: str | None) -> tuple[str, Found, list[str]]:
     try:
         return "der", [("certificate 1", x509.load_der_x509_certificate(data))], []
     except ValueError:
@@ -242,9 +238,7 @@ def _looks_like_pkcs12(data: bytes) -> bool:
     return rest.startswith(b"\x02\x01\x03") and _PKCS7_DATA_OID in rest
 
 
-def _read_pkcs12(
-    data: bytes, source: str, password: str | None
-) -> tuple[str, Found, list[str]]:
+def _read_pkcs12(data: bytes, source: str, password: str | None) -> tuple[str, Found, list[str]]:
     tries: list[bytes | None] = [password.encode()] if password is not None else [None, b""]
     for pw in tries:
         try:
@@ -272,9 +266,7 @@ def _p12_label(item: pkcs12.PKCS12Certificate, n: int) -> str:
     return f"certificate {n}"
 
 
-def _read_java_keystore(
-    data: bytes, source: str, password: str | None
-) -> tuple[str, Found, list[str]]:
+def _read_java_keystore(data: bytes, source: str, password: str | None) -> tuple[str, Found, list[str]]:
     kind = "jks" if data[:4] == b"\xfe\xed\xfe\xed" else "jceks"
     given = password if password is not None else JKS_DEFAULT_PASSWORD
     try:

@@ -18,7 +18,7 @@ from pathlib import Path, PurePosixPath
 from rdsca.catalog import Catalog, load_catalog
 from rdsca.errors import ConfigError
 from rdsca.readiness import trust_settings as ts
-from rdsca.readiness.bundles import MAX_BUNDLE_BYTES, BundleError, read_limited, parse_bundle
+from rdsca.readiness.bundles import MAX_BUNDLE_BYTES, BundleError, parse_bundle, read_limited
 from rdsca.readiness.trust_check import TRUSTED, TrustResult, default_regions, evaluate
 
 OK = "ok"
@@ -30,13 +30,68 @@ UNKNOWN = "unknown"
 NOT_RDS = "not-rds"  # a certificate file that holds no RDS CA and no setting names
 UNREADABLE = "unreadable"
 
-BUNDLE_EXTS = frozenset({".pem", ".crt", ".cer", ".der", ".p7b", ".p7c", ".jks", ".jceks",
-                         ".keystore", ".truststore", ".p12", ".pfx"})
-SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", ".venv", "venv", "__pycache__",
-                       ".tox", ".mypy_cache", ".pytest_cache", ".ruff_cache", ".gradle", ".idea"})
-_BINARY_EXTS = frozenset({".png", ".jpg", ".jpeg", ".gif", ".ico", ".pdf", ".zip", ".gz", ".tgz",
-                          ".jar", ".war", ".class", ".so", ".dll", ".exe", ".pyc", ".whl", ".woff",
-                          ".woff2", ".ttf", ".mp4", ".sqlite", ".db", ".bin", ".key"})
+BUNDLE_EXTS = frozenset(
+    {
+        ".pem",
+        ".crt",
+        ".cer",
+        ".der",
+        ".p7b",
+        ".p7c",
+        ".jks",
+        ".jceks",
+        ".keystore",
+        ".truststore",
+        ".p12",
+        ".pfx",
+    }
+)
+SKIP_DIRS = frozenset(
+    {
+        ".git",
+        ".hg",
+        ".svn",
+        "node_modules",
+        ".venv",
+        "venv",
+        "__pycache__",
+        ".tox",
+        ".mypy_cache",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".gradle",
+        ".idea",
+    }
+)
+_BINARY_EXTS = frozenset(
+    {
+        ".png",
+        ".jpg",
+        ".jpeg",
+        ".gif",
+        ".ico",
+        ".pdf",
+        ".zip",
+        ".gz",
+        ".tgz",
+        ".jar",
+        ".war",
+        ".class",
+        ".so",
+        ".dll",
+        ".exe",
+        ".pyc",
+        ".whl",
+        ".woff",
+        ".woff2",
+        ".ttf",
+        ".mp4",
+        ".sqlite",
+        ".db",
+        ".bin",
+        ".key",
+    }
+)
 _OLD_BUNDLES = ("rds-combined-ca-bundle", "rds-ca-2019", "rds-ca-2015")
 
 
@@ -77,15 +132,18 @@ class ScanResult:
     settings: tuple[SettingFinding, ...]
     files_seen: int
     files_searched: int
-    skipped: tuple[tuple[str, str], ...] = field(default=())  # (reason, count) pairs
+    skipped: tuple[tuple[str, int], ...] = field(default=())  # (reason, count) pairs
     truncated: bool = False  # stopped at max_files
 
     @property
     def will_break(self) -> bool:
-        return any(f.verdict == WILL_BREAK for f in (*self.bundles, *self.settings))
+        return WILL_BREAK in self._verdicts()
+
+    def _verdicts(self) -> list[str]:
+        return [b.verdict for b in self.bundles] + [s.verdict for s in self.settings]
 
     def counts(self) -> dict[str, int]:
-        c = Counter(f.verdict for f in (*self.bundles, *self.settings))
+        c = Counter(self._verdicts())
         return dict(sorted(c.items()))
 
 
@@ -113,10 +171,16 @@ def scan_tree(
         for s in ts.find_settings(rel, text):
             settings.append(checker.judge(s))
     return ScanResult(
-        root=str(root), ca_id=ca_id, regions=wanted, scanned_at=when,
-        bundles=checker.bundle_findings(), settings=tuple(settings),
-        files_seen=walk.seen, files_searched=walk.searched,
-        skipped=tuple(sorted(walk.skipped.items())), truncated=walk.truncated,
+        root=str(root),
+        ca_id=ca_id,
+        regions=wanted,
+        scanned_at=when,
+        bundles=checker.bundle_findings(),
+        settings=tuple(settings),
+        files_seen=walk.seen,
+        files_searched=walk.searched,
+        skipped=tuple(sorted(walk.skipped.items())),
+        truncated=walk.truncated,
     )
 
 
@@ -185,8 +249,15 @@ def _sort_file(w: _Walk, full: str, rel: str, name: str) -> None:
 class _Checker:
     """Checks bundle files once each and judges settings against them."""
 
-    def __init__(self, base: Path, ca_id: str, regions: tuple[str | None, ...], now: datetime,
-                 cat: Catalog, limits: ScanLimits) -> None:
+    def __init__(
+        self,
+        base: Path,
+        ca_id: str,
+        regions: tuple[str | None, ...],
+        now: datetime,
+        cat: Catalog,
+        limits: ScanLimits,
+    ) -> None:
         self.base = base.resolve()
         self.ca_id, self.regions, self.now, self.cat, self.limits = ca_id, regions, now, cat, limits
         self.results: dict[str, TrustResult | str] = {}  # rel path -> result or error text
@@ -198,8 +269,7 @@ class _Checker:
             try:
                 data = read_limited(self.base / rel, self.limits.max_bundle_bytes)
                 bundle = parse_bundle(data, rel, catalog=self.cat)
-                self.results[rel] = evaluate(bundle, self.ca_id, self.regions, now=self.now,
-                                             catalog=self.cat)
+                self.results[rel] = evaluate(bundle, self.ca_id, self.regions, now=self.now, catalog=self.cat)
             except BundleError as exc:
                 self.results[rel] = str(exc)
             self.listed.append(rel)
@@ -209,8 +279,9 @@ class _Checker:
         if s.category == ts.NO_TLS:
             return SettingFinding(s, NO_TLS, s.note or "TLS is off: not affected by the CA")
         if s.category == ts.NO_VERIFICATION:
-            return SettingFinding(s, NO_VERIFICATION, s.note or
-                                  "encrypts but accepts any certificate: a risk of another kind")
+            return SettingFinding(
+                s, NO_VERIFICATION, s.note or "encrypts but accepts any certificate: a risk of another kind"
+            )
         if s.category == ts.SYSTEM_STORE:
             return SettingFinding(s, WILL_BREAK, s.note)
         rel = self.resolve(s.ca_ref, s.path) if s.ca_ref else None
@@ -225,8 +296,12 @@ class _Checker:
         if isinstance(result, str):
             return SettingFinding(s, UNKNOWN, f"{rel} cannot be read: {result}", rel)
         verdict, detail = _bundle_verdict(result)
-        return SettingFinding(s, OK if verdict == OK else WILL_BREAK,
-                              f"{rel}: {detail}" + (f" ({s.note})" if s.note else ""), rel)
+        return SettingFinding(
+            s,
+            OK if verdict == OK else WILL_BREAK,
+            f"{rel}: {detail}" + (f" ({s.note})" if s.note else ""),
+            rel,
+        )
 
     def _fallback_detail(self, s: ts.Setting, rel: str | None) -> str:
         if rel is None:
@@ -241,7 +316,7 @@ class _Checker:
         value = ref.strip().strip("\"'")
         for prefix in ("file://", "file:"):
             if value.startswith(prefix):
-                value = value[len(prefix):]
+                value = value[len(prefix) :]
         candidates = []
         if "$" not in value and "{" not in value and not value.startswith("~"):
             if value.startswith("/"):
@@ -272,8 +347,16 @@ class _Checker:
         verdict, detail = _bundle_verdict(result)
         if verdict != OK and rds == 0 and not refs:
             verdict, detail = NOT_RDS, "no RDS CA certificate in it"
-        return BundleFinding(rel, verdict, detail, result.bundle.format, len(certs), rds,
-                             tuple(w.message for w in result.warnings), refs)
+        return BundleFinding(
+            rel,
+            verdict,
+            detail,
+            result.bundle.format,
+            len(certs),
+            rds,
+            tuple(w.message for w in result.warnings),
+            refs,
+        )
 
 
 def _bundle_verdict(result: TrustResult) -> tuple[str, str]:
@@ -291,7 +374,7 @@ def _default_store(client: str) -> str:
         "libpq": "no sslrootcert: libpq reads ~/.postgresql/root.crt (or PGSSLROOTCERT)",
         "pgjdbc": "no sslrootcert: pgjdbc reads ~/.postgresql/root.crt",
         "jdbc": "no truststore named: the JVM's default cacerts, which holds no RDS root unless "
-                "added (check it with rdsca trust check)",
+        "added (check it with rdsca trust check)",
         "mysql": "no CA file named: check the client's option files (my.cnf ssl-ca)",
         "node": "no ca given: Node's built-in CAs hold no RDS root",
     }.get(client, "no CA file named: the client's default trust store")

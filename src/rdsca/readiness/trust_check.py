@@ -105,9 +105,7 @@ def anchors(bundle: Bundle, roots: Sequence[KnownCA]) -> list[BundleCert]:
     return [c for c in bundle.certificates if c.sha256 in fps or c.key_id in keys]
 
 
-def _region_trust(
-    bundle: Bundle, ca_id: str, region: str | None, now: datetime, cat: Catalog
-) -> RegionTrust:
+def _region_trust(bundle: Bundle, ca_id: str, region: str | None, now: datetime, cat: Catalog) -> RegionTrust:
     roots = cat.roots(ca_id, region)
     where = f"{ca_id} in {region}" if region else ca_id
     if not roots:
@@ -120,14 +118,18 @@ def _region_trust(
     if found:
         c = found[0]
         return RegionTrust(
-            region, EXPIRED, c.index,
+            region,
+            EXPIRED,
+            c.index,
             f"root #{c.index} {c.common_name} expired {c.not_after:%Y-%m-%d}",
         )
     pinned = _intermediates_of(bundle, ca_id, region, roots)
     if pinned:
         c = pinned[0]
         return RegionTrust(
-            region, PINNED, c.index,
+            region,
+            PINNED,
+            c.index,
             f"only intermediate #{c.index} {c.common_name}, not its root: Java accepts it until "
             "it is replaced; OpenSSL-based clients (libpq, mysql, Python, Node) reject it",
         )
@@ -167,19 +169,34 @@ def _warnings(
     out.extend(_pin_warnings(certs, now))
     expired_roots = [c for c in certs if c.kind == "root" and c.expired(now)]
     if expired_roots:
-        out.append(_warn("expired-root", expired_roots,
-                         f"{len(expired_roots)} expired root(s) ({_names(expired_roots)}): "
-                         "they verify nothing any more"))
+        out.append(
+            _warn(
+                "expired-root",
+                expired_roots,
+                f"{len(expired_roots)} expired root(s) ({_names(expired_roots)}): "
+                "they verify nothing any more",
+            )
+        )
     expired_int = [c for c in certs if c.kind == "intermediate" and c.expired(now)]
     if expired_int:
-        out.append(_warn("expired-intermediate", expired_int,
-                         f"{len(expired_int)} expired intermediate(s) ({_names(expired_int)})"))
+        out.append(
+            _warn(
+                "expired-intermediate",
+                expired_int,
+                f"{len(expired_int)} expired intermediate(s) ({_names(expired_int)})",
+            )
+        )
     out.extend(_retired_warnings(certs))
     lookalikes = [c for c in certs if c.rds_lookalike]
     if lookalikes:
-        out.append(_warn("lookalike", lookalikes,
-                         f"{_names(lookalikes)}: named like an RDS CA but the key is not one of "
-                         "AWS's published CAs (a test CA, or a forgery)"))
+        out.append(
+            _warn(
+                "lookalike",
+                lookalikes,
+                f"{_names(lookalikes)}: named like an RDS CA but the key is not one of "
+                "AWS's published CAs (a test CA, or a forgery)",
+            )
+        )
     keytool = _keytool_warning(bundle, ca_id, regions, now, cat)
     if keytool:
         out.append(keytool)
@@ -195,15 +212,25 @@ def _pin_warnings(certs: Sequence[BundleCert], now: datetime) -> list[TrustWarni
     root_keys = {c.key_id for c in certs if c.kind == "root"}
     pinned = [c for c in certs if c.kind == "intermediate" and c.authority_key_id not in root_keys]
     if pinned:
-        out.append(_warn("pinned-intermediate", pinned,
-                         f"{len(pinned)} intermediate(s) without their root ({_names(pinned)}): "
-                         "a client trusting an intermediate breaks when the CA replaces it; "
-                         "trust the roots"))
+        out.append(
+            _warn(
+                "pinned-intermediate",
+                pinned,
+                f"{len(pinned)} intermediate(s) without their root ({_names(pinned)}): "
+                "a client trusting an intermediate breaks when the CA replaces it; "
+                "trust the roots",
+            )
+        )
     leaves = [c for c in certs if c.kind == "leaf"]
     if leaves:
-        out.append(_warn("pinned-leaf", leaves,
-                         f"{len(leaves)} server certificate(s) pinned ({_names(leaves)}): they "
-                         "break at every server-certificate rotation; trust the roots"))
+        out.append(
+            _warn(
+                "pinned-leaf",
+                leaves,
+                f"{len(leaves)} server certificate(s) pinned ({_names(leaves)}): they "
+                "break at every server-certificate rotation; trust the roots",
+            )
+        )
     return out
 
 
@@ -214,12 +241,22 @@ def _retired_warnings(certs: Sequence[BundleCert]) -> list[TrustWarning]:
         return []
     ids = ", ".join(sorted({c.rds.ca_id for c in retired if c.rds is not None}))
     if len(retired) == len(rds_roots):
-        return [_warn("retired-only", retired,
-                      f"the only RDS roots are of retired CAs ({ids}): no current RDS CA is "
-                      "trusted; use AWS's current global-bundle.pem")]
-    return [_warn("retired-roots", retired,
-                  f"{len(retired)} root(s) of retired CAs ({ids}): harmless, but the file is "
-                  "stale; replace it with AWS's current global-bundle.pem")]
+        return [
+            _warn(
+                "retired-only",
+                retired,
+                f"the only RDS roots are of retired CAs ({ids}): no current RDS CA is "
+                "trusted; use AWS's current global-bundle.pem",
+            )
+        ]
+    return [
+        _warn(
+            "retired-roots",
+            retired,
+            f"{len(retired)} root(s) of retired CAs ({ids}): harmless, but the file is "
+            "stale; replace it with AWS's current global-bundle.pem",
+        )
+    ]
 
 
 def _keytool_warning(
@@ -230,10 +267,14 @@ def _keytool_warning(
         return None
     first = bundle.certificates[0]
     alone = Bundle(bundle.source, bundle.format, (first,))
-    kept = [r.region or "all" for r in (_region_trust(alone, ca_id, g, now, cat) for g in regions)
-            if r.status == TRUSTED]
-    scope = (f"trusts {ca_id} only in {', '.join(kept)}" if kept
-             else f"does not trust {ca_id} in any region asked")
+    kept = [
+        r.region or "all"
+        for r in (_region_trust(alone, ca_id, g, now, cat) for g in regions)
+        if r.status == TRUSTED
+    ]
+    scope = (
+        f"trusts {ca_id} only in {', '.join(kept)}" if kept else f"does not trust {ca_id} in any region asked"
+    )
     return TrustWarning(
         "keytool-first-only",
         f"`keytool -importcert -file` of this {len(bundle.certificates)}-certificate PEM imports "

