@@ -169,6 +169,7 @@ SELECT a.pid, a.usename, a.application_name, host(a.client_addr), a.client_port,
          OR (a.usesysid IS NOT NULL AND pg_has_role(current_user, a.usesysid, 'USAGE'))
 FROM pg_stat_activity a LEFT JOIN pg_stat_ssl s ON s.pid = a.pid
 WHERE a.backend_type = 'client backend'
+   OR (a.backend_type IS NULL AND a.usesysid IS NOT NULL AND a.datid IS NOT NULL)  -- hidden ones
 ORDER BY a.pid
 """
 
