@@ -119,6 +119,12 @@ INSTANCES = (
                  "already rotated", leaf_days=280),
     DemoInstance(A2, EU, "inventory-dev-pg", "postgres", "15.8", "dev", RETIRED,
                  "retired CA, rotates without restart"),
+    DemoInstance(A2, EU, "search-staging-pg", "postgres", "16.4", "staging", RSA2048,
+                 "server certificate ends in about two months", leaf_days=60),
+    DemoInstance(A2, EU, "events-dev-pg", "postgres", "16.4", "dev", RSA2048,
+                 "server certificate already expired on a current CA", leaf_days=-3),
+    DemoInstance(A2, EU, "queue-staging-mysql", "mysql", "8.0.39", "staging", RSA2048,
+                 "a G1-to-G1 CA change waiting for the window", leaf_days=400, pending_ca=RSA4096),
     # account 2, ap-south-1
     DemoInstance(A2, AP, "ledger-prod-pg", "postgres", "16.4", "prod", RSA2048,
                  "already rotated", leaf_days=310),

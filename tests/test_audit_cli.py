@@ -1,0 +1,234 @@
+"""`rdsca audit` and `rdsca cas` through the real entry point, against the sandbox over HTTP."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from rdsca.cli.app import main
+from rdsca.sandbox.testing import SandboxHandle
+
+# The JSON contract: changing these keys is a schema change (rdsca.audit/2).
+ENVELOPE_KEYS = {"schema", "generated_at", "warn_days", "targets", "authorities", "summary", "instances"}
+INSTANCE_KEYS = [
+    "account_id", "region", "id", "arn", "engine", "engine_version", "status", "endpoint", "port",
+    "ca", "ca_valid_till", "server_cert_valid_till", "pending_ca", "pending_actions",
+    "rotation_without_restart", "supported_cas", "cluster", "replica_of", "replicas", "multi_az",
+    "tags", "state", "days_left", "severity", "reasons",
+]  # fmt: skip
+ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def audit_json(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict[str, Any]]:
+    code, out, err = run(capsys, "audit", "--format", "json", *args)
+    assert "Traceback" not in err
+    return code, json.loads(out)
+
+
+def by_id(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {i["id"]: i for i in doc["instances"]}
+
+
+@pytest.fixture
+def demo(sandbox_env: SandboxHandle) -> SandboxHandle:
+    sandbox_env.control.seed_demo()
+    return sandbox_env
+
+
+def test_json_envelope_and_instance_keys_are_pinned(
+    demo: SandboxHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, doc = audit_json(capsys)
+    assert code == 0
+    assert set(doc) == ENVELOPE_KEYS and doc["schema"] == "rdsca.audit/1"
+    assert ISO_Z.match(doc["generated_at"])
+    assert {(t["account_id"], t["region"]) for t in doc["targets"]} == {
+        (a, r) for a in ("111111111111", "222222222222") for r in ("us-east-1", "eu-west-1", "ap-south-1")
+    }
+    assert all(t["ok"] and t["error"] is None for t in doc["targets"])
+    for inst in doc["instances"]:
+        assert list(inst) == INSTANCE_KEYS
+        for key in ("ca_valid_till", "server_cert_valid_till"):
+            assert inst[key] is None or ISO_Z.match(inst[key])
+
+
+def test_every_state_and_severity_band(demo: SandboxHandle, capsys: pytest.CaptureFixture[str]) -> None:
+    _, doc = audit_json(capsys)
+    insts = by_id(doc)
+    expect = {
+        "graph-dev-neptune": ("unmanaged", "info"),
+        "orders-prod-pg": ("retired-ca", "critical"),
+        "events-dev-pg": ("expired", "critical"),
+        "crm-prod-pg": ("expiring", "high"),
+        "search-staging-pg": ("expiring", "medium"),
+        "scratch-pg": ("expiring", "low"),
+        "queue-staging-mysql": ("pending", "info"),
+        "web-staging-mysql": ("ok", "info"),
+    }
+    for iid, (state, severity) in expect.items():
+        assert (insts[iid]["state"], insts[iid]["severity"]) == (state, severity), iid
+    assert doc["summary"]["instances"] == len(doc["instances"])
+    assert sum(doc["summary"]["by_state"].values()) == len(doc["instances"])
+
+
+def test_retired_ca_docdb_and_neptune(demo: SandboxHandle, capsys: pytest.CaptureFixture[str]) -> None:
+    _, doc = audit_json(capsys)
+    insts = by_id(doc)
+    retired = insts["orders-prod-pg"]
+    assert retired["ca"] == "rds-ca-2019" and retired["ca_valid_till"] is None
+    assert (
+        retired["reasons"][0]
+        == "CA rds-ca-2019 is retired: not listed in us-east-1; rotate to rds-ca-rsa2048-g1"
+    )
+    assert retired["replicas"] and retired["multi_az"] is True
+    assert insts["orders-prod-pg-replica-eu"]["region"] == "eu-west-1"
+    docdb = insts["docs-dev-docdb"]
+    assert docdb["engine"] == "docdb" and docdb["state"] == "ok" and docdb["server_cert_valid_till"]
+    assert docdb["rotation_without_restart"] is True
+    neptune = insts["graph-dev-neptune"]
+    assert neptune["days_left"] is None and "Neptune" in neptune["reasons"][0]
+    assert insts["catalog-prod-2"]["cluster"] == "catalog-prod"
+    crm = insts["crm-prod-pg"]
+    assert [a["action"] for a in crm["pending_actions"]] == ["server-certificate-rotation"]
+    assert insts["queue-staging-mysql"]["pending_ca"] == "rds-ca-rsa4096-g1"
+    assert "<script>" in insts["shop-dev-pg"]["tags"]["team"]
+
+
+def test_authorities_per_region(demo: SandboxHandle, capsys: pytest.CaptureFixture[str]) -> None:
+    _, doc = audit_json(capsys)
+    regions = {(r["account_id"], r["region"]): r for r in doc["authorities"]}
+    assert len(regions) == 6
+    ap = regions[("111111111111", "ap-south-1")]
+    assert {c["id"] for c in ap["cas"]} == {"rds-ca-rsa2048-g1"}
+    us = regions[("111111111111", "us-east-1")]
+    assert {c["id"] for c in us["cas"]} >= {"rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1"}
+    assert "rds-ca-2019" not in {c["id"] for c in us["cas"]}
+    assert us["default_ca"] == "rds-ca-rsa2048-g1" and us["override"] is False
+
+
+def test_one_region_denied_is_partial_not_empty(
+    demo: SandboxHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.control.fault("DescribeDBInstances", code="AccessDenied", region="eu-west-1", account="222222222222")
+    code, doc = audit_json(capsys)
+    assert code == 4
+    failed = [t for t in doc["targets"] if not t["ok"]]
+    assert [(t["account_id"], t["region"]) for t in failed] == [("222222222222", "eu-west-1")]
+    assert failed[0]["error"].startswith("AccessDenied")
+    regions = {(i["account_id"], i["region"]) for i in doc["instances"]}
+    assert ("222222222222", "eu-west-1") not in regions and ("222222222222", "us-east-1") in regions
+    code, out, _ = run(capsys, "audit")
+    assert code == 4 and "FAILED 222222222222 eu-west-1: AccessDenied" in out
+
+
+def test_throttling_is_retried(demo: SandboxHandle, capsys: pytest.CaptureFixture[str]) -> None:
+    demo.control.fault("DescribeDBInstances", code="Throttling", count=2, region="us-east-1",
+                       account="111111111111")  # fmt: skip
+    demo.control.reset_calls()
+    code, doc = audit_json(capsys)
+    assert code == 0 and all(t["ok"] for t in doc["targets"])
+    assert "orders-prod-pg" in by_id(doc)
+    assert demo.control.call_count("DescribeDBInstances") == 6 + 2
+
+
+def test_calls_per_target_are_batched(demo: SandboxHandle, capsys: pytest.CaptureFixture[str]) -> None:
+    demo.control.reset_calls()
+    _, doc = audit_json(capsys)
+    calls = demo.control.calls()["by_action"]
+    assert calls["DescribeDBInstances"] == 6 and calls["DescribeCertificates"] == 6
+    assert calls["DescribePendingMaintenanceActions"] == 6
+    distinct = {(i["region"], i["engine"], i["engine_version"]) for i in doc["instances"]}
+    assert calls["DescribeDBEngineVersions"] == len(distinct)  # shared across accounts of a region
+
+
+def test_pagination_past_100_instances(
+    sandbox_env: SandboxHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox_env.control.seed_synthetic(["111111111111"], ["us-east-1"], per_region=230)
+    sandbox_env.control.reset_calls()
+    code, doc = audit_json(capsys, "--region", "us-east-1", "--accounts", "111111111111")
+    assert code == 0 and len(doc["instances"]) == 230
+    assert len({i["id"] for i in doc["instances"]}) == 230
+    assert sandbox_env.control.call_count("DescribeDBInstances") == 3
+
+
+def test_fail_within_and_selection(demo: SandboxHandle, capsys: pytest.CaptureFixture[str]) -> None:
+    assert audit_json(capsys, "--fail-within", "30")[0] == 3  # retired and expired instances
+    code, doc = audit_json(capsys, "--id", "ledger-prod-pg", "--fail-within", "30")
+    assert code == 0 and [i["id"] for i in doc["instances"]] == ["ledger-prod-pg"]
+    days = doc["instances"][0]["days_left"]
+    assert audit_json(capsys, "--id", "ledger-prod-pg", "--fail-within", str(days + 1))[0] == 3
+    _, doc = audit_json(capsys, "--engine", "docdb")
+    assert [i["id"] for i in doc["instances"]] == ["docs-dev-docdb"]
+    _, doc = audit_json(capsys, "--tag", "env=prod", "--id", "orders-*")
+    assert {i["id"] for i in doc["instances"]} == {"orders-prod-pg", "orders-prod-pg-replica-1",
+                                                   "orders-prod-pg-replica-eu"}  # fmt: skip
+
+
+def test_csv_markdown_table_and_output_file(
+    demo: SandboxHandle, capsys: pytest.CaptureFixture[str], tmp_path: Any
+) -> None:
+    code, out, _ = run(capsys, "audit", "--format", "csv")
+    lines = out.splitlines()
+    assert code == 0 and lines[0].startswith("account_id,region,id,engine")
+    _, doc = audit_json(capsys)
+    assert len(lines) == 1 + len(doc["instances"])
+    code, out, _ = run(capsys, "audit", "--format", "markdown")
+    assert "| retired-ca |" in out and "&lt;script&gt;" not in out.split("## Instances")[0]
+    code, out, _ = run(capsys, "audit")
+    assert "\x1b[" not in out and "orders-prod-pg" in out and "retired-ca" in out
+    target = tmp_path / "audit.json"
+    code, out, _ = run(capsys, "audit", "--format", "json", "--output", str(target))
+    assert out == "" and json.loads(target.read_text())["schema"] == "rdsca.audit/1"
+    assert list(tmp_path.iterdir()) == [target]  # no temporary file left behind
+
+
+def test_cas_command(demo: SandboxHandle, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "cas", "--format", "json")
+    doc = json.loads(out)
+    assert code == 0 and doc["schema"] == "rdsca.cas/1" and len(doc["regions"]) == 6
+    code, out, _ = run(capsys, "cas")
+    assert code == 0 and "rds-ca-ecc384-g1" in out and "2121" in out
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--profile", "no-such-profile"], 2, "AWS profile 'no-such-profile' not found"),
+        (["--region", "eu-wst1"], 2, "unknown region 'eu-wst1'"),
+        (["--tag", "env"], 2, "expected KEY=VALUE"),
+        (["--accounts", "12345"], 2, "not a 12-digit AWS account id"),
+        (["--endpoint-url", "http://127.0.0.1:9"], 1, "cannot reach http://127.0.0.1:9"),
+    ],
+)
+def test_bad_input_one_clear_line(
+    demo: SandboxHandle, capsys: pytest.CaptureFixture[str], args: list[str], code: int, message: str
+) -> None:
+    got, out, err = run(capsys, "audit", *args)
+    assert got == code
+    assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_expired_credentials(demo: SandboxHandle, capsys: pytest.CaptureFixture[str]) -> None:
+    demo.control.fault("GetCallerIdentity", code="ExpiredToken")
+    got, out, err = run(capsys, "audit")
+    assert got == 1 and out == ""
+    assert "credentials expired or invalid" in err and "Traceback" not in err
+
+
+def test_role_that_cannot_be_assumed_is_a_failed_target(
+    demo: SandboxHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.control.fault("AssumeRole", code="AccessDenied", account=None)
+    code, doc = audit_json(capsys, "--region", "us-east-1")
+    assert code == 4 and doc["instances"] == []
+    assert all(not t["ok"] and "cannot assume arn:aws:iam::" in t["error"] for t in doc["targets"])
