@@ -214,7 +214,7 @@ def test_bad_input_one_clear_line(
     demo: SandboxHandle, capsys: pytest.CaptureFixture[str], args: list[str], code: int, message: str
 ) -> None:
     got, out, err = run(capsys, "audit", *args)
-    assert got == code
+    assert got == code and out == ""
     assert message in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
 
