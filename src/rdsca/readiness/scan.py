@@ -364,9 +364,11 @@ def _bundle_verdict(result: TrustResult) -> tuple[str, str]:
     if result.trusted:
         return OK, f"trusts {result.ca_id} in all {n} region(s)"
     bad = [r for r in result.regions if r.status != TRUSTED]
-    names = ", ".join(r.region or "global" for r in bad[:6]) + (" ..." if len(bad) > 6 else "")
-    statuses = ", ".join(sorted({r.status for r in bad}))
-    return WILL_BREAK, f"does not trust {result.ca_id} in {len(bad)} of {n} region(s) ({statuses}: {names})"
+    statuses = "/".join(sorted({r.status for r in bad}))
+    if len(bad) == n:
+        return WILL_BREAK, f"does not trust {result.ca_id} in any of {n} region(s) ({statuses})"
+    names = ", ".join(r.region or "global" for r in bad[:4]) + (" ..." if len(bad) > 4 else "")
+    return WILL_BREAK, (f"does not trust {result.ca_id} in {len(bad)} of {n} region(s) ({statuses}: {names})")
 
 
 def _default_store(client: str) -> str:

@@ -23,7 +23,26 @@ NO_VERIFICATION = "no-verification"
 FALLBACK = "plaintext-fallback"
 NO_TLS = "no-tls"
 
-WINDOW = 8  # lines around a mode where its CA file may be named
+WINDOW = 8  # lines around a mode where its CA file may be named (non-code files)
+_CODE_EXTS = frozenset(
+    {
+        ".py",
+        ".js",
+        ".mjs",
+        ".cjs",
+        ".ts",
+        ".tsx",
+        ".jsx",
+        ".java",
+        ".kt",
+        ".scala",
+        ".go",
+        ".rb",
+        ".php",
+        ".cs",
+        ".groovy",
+    }
+)
 
 _VAL = r"""\s*["']?\s*[=:]\s*["'`]?([^"'`\s&;,)}\]]+)"""
 # (pattern, family): where a CA bundle file is named.
@@ -109,11 +128,39 @@ def find_settings(path: str, text: str) -> list[Setting]:
     if not any(k in lower for k in _KEYWORDS):
         return []
     lines = [ln[:4000] for ln in text.splitlines()]
+    spans = _Spans(lines, PurePosixPath(path).suffix.lower() in _CODE_EXTS)
     refs = _find_refs(lines)
     found: list[Setting] = []
     for no, line in enumerate(lines, start=1):
-        found.extend(_line_settings(path, no, line, lines))
-    return _pair(path, found, refs, lines)
+        found.extend(_line_settings(path, no, line, spans))
+    return _pair(path, found, refs, spans)
+
+
+class _Spans:
+    """The statement around a line: in code, the lines inside the same open brackets (a call,
+    a dict); elsewhere, WINDOW lines either side."""
+
+    def __init__(self, lines: list[str], code: bool) -> None:
+        self.lines, self.code = lines, code
+        self.depth: list[int] = []
+        d = 0
+        for line in lines:
+            self.depth.append(d)
+            d = max(0, d + sum(line.count(c) for c in "([{") - sum(line.count(c) for c in ")]}"))
+
+    def span(self, no: int) -> tuple[int, int]:
+        """(first, last) line numbers, 1-based and inclusive."""
+        if not self.code:
+            return max(1, no - WINDOW), min(len(self.lines), no + WINDOW)
+        start = end = no - 1
+        while start > 0 and self.depth[start] > 0 and start > no - 1 - 4 * WINDOW:
+            start -= 1
+        while end + 1 < len(self.lines) and self.depth[end + 1] > 0 and end < no + 4 * WINDOW:
+            end += 1
+        return start + 1, end + 1
+
+    def text(self, first: int, last: int) -> str:
+        return "\n".join(self.lines[first - 1 : last])
 
 
 def _find_refs(lines: list[str]) -> list[_Ref]:
@@ -131,7 +178,7 @@ def _setting(path: str, no: int, line: str, client: str, mode: str, category: st
     return Setting(path, no, client, mode, category, None, None, redact(line), note)
 
 
-def _line_settings(path: str, no: int, line: str, lines: list[str]) -> list[Setting]:
+def _line_settings(path: str, no: int, line: str, spans: _Spans) -> list[Setting]:
     out: list[Setting] = []
     ext = PurePosixPath(path).suffix.lower()
     for m in _PG_MODE.finditer(line):
@@ -143,7 +190,7 @@ def _line_settings(path: str, no: int, line: str, lines: list[str]) -> list[Sett
         off = (flag.group(1) or "").lower() in {"0", "false", "off"}
         out.append(_setting(path, no, line, "mysql", flag.group(0), NO_VERIFICATION if off else VERIFY))
     if ext == ".py" and _PYMYSQL_CA.search(line) and "://" not in line:
-        window = "\n".join(lines[max(0, no - 1 - WINDOW) : no + WINDOW])
+        window = spans.text(*spans.span(no))
         if _PYMYSQL_VERIFY.search(window):
             out.append(_setting(path, no, line, "pymysql", "ssl_ca= with ssl_verify_cert", VERIFY))
         else:
@@ -159,7 +206,7 @@ def _line_settings(path: str, no: int, line: str, lines: list[str]) -> list[Sett
                     "ssl_verify_cert=True (or pass ssl={'ca': ...})",
                 )
             )
-    out.extend(_object_settings(path, no, line, lines, ext))
+    out.extend(_object_settings(path, no, line, spans, ext))
     off_m = _VERIFY_OFF.search(line)
     if off_m:
         out.append(_setting(path, no, line, _client_of(line, ext), off_m.group(0), NO_VERIFICATION))
@@ -178,11 +225,11 @@ def _line_settings(path: str, no: int, line: str, lines: list[str]) -> list[Sett
     return out
 
 
-def _object_settings(path: str, no: int, line: str, lines: list[str], ext: str) -> list[Setting]:
+def _object_settings(path: str, no: int, line: str, spans: _Spans, ext: str) -> list[Setting]:
     out: list[Setting] = []
     js = ext in {".js", ".mjs", ".cjs", ".ts", ".tsx", ".jsx"}
     if _SSL_OBJECT.search(line):
-        window = "\n".join(lines[no - 1 : no + WINDOW])
+        window = spans.text(no, spans.span(no)[1])
         reject = _REJECT.search(window)
         if js and reject and reject.group(1) == "false":
             out.append(
@@ -205,7 +252,7 @@ def _object_settings(path: str, no: int, line: str, lines: list[str], ext: str) 
                 )
             )
     elif js and (rej := _REJECT.search(line)) and rej.group(1) == "false":
-        above = "\n".join(lines[max(0, no - 1 - WINDOW) : no - 1])
+        above = spans.text(spans.span(no)[0], no - 1)
         if not _SSL_OBJECT.search(above):
             out.append(_setting(path, no, line, "node", "rejectUnauthorized: false", NO_VERIFICATION))
     if _NODE_SSL_TRUE.search(line) and js:
@@ -306,7 +353,7 @@ _COMPATIBLE = {
 _PG_SOFT = frozenset({"sslmode=require", "sslmode=prefer", "sslmode=allow"})
 
 
-def _pair(path: str, found: list[Setting], refs: list[_Ref], lines: list[str]) -> list[Setting]:
+def _pair(path: str, found: list[Setting], refs: list[_Ref], spans: _Spans) -> list[Setting]:
     """Give each verifying setting its CA file; CA files nobody claimed become findings."""
     env = is_env_file(path)
     used: set[_Ref] = set()
@@ -317,7 +364,7 @@ def _pair(path: str, found: list[Setting], refs: list[_Ref], lines: list[str]) -
             used.update(r for r in refs if r.line == s.line)  # a CA file it does not check
             out.append(s)
             continue
-        ref = _nearest(s, refs, env, found)
+        ref = _nearest(s, refs, env, found, spans)
         if ref is None:
             out.append(s)
             continue
@@ -349,23 +396,23 @@ def _pair(path: str, found: list[Setting], refs: list[_Ref], lines: list[str]) -
                 VERIFY,
                 ref.value,
                 ref.line,
-                redact(lines[ref.line - 1]),
+                redact(spans.lines[ref.line - 1]),
                 note,
             )
         )
     return sorted(out, key=lambda s: (s.line, s.client))
 
 
-def _nearest(s: Setting, refs: list[_Ref], env: bool, found: list[Setting]) -> _Ref | None:
-    """The CA file on the same line, else the nearest one not on another setting's line."""
+def _nearest(s: Setting, refs: list[_Ref], env: bool, found: list[Setting], spans: _Spans) -> _Ref | None:
+    """The CA file on the same line, else the nearest one in the same statement (anywhere in
+    an env file) that is not on another setting's line."""
     fams = _COMPATIBLE.get(s.client, set())
+    first, last = spans.span(s.line)
     taken = {o.line for o in found if o.line != s.line and fams & _COMPATIBLE.get(o.client, set())}
     near = [
         r
         for r in refs
-        if r.family in fams
-        and r.line not in taken
-        and (r.line == s.line or env or abs(r.line - s.line) <= WINDOW)
+        if r.family in fams and r.line not in taken and (r.line == s.line or env or first <= r.line <= last)
     ]
     if not near:
         return None
