@@ -1,0 +1,386 @@
+"""Run a plan wave by wave: send each change, wait with batched polls, verify, journal everything.
+
+Each step is an idempotent poll: the instance is read first and the change is sent only when the
+instance is not already on (or on its way to) the target, and never when the journal says a
+modify for this step was accepted before. A failed step stops the run before the next wave unless
+`continue_on_failure`. Ctrl-C marks the running steps "interrupted" and re-raises.
+
+Test hook: `RDSCA_TEST_CRASH_AFTER=EVENT:N` kills this process with SIGKILL right after the N-th
+EVENT of this process (`modify-sending`, `modify-sent` (the AWS call returned, nothing journalled
+yet), `modify-accepted`, `verified`). Only the crash tests set it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from rdsca.errors import AwsAccessError
+from rdsca.model import Instance
+from rdsca.rollout.journal import Journal, RunStatus, StepStatus
+from rdsca.rollout.plan import Kind, Plan, Restart, Step, When
+
+CRASH_ENV = "RDSCA_TEST_CRASH_AFTER"
+IN_PROGRESS = frozenset(
+    {"modifying", "rebooting", "maintenance", "upgrading", "configuring-enhanced-monitoring"}
+)
+BROKEN = frozenset(
+    {"failed", "incompatible-parameters", "incompatible-network", "storage-full", "incompatible-restore",
+     "inaccessible-encryption-credentials", "restore-error", "deleting", "stopped", "stopping"}
+)  # fmt: skip
+
+
+class Actions(Protocol):
+    def poll(self, account: str, region: str, ids: Sequence[str]) -> Mapping[str, Instance]: ...
+
+    def modify_instance(
+        self, account: str, region: str, instance_id: str, ca: str, *, apply_now: bool, no_restart: bool
+    ) -> None: ...
+
+    def modify_cluster(
+        self, account: str, region: str, cluster_id: str, ca: str, *, apply_now: bool, no_restart: bool
+    ) -> None: ...
+
+    def apply_action(self, account: str, region: str, arn: str, action: str, *, apply_now: bool) -> None: ...
+
+
+class Progress(Protocol):
+    def wave(self, wave: str, steps: Sequence[Step]) -> None: ...
+
+    def step(self, step: Step, event: str, status: StepStatus, message: str) -> None: ...
+
+    def confirm_wave(self, wave: str) -> bool: ...
+
+
+class SilentProgress:
+    def wave(self, wave: str, steps: Sequence[Step]) -> None:
+        pass
+
+    def step(self, step: Step, event: str, status: StepStatus, message: str) -> None:
+        pass
+
+    def confirm_wave(self, wave: str) -> bool:
+        return True
+
+
+@dataclass(frozen=True)
+class ExecOptions:
+    poll_interval: float = 15.0
+    step_timeout: float = 1800.0
+    continue_on_failure: bool = False
+    max_parallel: int | None = None  # None: the plan's
+
+
+@dataclass(frozen=True)
+class RunResult:
+    run_id: str
+    status: RunStatus
+    counts: Mapping[str, int]
+    stopped_before: str | None = None
+
+
+@dataclass
+class _Live:
+    step: Step
+    status: StepStatus
+    history: list[str] = field(default_factory=list)
+    started: float = 0.0
+    last_status: str | None = None
+    before_ca: str | None = None
+    before_valid_till: str | None = None
+
+
+class _Crash:
+    def __init__(self) -> None:
+        spec = os.environ.get(CRASH_ENV, "")
+        event, _, n = spec.partition(":")
+        self.event, self.limit, self.seen = event, int(n or 0), 0
+
+    def after(self, event: str) -> None:
+        if self.event == event:
+            self.seen += 1
+            if self.seen == self.limit:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _iso(d: datetime | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def is_verified(
+    step: Step, inst: Instance, before_ca: str | None, before_valid_till: str | None, now: datetime
+) -> bool:
+    """Verified: on the target, nothing pending, available, server certificate issued by it and renewed."""
+    if inst.status != "available" or inst.ca != step.to_ca or inst.pending_ca:
+        return False
+    if inst.server_cert_ca is not None and inst.server_cert_ca != step.to_ca:
+        return False
+    if inst.server_cert_valid_till is not None:
+        if inst.server_cert_valid_till <= now:
+            return False
+        unchanged = _iso(inst.server_cert_valid_till) == before_valid_till
+        if before_valid_till and before_ca and before_ca != step.to_ca and unchanged:
+            return False  # the CA changed but the server certificate was not reissued (yet)
+    return True
+
+
+class Executor:
+    def __init__(
+        self,
+        plan: Plan,
+        journal: Journal,
+        run_id: str,
+        actions: Actions,
+        options: ExecOptions = ExecOptions(),
+        progress: Progress | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.plan, self.journal, self.run_id, self.actions = plan, journal, run_id, actions
+        self.options, self.progress = options, progress or SilentProgress()
+        self.clock, self.sleep, self.now = clock, sleep, now
+        self.crash = _Crash()
+        records = {r.key: r for r in journal.steps(run_id)}
+        history = journal.step_events(run_id)
+        self.live: dict[str, _Live] = {}
+        for s in plan.steps:
+            rec = records.get(s.key)
+            status = StepStatus(rec.status) if rec else StepStatus.PENDING
+            live = _Live(s, status, list(history.get(s.key, ())))
+            if rec is not None and "modify-sending" in live.history:
+                live.before_ca, live.before_valid_till = rec.before_ca, rec.before_valid_till
+            self.live[s.key] = live
+        self.no_restart = plan.policy.restart is Restart.NEVER
+        self.max_parallel = options.max_parallel or plan.policy.max_parallel
+
+    # -- journal + progress ------------------------------------------------------------------
+
+    def _record(self, live: _Live, event: str, status: StepStatus, message: str = "", **fields: Any) -> None:
+        if message:
+            fields.setdefault("detail", {"message": message})
+        self.journal.record(self.run_id, live.step.key, event, status, **fields)
+        live.status = status
+        live.history.append(event)
+        self.progress.step(live.step, event, status, message)
+        self.crash.after(event)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def _poll(self, lives: Sequence[_Live]) -> dict[tuple[str, str], Mapping[str, Instance]]:
+        """One describe per (account, region) for every instance of `lives`."""
+        wanted: dict[tuple[str, str], set[str]] = {}
+        for live in lives:
+            wanted.setdefault((live.step.account, live.step.region), set()).update(live.step.instance_ids)
+        return {
+            target: self.actions.poll(target[0], target[1], sorted(ids))
+            for target, ids in sorted(wanted.items())
+        }
+
+    @staticmethod
+    def _views(live: _Live, seen: Mapping[tuple[str, str], Mapping[str, Instance]]) -> list[Instance] | None:
+        region = seen.get((live.step.account, live.step.region), {})
+        views = [region.get(i) for i in live.step.instance_ids]
+        return None if any(v is None for v in views) else [v for v in views if v is not None]
+
+    # -- one step ----------------------------------------------------------------------------
+
+    def _begin(self, live: _Live, views: list[Instance] | None) -> None:
+        step = live.step
+        live.started = self.clock()
+        if views is None:
+            self._record(live, "failed", StepStatus.FAILED, reason="instance not found")
+            return
+        now = self.now()
+        if all(is_verified(step, v, live.before_ca, live.before_valid_till, now) for v in views):
+            self._record(live, "verified", StepStatus.VERIFIED, "already on the target", **self._after(views))
+            return
+        pending = all(v.pending_ca == step.to_ca for v in views)
+        if step.when is When.WINDOW and pending:
+            self._record(live, "scheduled", StepStatus.SCHEDULED, f"pending change to {step.to_ca} seen")
+            return
+        moving = (
+            pending or any(v.status in IN_PROGRESS for v in views) or all(v.ca == step.to_ca for v in views)
+        )
+        if "modify-accepted" in live.history or "modify-assumed-accepted" in live.history:
+            self._record(
+                live, "resumed", StepStatus.RUNNING, "modify accepted earlier: waiting, not resending"
+            )
+            return
+        if "modify-sending" in live.history and moving:
+            self._record(live, "modify-assumed-accepted", StepStatus.RUNNING,
+                         "crash after sending: the instance shows the change, not resending")  # fmt: skip
+            return
+        self._send(live, views)
+
+    def _send(self, live: _Live, views: list[Instance]) -> None:
+        step = live.step
+        first = views[0]
+        live.before_ca = first.ca
+        live.before_valid_till = _iso(first.server_cert_valid_till) if not step.members else None
+        self._record(live, "modify-sending", StepStatus.RUNNING, before_ca=first.ca,
+                     before_valid_till=live.before_valid_till)  # fmt: skip
+        apply_now = step.when is When.NOW
+        try:
+            if step.kind is Kind.MODIFY_CLUSTER:
+                self.actions.modify_cluster(step.account, step.region, step.id, step.to_ca,
+                                            apply_now=apply_now, no_restart=self.no_restart)  # fmt: skip
+            elif step.kind is Kind.APPLY_ACTION:
+                self.actions.apply_action(step.account, step.region, step.arn or "", step.action or "",
+                                          apply_now=apply_now)  # fmt: skip
+            else:
+                self.actions.modify_instance(step.account, step.region, step.id, step.to_ca,
+                                             apply_now=apply_now, no_restart=self.no_restart)  # fmt: skip
+        except AwsAccessError as exc:
+            self._record(live, "modify-rejected", StepStatus.FAILED, reason=str(exc))
+            return
+        self.crash.after("modify-sent")
+        live.started = self.clock()
+        self._record(live, "modify-accepted", StepStatus.RUNNING, detail={"no_restart": self.no_restart})
+
+    def _after(self, views: list[Instance]) -> dict[str, Any]:
+        first = views[0]
+        return {"after_ca": first.ca, "after_valid_till": _iso(first.server_cert_valid_till)}
+
+    def _check(self, live: _Live, views: list[Instance] | None) -> None:
+        step = live.step
+        if views is None:
+            self._record(live, "failed", StepStatus.FAILED, reason="instance no longer exists")
+            return
+        broken = [v for v in views if v.status in BROKEN]
+        if broken:
+            self._record(live, "failed", StepStatus.FAILED, reason=f"{broken[0].id} is {broken[0].status}")
+            return
+        if all(is_verified(step, v, live.before_ca, live.before_valid_till, self.now()) for v in views):
+            self._record(live, "verified", StepStatus.VERIFIED, **self._after(views))
+            return
+        if step.when is When.WINDOW and all(v.pending_ca == step.to_ca for v in views):
+            self._record(live, "scheduled", StepStatus.SCHEDULED, "waits for the maintenance window")
+            return
+        status = ",".join(sorted({v.status for v in views}))
+        elapsed = self.clock() - live.started
+        if elapsed > self.options.step_timeout:
+            reason = f"timed out after {elapsed:.0f}s (status {status}, CA {views[0].ca})"
+            self._record(live, "timed-out", StepStatus.FAILED, reason=reason)
+        elif status != live.last_status:
+            live.last_status = status
+            self._record(
+                live, "status-seen", StepStatus.RUNNING, detail={"status": status, "ca": views[0].ca}
+            )
+
+    # -- a wave ------------------------------------------------------------------------------
+
+    def _blocked_by(self, live: _Live) -> str | None:
+        for dep in live.step.depends_on:
+            dep_live = self.live.get(dep)
+            if dep_live and dep_live.status in (
+                StepStatus.FAILED,
+                StepStatus.SKIPPED,
+                StepStatus.INTERRUPTED,
+            ):
+                return dep
+        return None
+
+    def _ready(self, live: _Live) -> bool:
+        done = (StepStatus.VERIFIED, StepStatus.SCHEDULED, StepStatus.ROLLED_BACK)
+        return all(d not in self.live or self.live[d].status in done for d in live.step.depends_on)
+
+    def _wave(self, wave: str, todo: list[_Live]) -> None:
+        self.progress.wave(wave, [t.step for t in todo])
+        for live in todo:  # re-evaluated from scratch: what AWS shows now decides
+            live.status = StepStatus.PENDING
+        waiting = list(todo)
+        running: list[_Live] = []
+        seen = self._poll(waiting)
+        while True:
+            self._start_ready(waiting, running, seen)
+            if not running:
+                break
+            self.sleep(self.options.poll_interval)
+            seen = self._poll(running + waiting)
+            for live in list(running):
+                self._check(live, self._views(live, seen))
+                if live.status is not StepStatus.RUNNING:
+                    running.remove(live)
+
+    def _start_ready(
+        self,
+        waiting: list[_Live],
+        running: list[_Live],
+        seen: Mapping[tuple[str, str], Mapping[str, Instance]],
+    ) -> None:
+        progress = True
+        while progress:  # a step that ends at once (already verified) may free a dependant
+            progress = False
+            for live in list(waiting):
+                blocker = self._blocked_by(live)
+                if blocker:
+                    waiting.remove(live)
+                    self._record(
+                        live, "skipped", StepStatus.SKIPPED, reason=f"dependency {blocker} did not finish"
+                    )
+                    progress = True
+                elif len(running) < self.max_parallel and self._ready(live):
+                    waiting.remove(live)
+                    self._begin(live, self._views(live, seen))
+                    progress = True
+                    if live.status is StepStatus.RUNNING:
+                        running.append(live)
+        if not running and waiting:  # only with a dependency outside the wave; never spin
+            for live in list(waiting):
+                waiting.remove(live)
+                self._record(live, "skipped", StepStatus.SKIPPED, reason="dependency outside the run")
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        stopped_before = None
+        passed: list[str] = []
+        try:
+            for wave in self.plan.waves:
+                todo = [self.live[s.key] for s in self.plan.wave_steps(wave)]
+                todo = [t for t in todo if t.status not in (StepStatus.VERIFIED, StepStatus.ROLLED_BACK)]
+                if not todo:
+                    continue
+                if self._failed(passed) and not self.options.continue_on_failure:
+                    stopped_before = wave
+                    break
+                passed.append(wave)
+                if not self.progress.confirm_wave(wave):
+                    self.journal.set_run_status(self.run_id, RunStatus.INTERRUPTED, "declined", wave=wave)
+                    return self._result(RunStatus.INTERRUPTED, wave)
+                self._wave(wave, todo)
+        except KeyboardInterrupt:
+            for live in self.live.values():
+                if live.status is StepStatus.RUNNING:
+                    self._record(live, "interrupted", StepStatus.INTERRUPTED, "Ctrl-C")
+            self.journal.set_run_status(self.run_id, RunStatus.INTERRUPTED, "run-interrupted")
+            raise
+        return self._finish(stopped_before)
+
+    def _failed(self, waves: Sequence[str]) -> bool:
+        bad = (StepStatus.FAILED, StepStatus.SKIPPED)
+        return any(live.status in bad and live.step.wave in waves for live in self.live.values())
+
+    def _finish(self, stopped_before: str | None) -> RunResult:
+        statuses = [live.status for live in self.live.values()]
+        if StepStatus.FAILED in statuses or StepStatus.SKIPPED in statuses or stopped_before:
+            status = RunStatus.FAILED
+        elif StepStatus.SCHEDULED in statuses:
+            status = RunStatus.SCHEDULED
+        else:
+            status = RunStatus.DONE
+        detail = {"stopped_before": stopped_before} if stopped_before else {}
+        self.journal.set_run_status(self.run_id, status, f"run-{status}", **detail)
+        return self._result(status, stopped_before)
+
+    def _result(self, status: RunStatus, stopped_before: str | None) -> RunResult:
+        counts: dict[str, int] = {}
+        for live in self.live.values():
+            counts[live.status] = counts.get(live.status, 0) + 1
+        return RunResult(self.run_id, status, counts, stopped_before)

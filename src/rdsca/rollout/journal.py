@@ -1,0 +1,305 @@
+"""The journal: every run, step and event in SQLite, one transaction per state change.
+
+An event and the step's new status are written together, so the step table is always the sum of
+its events. The executor writes "modify-sending" before the AWS call and "modify-accepted" after
+it, each in its own transaction: after a crash the last event says exactly how far a step got.
+Only CA ids, statuses, dates and AWS error messages are stored: never credentials.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import secrets
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rdsca.errors import JournalError
+from rdsca.rollout.plan import Plan
+
+SCHEMA_VERSION = 1
+
+_DDL = """
+CREATE TABLE IF NOT EXISTS runs (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,            -- apply | rollback
+    parent TEXT,                   -- the run a rollback undoes
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    status TEXT NOT NULL,
+    target_ca TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    plan_json TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS steps (
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    wave TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    account TEXT NOT NULL,
+    region TEXT NOT NULL,
+    ident TEXT NOT NULL,
+    from_ca TEXT,
+    to_ca TEXT NOT NULL,
+    status TEXT NOT NULL,
+    reason TEXT,
+    before_ca TEXT,
+    after_ca TEXT,
+    before_valid_till TEXT,
+    after_valid_till TEXT,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (run_id, key)
+);
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    run_id TEXT NOT NULL REFERENCES runs(id),
+    step_key TEXT,
+    at TEXT NOT NULL,
+    event TEXT NOT NULL,
+    status TEXT,
+    detail TEXT
+);
+CREATE INDEX IF NOT EXISTS events_by_step ON events(run_id, step_key);
+"""
+
+
+class StepStatus(enum.StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SCHEDULED = "scheduled"  # --when window: accepted, waits for the maintenance window
+    VERIFIED = "verified"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    INTERRUPTED = "interrupted"
+    ROLLED_BACK = "rolled-back"
+
+
+TERMINAL = frozenset({StepStatus.VERIFIED, StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.ROLLED_BACK})
+
+
+class RunStatus(enum.StrEnum):
+    RUNNING = "running"
+    DONE = "done"
+    SCHEDULED = "scheduled"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    kind: str
+    parent: str | None
+    created_at: str
+    updated_at: str
+    status: str
+    target_ca: str
+    fingerprint: str
+    plan_json: str
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    run_id: str
+    key: str
+    seq: int
+    wave: str
+    kind: str
+    account: str
+    region: str
+    ident: str
+    from_ca: str | None
+    to_ca: str
+    status: str
+    reason: str | None
+    before_ca: str | None
+    after_ca: str | None
+    before_valid_till: str | None
+    after_valid_till: str | None
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    id: int
+    run_id: str
+    step_key: str | None
+    at: str
+    event: str
+    status: str | None
+    detail: dict[str, Any]
+
+
+_STEP_FIELDS = frozenset({"reason", "before_ca", "after_ca", "before_valid_till", "after_valid_till"})
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Journal:
+    def __init__(self, path: Path, clock: Callable[[], datetime] = _utcnow) -> None:
+        self.path = path
+        self._clock = clock
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+            self._db.row_factory = sqlite3.Row
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA busy_timeout=5000")
+            with self._tx():
+                for statement in _DDL.split(";"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(f"cannot open the journal {path}: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._db
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
+
+    def _now(self) -> str:
+        return self._clock().isoformat(timespec="milliseconds")
+
+    # -- writing --------------------------------------------------------------------------------
+
+    def create_run(self, plan: Plan, plan_json: str, kind: str = "apply", parent: str | None = None) -> str:
+        """Record a run and its planned steps, all in one transaction."""
+        now = self._now()
+        run_id = f"{self._clock():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?)",
+                (
+                    run_id,
+                    kind,
+                    parent,
+                    now,
+                    now,
+                    RunStatus.RUNNING,
+                    plan.target_ca,
+                    plan.fingerprint,
+                    plan_json,
+                ),
+            )
+            for seq, s in enumerate(plan.steps):
+                db.execute(
+                    "INSERT INTO steps VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL,?,NULL,NULL,NULL,?)",
+                    (run_id, s.key, seq, s.wave, s.kind, s.account, s.region, s.id, s.from_ca, s.to_ca,
+                     StepStatus.PENDING, s.from_ca, now),
+                )  # fmt: skip
+                self._insert_event(db, run_id, s.key, "planned", StepStatus.PENDING, {"wave": s.wave}, now)
+            self._insert_event(db, run_id, None, "run-started", RunStatus.RUNNING, {"kind": kind}, now)
+        return run_id
+
+    def _insert_event(
+        self,
+        db: sqlite3.Connection,
+        run_id: str,
+        step_key: str | None,
+        event: str,
+        status: str | None,
+        detail: dict[str, Any],
+        now: str,
+    ) -> None:
+        db.execute(
+            "INSERT INTO events (run_id, step_key, at, event, status, detail) VALUES (?,?,?,?,?,?)",
+            (run_id, step_key, now, event, status, json.dumps(detail, sort_keys=True, default=str)),
+        )
+
+    def record(
+        self,
+        run_id: str,
+        step_key: str,
+        event: str,
+        status: StepStatus | None = None,
+        **fields: Any,
+    ) -> None:
+        """One event and the step's new status and fields, in one transaction."""
+        unknown = set(fields) - _STEP_FIELDS - {"detail"}
+        if unknown:
+            raise ValueError(f"unknown step fields {sorted(unknown)}")
+        detail = dict(fields.pop("detail", None) or {})
+        detail.update({k: v for k, v in fields.items() if v is not None})
+        now = self._now()
+        with self._tx() as db:
+            self._insert_event(db, run_id, step_key, event, status, detail, now)
+            sets = ["updated_at=?"]
+            values: list[Any] = [now]
+            if status is not None:
+                sets.append("status=?")
+                values.append(str(status))
+            for name, value in fields.items():
+                if value is not None:
+                    sets.append(f"{name}=?")
+                    values.append(str(value))
+            db.execute(
+                f"UPDATE steps SET {', '.join(sets)} WHERE run_id=? AND key=?", [*values, run_id, step_key]
+            )
+            db.execute("UPDATE runs SET updated_at=? WHERE id=?", (now, run_id))
+
+    def set_run_status(self, run_id: str, status: RunStatus, event: str, **detail: Any) -> None:
+        now = self._now()
+        with self._tx() as db:
+            self._insert_event(db, run_id, None, event, status, detail, now)
+            db.execute("UPDATE runs SET status=?, updated_at=? WHERE id=?", (str(status), now, run_id))
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def run(self, run_id: str) -> RunRecord:
+        row = self._db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        if row is None:
+            raise JournalError(f"no run {run_id!r} in the journal {self.path} (see `rdsca runs`)")
+        return RunRecord(**dict(row))
+
+    def runs(self) -> list[RunRecord]:
+        rows = self._db.execute("SELECT * FROM runs ORDER BY created_at, id").fetchall()
+        return [RunRecord(**dict(r)) for r in rows]
+
+    def steps(self, run_id: str) -> list[StepRecord]:
+        rows = self._db.execute("SELECT * FROM steps WHERE run_id=? ORDER BY seq", (run_id,)).fetchall()
+        return [StepRecord(**dict(r)) for r in rows]
+
+    def events(self, run_id: str, step_key: str | None = None) -> list[EventRecord]:
+        sql, args = "SELECT * FROM events WHERE run_id=?", [run_id]
+        if step_key is not None:
+            sql += " AND step_key=?"
+            args.append(step_key)
+        rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
+        return [
+            EventRecord(
+                r["id"],
+                r["run_id"],
+                r["step_key"],
+                r["at"],
+                r["event"],
+                r["status"],
+                json.loads(r["detail"] or "{}"),
+            )
+            for r in rows
+        ]
+
+    def step_events(self, run_id: str) -> dict[str, list[str]]:
+        """Event names per step, in order: what resume reads to know how far each step got."""
+        out: dict[str, list[str]] = {}
+        for e in self.events(run_id):
+            if e.step_key is not None:
+                out.setdefault(e.step_key, []).append(e.event)
+        return out

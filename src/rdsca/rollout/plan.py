@@ -1,0 +1,363 @@
+"""Build a rotation plan from a fleet: pure, no AWS, `now` passed in.
+
+A plan is an ordered list of steps (one per instance, or per Multi-AZ DB cluster) grouped in
+waves, plus the instances it skipped and why, plus a fingerprint of what was seen so that `apply`
+can refuse to act on an estate that changed since.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from rdsca.errors import PlanError
+from rdsca.model import UNMANAGED_ENGINES, Fleet, Instance
+from rdsca.rollout.waves import order_wave
+
+SCHEMA = "rdsca.plan/1"
+UNTAGGED = "untagged"
+ALL = "all"
+# Engines whose instances in a DB cluster form a Multi-AZ DB cluster (modify_db_cluster).
+MULTI_AZ_CLUSTER_ENGINES = frozenset({"mysql", "postgres"})
+
+
+class Kind(enum.StrEnum):
+    MODIFY_INSTANCE = "modify-instance"
+    MODIFY_CLUSTER = "modify-cluster"
+    APPLY_ACTION = "apply-maintenance-action"
+
+
+class When(enum.StrEnum):
+    NOW = "now"
+    WINDOW = "window"
+
+
+class Restart(enum.StrEnum):
+    AUTO = "auto"
+    NEVER = "never"
+
+
+@dataclass(frozen=True)
+class PlanPolicy:
+    """How to rotate: waves, parallelism, timing, restarts."""
+
+    wave_tag: str | None = None
+    wave_order: tuple[str, ...] = ()
+    strict_waves: bool = False
+    max_parallel: int = 5
+    when: When = When.NOW
+    restart: Restart = Restart.AUTO
+    via_maintenance_action: bool = False
+
+
+@dataclass(frozen=True)
+class Step:
+    key: str
+    account: str
+    region: str
+    id: str
+    engine: str
+    engine_version: str
+    kind: Kind
+    from_ca: str | None
+    to_ca: str
+    restart: bool
+    when: When
+    wave: str
+    order: int
+    depends_on: tuple[str, ...] = ()
+    members: tuple[str, ...] = ()  # instance ids a modify-cluster step changes
+    arn: str | None = None
+    action: str | None = None  # the pending maintenance action an apply step applies
+    note: str | None = None
+
+    @property
+    def instance_ids(self) -> tuple[str, ...]:
+        return self.members or (self.id,)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    key: str
+    ca: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The selection the plan was built from, re-applied when `apply` checks for drift."""
+
+    engines: tuple[str, ...] = ()
+    tags: tuple[tuple[str, str], ...] = ()
+    id_globs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    created_at: datetime
+    target_ca: str
+    policy: PlanPolicy
+    scope: Scope
+    targets: tuple[tuple[str, str], ...]  # (account, region)
+    waves: tuple[str, ...]
+    steps: tuple[Step, ...]
+    skipped: tuple[Skipped, ...]
+    warnings: tuple[str, ...]
+    fingerprint: str
+    seen: Mapping[str, tuple[str | None, str | None, str, str]] = field(default_factory=dict)
+
+    @property
+    def accounts(self) -> tuple[str, ...]:
+        return tuple(sorted({a for a, _ in self.targets}))
+
+    def wave_steps(self, wave: str) -> tuple[Step, ...]:
+        return tuple(s for s in self.steps if s.wave == wave)
+
+
+# ---------------------------------------------------------------------------------------------
+# fingerprint
+
+
+def status_class(status: str) -> str:
+    return "available" if status == "available" else "busy"
+
+
+def seen_of(instances: Iterable[Instance]) -> dict[str, tuple[str | None, str | None, str, str]]:
+    """What the fingerprint covers, per instance: CA, pending CA, status class, engine version."""
+    return {
+        i.key: (i.ca, i.pending_ca, status_class(i.status), i.engine_version)
+        for i in sorted(instances, key=lambda i: i.key)
+    }
+
+
+def fingerprint(seen: Mapping[str, Sequence[str | None]], targets: Iterable[tuple[str, str]]) -> str:
+    per_target: dict[str, list[str]] = {f"{a}/{r}": [] for a, r in sorted(targets)}
+    for key in sorted(seen):
+        per_target.setdefault(key.rsplit("/", 1)[0], []).append(key)
+    doc = {"instances": {k: list(v) for k, v in sorted(seen.items())}, "targets": per_target}
+    blob = json.dumps(doc, sort_keys=True, separators=(",", ":"))
+    return "sha256:" + hashlib.sha256(blob.encode()).hexdigest()
+
+
+def drift(
+    planned: Mapping[str, Sequence[str | None]], current: Mapping[str, Sequence[str | None]]
+) -> list[str]:
+    """One line per instance that differs between the plan and the estate now."""
+    labels = ("CA", "pending CA", "status", "engine version")
+    out: list[str] = []
+    for key in sorted(set(planned) | set(current)):
+        if key not in current:
+            out.append(f"{key}: gone")
+        elif key not in planned:
+            out.append(f"{key}: new instance")
+        else:
+            changes = [
+                f"{label} {a or '-'} -> {b or '-'}"
+                for label, a, b in zip(labels, planned[key], current[key], strict=True)
+                if a != b
+            ]
+            if changes:
+                out.append(f"{key}: " + ", ".join(changes))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# skip rules
+
+
+def skip_reason(inst: Instance, target_ca: str, fleet: Fleet) -> str | None:
+    """Why an instance is left out of the plan, or None when it is to be rotated."""
+    if inst.engine in UNMANAGED_ENGINES or not inst.ca:
+        return "unmanaged: certificates not issued by an RDS CA"
+    if inst.ca == target_ca and not inst.pending_ca:
+        return f"already on {target_ca}"
+    if inst.pending_ca == target_ca:
+        return f"change to {target_ca} already pending (maintenance window)"
+    region = fleet.region_cas(inst.account_id, inst.region)
+    if region is None:
+        return f"CAs of {inst.region} unknown (the region could not be read)"
+    if region.get(target_ca) is None:
+        return f"{target_ca} not available in {inst.region}"
+    if not inst.supported_cas:
+        return f"{inst.engine} {inst.engine_version}: supported CAs unknown"
+    if target_ca not in inst.supported_cas:
+        return f"{target_ca} not supported by {inst.engine} {inst.engine_version}"
+    if inst.status != "available":
+        return f"status {inst.status}, not available"
+    return None
+
+
+def _wave_of(inst: Instance, policy: PlanPolicy) -> str:
+    if not policy.wave_tag:
+        return ALL
+    return inst.tags.get(policy.wave_tag) or UNTAGGED
+
+
+def _wave_names(names: Iterable[str], policy: PlanPolicy) -> tuple[tuple[str, ...], list[str]]:
+    found = set(names)
+    ordered = [w for w in policy.wave_order if w in found]
+    extra = sorted(found - set(ordered) - {UNTAGGED})
+    if UNTAGGED in found:
+        extra.append(UNTAGGED)
+    return (*ordered, *extra), extra
+
+
+# ---------------------------------------------------------------------------------------------
+# build
+
+
+def _restarts(inst: Instance, policy: PlanPolicy) -> bool:
+    if policy.restart is Restart.NEVER:
+        return False
+    return inst.rotation_without_restart is not True
+
+
+def _instance_step(
+    inst: Instance, target_ca: str, policy: PlanPolicy, wave: str, default_ca: str | None
+) -> Step:
+    kind, action, note = Kind.MODIFY_INSTANCE, None, None
+    cert_actions = inst.certificate_actions
+    if (
+        policy.via_maintenance_action
+        and cert_actions
+        and policy.restart is Restart.AUTO
+        and default_ca == target_ca
+    ):
+        kind, action = Kind.APPLY_ACTION, cert_actions[0].action
+        note = f"applies the pending maintenance action {action} instead of a modify"
+    elif inst.pending_ca and inst.ca == target_ca:
+        note = f"cancels the pending change to {inst.pending_ca}"
+    return Step(
+        key=inst.key,
+        account=inst.account_id,
+        region=inst.region,
+        id=inst.id,
+        engine=inst.engine,
+        engine_version=inst.engine_version,
+        kind=kind,
+        from_ca=inst.ca,
+        to_ca=target_ca,
+        restart=_restarts(inst, policy),
+        when=policy.when,
+        wave=wave,
+        order=0,
+        arn=inst.arn,
+        action=action,
+        note=note,
+    )
+
+
+def _cluster_step(members: Sequence[Instance], target_ca: str, policy: PlanPolicy, wave: str) -> Step:
+    first = members[0]
+    cluster = first.cluster or first.id
+    cas = sorted({m.ca or "-" for m in members})
+    return Step(
+        key=f"{first.account_id}/{first.region}/{cluster}",
+        account=first.account_id,
+        region=first.region,
+        id=cluster,
+        engine=first.engine,
+        engine_version=first.engine_version,
+        kind=Kind.MODIFY_CLUSTER,
+        from_ca=cas[0] if len(cas) == 1 else None,
+        to_ca=target_ca,
+        restart=any(_restarts(m, policy) for m in members),
+        when=policy.when,
+        wave=wave,
+        order=0,
+        members=tuple(sorted(m.id for m in members)),
+        note="Multi-AZ DB cluster: one modify_db_cluster for all members",
+    )
+
+
+def _is_multi_az_cluster(inst: Instance) -> bool:
+    return bool(inst.cluster) and inst.engine in MULTI_AZ_CLUSTER_ENGINES
+
+
+def build(
+    fleet: Fleet,
+    target_ca: str,
+    policy: PlanPolicy,
+    now: datetime,
+    *,
+    scope: Scope | None = None,
+    writers: frozenset[str] = frozenset(),
+) -> Plan:
+    """The plan that takes every selected instance of `fleet` to `target_ca`.
+
+    `writers` holds the keys of cluster writer instances (Aurora, DocumentDB) so that each
+    cluster's readers go first. Instances are never in two steps.
+    """
+    if policy.max_parallel < 1:
+        raise PlanError("--max-parallel must be at least 1")
+    steps: list[Step] = []
+    skipped: list[Skipped] = []
+    warnings: list[str] = []
+    clusters: dict[str, list[Instance]] = {}
+    for inst in sorted(fleet.instances, key=lambda i: i.key):
+        reason = skip_reason(inst, target_ca, fleet)
+        if _is_multi_az_cluster(inst):
+            clusters.setdefault(f"{inst.account_id}/{inst.region}/{inst.cluster}", []).append(inst)
+            continue
+        if reason:
+            skipped.append(Skipped(inst.key, inst.ca, reason))
+            continue
+        region = fleet.region_cas(inst.account_id, inst.region)
+        steps.append(
+            _instance_step(
+                inst, target_ca, policy, _wave_of(inst, policy), region.default_ca if region else None
+            )
+        )
+    for members in clusters.values():
+        reasons = {m.key: skip_reason(m, target_ca, fleet) for m in members}
+        blocking = {k: r for k, r in reasons.items() if r and not r.startswith("already on")}
+        if all(r and r.startswith("already on") for r in reasons.values()):
+            skipped.extend(Skipped(m.key, m.ca, reasons[m.key] or "") for m in members)
+        elif blocking:
+            for m in members:
+                why = reasons[m.key] or "another member of its Multi-AZ DB cluster cannot be rotated"
+                skipped.append(Skipped(m.key, m.ca, why))
+        else:
+            steps.append(_cluster_step(members, target_ca, policy, _wave_of(members[0], policy)))
+
+    untagged = [s.key for s in steps if s.wave == UNTAGGED]
+    if policy.strict_waves and untagged:
+        raise PlanError(
+            f"--strict-waves: {len(untagged)} instance(s) have no {policy.wave_tag!r} tag: "
+            + ", ".join(untagged[:10])
+            + (" ..." if len(untagged) > 10 else "")
+        )
+    waves, extra = _wave_names((s.wave for s in steps), policy)
+    unknown = [w for w in extra if w != UNTAGGED]
+    if policy.wave_order and unknown:
+        warnings.append(f"tag values not in --wave-order run after it: {', '.join(unknown)}")
+    if policy.restart is Restart.NEVER:
+        warnings.append(
+            "--restart never: certificates are staged until each instance's next restart; "
+            "only safe where no client uses TLS"
+        )
+    if policy.when is When.WINDOW:
+        warnings.append("--when window: changes wait for each instance's maintenance window")
+
+    ordered: list[Step] = []
+    for wave in waves:
+        ordered.extend(order_wave([s for s in steps if s.wave == wave], fleet.instances, writers))
+    seen = seen_of(fleet.instances)
+    targets = tuple(sorted((t.target.account_id, t.target.region) for t in fleet.targets if t.ok))
+    return Plan(
+        created_at=now,
+        target_ca=target_ca,
+        policy=policy,
+        scope=scope or Scope(),
+        targets=targets,
+        waves=waves,
+        steps=tuple(ordered),
+        skipped=tuple(skipped),
+        warnings=tuple(warnings),
+        fingerprint=fingerprint(seen, targets),
+        seen=seen,
+    )
