@@ -187,3 +187,39 @@ def test_report_in_headless_chromium(browser: Any, tmp_path: Path) -> None:
     assert r.network() == []
     assert r.errors == []  # includes CSP violations: our own style and script match their hashes
     page.close()
+
+
+@pytest.mark.browser
+def test_audit_format_html_of_the_sandbox_fleet(
+    browser: Any, demo_sandbox: Any, sandbox_env: Any, tmp_path: Path
+) -> None:
+    """`rdsca audit --format html` against the sandbox's demo fleet, checked against its JSON."""
+    from rdsca.cli.app import main
+
+    html_path, json_path = tmp_path / "audit.html", tmp_path / "audit.json"
+    assert main(["audit", "--format", "json", "-o", str(json_path)]) in (0, 3)
+    assert main(["audit", "--format", "html", "-o", str(html_path)]) in (0, 3)
+    expected = json.loads(json_path.read_text())
+    text = html_path.read_text()
+    assert_self_contained(text)
+    assert XSS not in text
+    r = check_report(browser, html_path, expected, tmp_path / "sandbox-report.png")
+    tagged = [i["id"] for i in expected["instances"] if XSS in i["tags"].values()]
+    assert tagged
+    r.page.fill("#filter", XSS)
+    assert r.visible_ids() == tagged
+    assert r.dialogs == [] and r.network() == [] and r.errors == []
+    assert r.page.locator("script").count() == 2
+    r.page.close()
+
+
+def test_report_command_writes_the_file(
+    demo_sandbox: Any, sandbox_env: Any, tmp_path: Path, monkeypatch: Any
+) -> None:
+    from rdsca.cli.app import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["report"]) == 0
+    text = (tmp_path / "rdsca-report.html").read_text()
+    assert text.startswith("<!DOCTYPE html>") and 'id="timeline-svg"' in text
+    assert_self_contained(text)

@@ -8,7 +8,7 @@ import sys
 
 import click
 
-from rdsca import __version__
+from rdsca import __version__, config
 from rdsca.errors import ExitCode, RdscaError
 
 # Each module registers its commands on `cli` when imported. Add yours here.
@@ -44,6 +44,7 @@ def cli(ctx: click.Context, debug: bool, verbose: bool, quiet: bool) -> None:
     if not debug:
         for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
+    config.apply(ctx)  # rdsca.toml -> ctx.default_map: flags and env vars still win
 
 
 def _load_commands() -> None:

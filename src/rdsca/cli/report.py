@@ -1,0 +1,118 @@
+"""`rdsca report`, `rdsca completion` and `rdsca iam-policy`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from click.shell_completion import get_completion_class
+
+from rdsca.assess import Policy, evaluate
+from rdsca.assess.verdicts import DEFAULT_WARN_DAYS
+from rdsca.aws.permissions import CAPABILITIES, policy_document
+from rdsca.cli.app import cli
+from rdsca.cli.audit import exit_code
+from rdsca.cli.common import read_fleet
+from rdsca.cli.options import AwsOptions, Selection, aws_options, emit, selection_options, write_atomic
+from rdsca.report.html import render_html
+
+SHELLS = ("bash", "zsh", "fish")
+
+
+@cli.command()
+@aws_options
+@selection_options
+@click.option(
+    "--warn-days",
+    type=click.IntRange(min=0),
+    default=DEFAULT_WARN_DAYS,
+    show_default=True,
+    help="Instances whose CA or server certificate ends within this many days are 'expiring'.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=Path("rdsca-report.html"),
+    show_default=True,
+    help="Where to write the HTML file ('-' for standard output).",
+)
+@click.option("--title", default="RDS certificate report", show_default=True, help="The page's heading.")
+@click.pass_context
+def report(
+    ctx: click.Context,
+    aws: AwsOptions,
+    selection: Selection,
+    warn_days: int,
+    output: Path,
+    title: str,
+) -> None:
+    """Write the audit as one self-contained HTML file.
+
+    A file to open, attach to a change ticket or forward: a summary (by state, severity,
+    account, region and env tag), an expiry timeline and a sortable, filterable table with the
+    command that fixes each instance. It loads nothing from the network. The exit code is the
+    audit's (4 when a target failed).
+
+    \b
+    Examples:
+      rdsca report
+      rdsca report --region eu-west-1 --tag env=prod -o prod.html
+    """
+    fleet = read_fleet(aws, selection)
+    result = evaluate(fleet, fleet.collected_at, Policy(warn_days=warn_days))
+    text = render_html(result, title=title)
+    if str(output) == "-":
+        emit(text, None)
+    else:
+        write_atomic(output, text)
+        if not ctx.find_root().obj.get("quiet"):
+            size = len(text.encode("utf-8")) / 1e6
+            click.echo(f"wrote {output} ({size:.2f} MB, {len(result.verdicts)} instances)", err=True)
+    ctx.exit(exit_code(result, None))
+
+
+@cli.command()
+@click.argument("shell", type=click.Choice(SHELLS))
+def completion(shell: str) -> None:
+    """Print the shell completion script for bash, zsh or fish.
+
+    \b
+    Examples:
+      eval "$(rdsca completion bash)"        # add to ~/.bashrc
+      eval "$(rdsca completion zsh)"         # add to ~/.zshrc
+      rdsca completion fish > ~/.config/fish/completions/rdsca.fish
+    """
+    cls = get_completion_class(shell)
+    assert cls is not None  # click ships all three
+    click.echo(cls(cli, {}, "rdsca", "_RDSCA_COMPLETE").source())
+
+
+@cli.command("iam-policy")
+@click.option(
+    "--for",
+    "capability",
+    type=click.Choice(CAPABILITIES),
+    default="audit",
+    show_default=True,
+    help="audit: read only; rotate: audit + change CAs; readiness: audit + what readiness reads.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+def iam_policy(capability: str, output: Path | None) -> None:
+    """Print the least-privilege IAM policy for audit, rotate or readiness.
+
+    The actions are the ones rdsca's AWS calls declare, nothing more.
+
+    \b
+    Examples:
+      rdsca iam-policy --for audit
+      rdsca iam-policy --for rotate -o rdsca-rotate.json
+      aws iam create-policy --policy-name rdsca-audit \\
+          --policy-document "$(rdsca iam-policy --for audit)"
+    """
+    emit(policy_document(capability) + "\n", output)
