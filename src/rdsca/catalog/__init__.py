@@ -100,6 +100,9 @@ def classify(cert: x509.Certificate) -> KnownCA | None:
         if not m:
             continue
         region = m.groupdict().get("region")
+        issuer_cn = common_name(cert.issuer)
+        if ca_id == "rds-ca-2015" and issuer_cn.endswith(" Root CA") and issuer_cn != "Amazon RDS Root CA":
+            ca_id = "rds-ca-2019"  # regions opened after 2019: "<region> CA" under "<region> Root CA"
         if not ca_id:  # G1 subordinate: the family is in the name
             family = m.group(2).lower()
             ca_id = f"rds-ca-{family}-g1"
