@@ -1,0 +1,46 @@
+"""Shared fixtures. Sandbox fixtures first; other areas add theirs below."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from rdsca.sandbox.server import SandboxServer
+from rdsca.sandbox.testing import SandboxHandle
+
+SANDBOX_REBOOT_SECONDS = 0.3
+
+
+@pytest.fixture(scope="session")
+def sandbox_server() -> Iterator[SandboxServer]:
+    """One sandbox (moto + rdsca's extension) for the whole session, in a thread of this process."""
+    with SandboxServer(reboot_seconds=SANDBOX_REBOOT_SECONDS) as server:
+        yield server
+
+
+@pytest.fixture
+def sandbox(sandbox_server: SandboxServer) -> SandboxHandle:
+    """An empty sandbox: reset before the test (moto state, faults, latency, counts, config)."""
+    handle = SandboxHandle.connect(sandbox_server.url)
+    handle.control.reset()
+    return handle
+
+
+@pytest.fixture
+def demo_sandbox(sandbox: SandboxHandle) -> SandboxHandle:
+    """The sandbox with the demo fleet of `rdsca.sandbox.demo`."""
+    sandbox.control.seed_demo()
+    return sandbox
+
+
+@pytest.fixture
+def sandbox_env(sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> SandboxHandle:
+    """The environment `rdsca sandbox env` prints, set for this test (rdsca commands need no flags)."""
+    from rdsca.sandbox.environment import UNSET
+
+    for name in UNSET:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in sandbox.env().items():
+        monkeypatch.setenv(name, value)
+    return sandbox
