@@ -211,7 +211,7 @@ def test_cas_command(demo: SandboxHandle, capsys: pytest.CaptureFixture[str]) ->
     ],
 )
 def test_bad_input_one_clear_line(
-    demo: SandboxHandle, capsys: pytest.CaptureFixture[str], args: list[str], code: int, message: str
+    sandbox_env: SandboxHandle, capsys: pytest.CaptureFixture[str], args: list[str], code: int, message: str
 ) -> None:
     got, out, err = run(capsys, "audit", *args)
     assert got == code and out == ""
