@@ -64,6 +64,7 @@
       document.getElementById("table").scrollIntoView();
     });
   });
-  apply();
+  shown.textContent = rows.length + " of " + rows.length + " instances shown";
   document.body.setAttribute("data-ready", "1");
+  if (window.performance && performance.mark) { performance.mark("rdsca-table-ready"); }
 })();
