@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -12,6 +13,8 @@ from rich.text import Text
 from rdsca.model import Audit, RegionCAs
 from rdsca.report.audit import sort_key, summary
 from rdsca.report.common import day
+
+NON_TTY_WIDTH = 220  # pipes and files: wide lines beat folded ones
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -22,7 +25,7 @@ def render(renderables: Sequence[object], color: bool, width: int | None = None)
         file=buf,
         force_terminal=color,
         no_color=not color,
-        width=width or 160,
+        width=width or (None if color else NON_TTY_WIDTH),
         highlight=False,
         soft_wrap=False,
     )
@@ -32,20 +35,10 @@ def render(renderables: Sequence[object], color: bool, width: int | None = None)
 
 
 def audit_table(audit: Audit, color: bool = False, width: int | None = None) -> str:
-    table = Table(title="RDS certificate audit", show_lines=False, expand=False)
-    for col in (
-        "account",
-        "region",
-        "instance",
-        "engine",
-        "CA",
-        "expires",
-        "days",
-        "state",
-        "severity",
-        "reasons",
-    ):
-        table.add_column(col, overflow="fold")
+    table = Table(title="RDS certificate audit", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("account", "region", "instance", "engine", "CA", "expires", "days", "state", "severity"):
+        table.add_column(col, no_wrap=True, justify="right" if col == "days" else "left")
+    table.add_column("reasons", overflow="fold", min_width=30)
     for v in sorted(audit.verdicts, key=sort_key):
         i = v.instance
         ends = [d for d in (v.ca_valid_till, i.server_cert_valid_till) if d]
