@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,7 +40,7 @@ def _date(d: datetime | None) -> str:
 def _days_left(until: datetime | None, now: datetime) -> int | None:
     if until is None:
         return None
-    return math.floor((until - now).total_seconds() / 86400)
+    return int((until - now).total_seconds() / 86400)  # whole days, truncated toward zero
 
 
 def _severity(state: State, days_left: int | None) -> Severity:
