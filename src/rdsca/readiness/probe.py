@@ -14,6 +14,7 @@ import socket
 import ssl
 import struct
 import time
+import warnings
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -126,7 +127,9 @@ def reading_context() -> ssl.SSLContext:
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
-    ctx.minimum_version = ssl.TLSVersion.TLSv1
+    with warnings.catch_warnings():  # reading old servers' chains is the point here
+        warnings.simplefilter("ignore", DeprecationWarning)
+        ctx.minimum_version = ssl.TLSVersion.TLSv1
     ctx.set_ciphers("ALL:@SECLEVEL=0")
     return ctx
 
@@ -270,7 +273,9 @@ def _recv_exact(sock: socket.socket, n: int, deadline: float, waiting_for: str) 
         except TimeoutError as exc:
             raise _Stop(Outcome.TIMEOUT, f"timed out waiting for {waiting_for}") from exc
         except OSError as exc:
-            raise _Stop(Outcome.CLOSED, f"connection reset while waiting for {waiting_for}") from exc
+            raise _Stop(
+                Outcome.CLOSED, f"the server closed the connection (reset) without {waiting_for}"
+            ) from exc
         if not chunk:
             if buf:
                 raise _Stop(Outcome.NOT_SERVER, f"the server closed the connection in {waiting_for}")
