@@ -14,7 +14,9 @@ from rdsca.cli.app import cli
 from rdsca.cli.audit import exit_code
 from rdsca.cli.common import read_fleet
 from rdsca.cli.options import AwsOptions, Selection, aws_options, emit, selection_options, write_atomic
-from rdsca.report.html import render_html
+from rdsca.cli.rotate import journal_option, open_journal
+from rdsca.report.html import Section, render_html
+from rdsca.report.html_run import run_section
 
 SHELLS = ("bash", "zsh", "fish")
 
@@ -38,6 +40,10 @@ SHELLS = ("bash", "zsh", "fish")
     help="Where to write the HTML file ('-' for standard output).",
 )
 @click.option("--title", default="RDS certificate report", show_default=True, help="The page's heading.")
+@click.option(
+    "--run", "run_id", metavar="RUN", help="Add this rollout run from the journal (see `rdsca runs`)."
+)
+@journal_option
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -46,6 +52,8 @@ def report(
     warn_days: int,
     output: Path,
     title: str,
+    run_id: str | None,
+    journal_path: Path | None,
 ) -> None:
     """Write the audit as one self-contained HTML file.
 
@@ -58,10 +66,18 @@ def report(
     Examples:
       rdsca report
       rdsca report --region eu-west-1 --tag env=prod -o prod.html
+      rdsca report --run 20250301-120000-ab12cd -o change-1234.html
     """
+    sections: list[Section] = []
+    if run_id is not None:  # an unknown run fails before any AWS call
+        journal = open_journal(journal_path)
+        try:
+            sections.append(run_section(journal, run_id))
+        finally:
+            journal.close()
     fleet = read_fleet(aws, selection)
     result = evaluate(fleet, fleet.collected_at, Policy(warn_days=warn_days))
-    text = render_html(result, title=title)
+    text = render_html(result, sections, title=title)
     if str(output) == "-":
         emit(text, None)
     else:

@@ -1,0 +1,109 @@
+"""The rollout part of the HTML report: one run from the journal, its waves, steps, timings,
+failures and the rollbacks that undid it. Reads the journal; renders escaped HTML."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime
+
+from rdsca.report.html import Section, e
+from rdsca.rollout.journal import EventRecord, Journal, RunRecord, StepRecord, StepStatus
+
+BAD = frozenset({StepStatus.FAILED.value, StepStatus.INTERRUPTED.value})
+
+
+def _when(at: str | None) -> datetime | None:
+    return datetime.fromisoformat(at) if at else None
+
+
+def _span(start: datetime | None, end: datetime | None) -> str:
+    if start is None or end is None:
+        return ""
+    seconds = (end - start).total_seconds()
+    return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
+
+
+def _times(events: list[EventRecord]) -> dict[str, tuple[datetime, datetime]]:
+    """When each step started working (its first event after planning) and its last event."""
+    out: dict[str, tuple[datetime, datetime]] = {}
+    for ev in events:
+        if ev.step_key is None or ev.event == "planned":
+            continue
+        at = _when(ev.at)
+        assert at is not None
+        first, _ = out.get(ev.step_key, (at, at))
+        out[ev.step_key] = (min(first, at), at)
+    return out
+
+
+def _status(value: str) -> str:
+    cls = "bad" if value in BAD else "ok" if value == StepStatus.VERIFIED.value else ""
+    return f'<span class="{cls}">{e(value)}</span>'
+
+
+def _steps_table(steps: list[StepRecord], times: dict[str, tuple[datetime, datetime]]) -> str:
+    rows = "".join(
+        f'<tr data-step="{e(s.key)}"><td>{e(s.wave)}</td><td>{e(s.ident)}</td><td>{e(s.account)}</td>'
+        f"<td>{e(s.region)}</td><td>{e(s.from_ca or '-')} &rarr; {e(s.to_ca)}</td>"
+        f"<td>{_status(s.status)}</td><td>{e(s.after_ca or '')}</td>"
+        f"<td>{e(times[s.key][0].strftime('%H:%M:%S')) if s.key in times else ''}</td>"
+        f'<td class="num">{_span(*times[s.key]) if s.key in times else ""}</td>'
+        f"<td>{e(s.reason or '')}</td></tr>"
+        for s in steps
+    )
+    return (
+        '<table class="detail"><thead><tr><th>wave</th><th>instance</th><th>account</th><th>region</th>'
+        "<th>change</th><th>status</th><th>CA after</th><th>started</th><th>took</th><th>reason</th>"
+        f"</tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _waves_table(steps: list[StepRecord], times: dict[str, tuple[datetime, datetime]]) -> str:
+    rows = []
+    for wave in dict.fromkeys(s.wave for s in steps):
+        members = [s for s in steps if s.wave == wave]
+        spans = [times[s.key] for s in members if s.key in times]
+        start = min((a for a, _ in spans), default=None)
+        end = max((b for _, b in spans), default=None)
+        counts = ", ".join(f"{n} {k}" for k, n in sorted(Counter(s.status for s in members).items()))
+        rows.append(
+            f'<tr data-wave="{e(wave)}"><td>{e(wave)}</td><td class="num">{len(members)}</td>'
+            f"<td>{e(counts)}</td><td>{e(start.isoformat(timespec='seconds')) if start else ''}</td>"
+            f'<td class="num">{_span(start, end)}</td></tr>'
+        )
+    return (
+        '<table class="detail"><caption>Waves</caption><thead><tr><th>wave</th><th>steps</th>'
+        f"<th>outcome</th><th>started</th><th>took</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    )
+
+
+def _run_line(run: RunRecord) -> str:
+    took = _span(_when(run.created_at), _when(run.updated_at))
+    return (
+        f"<p>Run <strong>{e(run.id)}</strong> ({e(run.kind)}) to {e(run.target_ca)}: "
+        f"{_status(run.status)}, started {e(run.created_at)}, last change {e(run.updated_at)} ({took}).</p>"
+    )
+
+
+def run_section(journal: Journal, run_id: str) -> Section:
+    run = journal.run(run_id)
+    steps = journal.steps(run_id)
+    times = _times(journal.events(run_id))
+    failed = [s for s in steps if s.status in BAD]
+    parts = [_run_line(run), _waves_table(steps, times)]
+    if failed:
+        items = "".join(
+            f"<li>{e(s.ident)} ({e(s.region)}): {e(s.status)}: {e(s.reason or '')}</li>" for s in failed
+        )
+        parts.append(
+            f'<div class="failed" role="alert"><strong>{len(failed)} steps failed</strong>'
+            f"<ul>{items}</ul></div>"
+        )
+    parts.append("<h3>Steps</h3>" + _steps_table(steps, times))
+    rollbacks = [r for r in journal.runs() if r.kind == "rollback" and r.parent == run_id]
+    if rollbacks:
+        parts.append("<h3>Rollbacks</h3>")
+        for rb in rollbacks:
+            rb_steps = journal.steps(rb.id)
+            parts.append(_run_line(rb) + _steps_table(rb_steps, _times(journal.events(rb.id))))
+    return Section(id="rollout", title=f"Rollout {run.id}", body="".join(parts))
