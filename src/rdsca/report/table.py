@@ -64,7 +64,7 @@ def audit_table(audit: Audit, color: bool = False, width: int | None = None) -> 
 
 
 def cas_table(regions: Sequence[RegionCAs], color: bool = False, width: int | None = None) -> str:
-    table = Table(title="RDS certificate authorities per region")
+    table = Table(title="RDS certificate authorities per region", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("account", "region", "CA", "valid from", "valid till", "default for new", "override"):
         table.add_column(col)
     for r in sorted(regions, key=lambda r: (r.account_id, r.region)):
