@@ -9,10 +9,8 @@ docs/benchmarks-probe.md for why).
 
 from __future__ import annotations
 
-import enum
 import socket
 import ssl
-import struct
 import time
 import warnings
 from collections.abc import Sequence
@@ -32,33 +30,17 @@ from rdsca.readiness.probe_chain import (
     describe,
     identify_chain,
 )
+from rdsca.readiness.probe_wire import (
+    Outcome,
+    ProbeStop,
+    Protocol,
+    mysql_preamble,
+    postgres_preamble,
+    remaining,
+)
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_CONCURRENCY = 64
-
-_PG_SSL_REQUEST = struct.pack("!ii", 8, 80877103)
-_CLIENT_SSL = 0x0800
-_CLIENT_PROTOCOL_41 = 0x0200
-_CLIENT_SECURE_CONNECTION = 0x8000
-_CLIENT_LONG_PASSWORD = 0x0001
-
-
-class Protocol(enum.StrEnum):
-    POSTGRES = "postgres"
-    MYSQL = "mysql"
-    TLS = "tls"
-
-
-class Outcome(enum.StrEnum):
-    TLS = "tls"  # TLS handshake done, chain read
-    NO_TLS = "no-tls"  # the server answered and said it does not offer TLS
-    NOT_SERVER = "not-server"  # the answer is not the protocol asked for
-    SERVER_ERROR = "server-error"  # the server answered with an error message
-    CLOSED = "closed"  # the server closed the connection without answering
-    TLS_FAILED = "tls-failed"  # the server accepted TLS but the handshake failed
-    TIMEOUT = "timeout"
-    REFUSED = "refused"  # nothing listens on that port
-    UNREACHABLE = "unreachable"  # name does not resolve, no route, ...
 
 
 @dataclass(frozen=True)
@@ -104,6 +86,10 @@ class ProbeResult:
     bundle: BundleCheck | None = None
     probed_at: datetime | None = field(default=None, compare=False)
 
+    def certificates(self) -> list[x509.Certificate]:
+        """The presented chain, ready for `probe_chain.assess_trust` with any other bundle."""
+        return [c.certificate() for c in self.chain]
+
     @property
     def offers_tls(self) -> bool | None:
         """True / False when the server said so; None when we could not find out."""
@@ -112,14 +98,6 @@ class ProbeResult:
         if self.outcome == Outcome.NO_TLS:
             return False
         return None
-
-
-class _Stop(Exception):
-    def __init__(self, outcome: Outcome, message: str, server_info: str | None = None) -> None:
-        super().__init__(message)
-        self.outcome = outcome
-        self.message = message
-        self.server_info = server_info
 
 
 def reading_context() -> ssl.SSLContext:
@@ -161,7 +139,7 @@ def probe(
     started = time.monotonic()
     try:
         info, version, cipher, ders, full = _fetch(endpoint, read_ctx, timeout)
-    except _Stop as stop:
+    except ProbeStop as stop:
         return ProbeResult(
             endpoint,
             stop.outcome,
@@ -244,123 +222,55 @@ def _fetch(
         sock.close()
 
 
-def _remaining(deadline: float) -> float:
-    left = deadline - time.monotonic()
-    if left <= 0:
-        raise TimeoutError
-    return left
-
-
 def _connect(endpoint: Endpoint, deadline: float) -> socket.socket:
     try:
-        return socket.create_connection((endpoint.host, endpoint.port), timeout=_remaining(deadline))
+        return socket.create_connection((endpoint.host, endpoint.port), timeout=remaining(deadline))
     except TimeoutError as exc:
-        raise _Stop(Outcome.TIMEOUT, f"timed out connecting to {endpoint.address}") from exc
+        raise ProbeStop(Outcome.TIMEOUT, f"timed out connecting to {endpoint.address}") from exc
     except ConnectionRefusedError as exc:
-        raise _Stop(Outcome.REFUSED, f"connection refused: nothing listens on {endpoint.address}") from exc
+        raise ProbeStop(
+            Outcome.REFUSED, f"connection refused: nothing listens on {endpoint.address}"
+        ) from exc
     except socket.gaierror as exc:
-        raise _Stop(Outcome.UNREACHABLE, f"cannot resolve {endpoint.host}: {exc.strerror}") from exc
+        raise ProbeStop(Outcome.UNREACHABLE, f"cannot resolve {endpoint.host}: {exc.strerror}") from exc
     except OSError as exc:
-        raise _Stop(Outcome.UNREACHABLE, f"cannot reach {endpoint.address}: {exc.strerror or exc}") from exc
-
-
-def _recv_exact(sock: socket.socket, n: int, deadline: float, waiting_for: str) -> bytes:
-    buf = b""
-    while len(buf) < n:
-        try:
-            sock.settimeout(_remaining(deadline))
-            chunk = sock.recv(n - len(buf))
-        except TimeoutError as exc:
-            raise _Stop(Outcome.TIMEOUT, f"timed out waiting for {waiting_for}") from exc
-        except OSError as exc:
-            raise _Stop(
-                Outcome.CLOSED, f"the server closed the connection (reset) without {waiting_for}"
-            ) from exc
-        if not chunk:
-            if buf:
-                raise _Stop(Outcome.NOT_SERVER, f"the server closed the connection in {waiting_for}")
-            raise _Stop(Outcome.CLOSED, f"the server closed the connection without {waiting_for}")
-        buf += chunk
-    return buf
-
-
-def _send(sock: socket.socket, data: bytes, deadline: float) -> None:
-    try:
-        sock.settimeout(_remaining(deadline))
-        sock.sendall(data)
-    except TimeoutError as exc:
-        raise _Stop(Outcome.TIMEOUT, "timed out sending the TLS request") from exc
-    except OSError as exc:
-        raise _Stop(Outcome.CLOSED, "the server closed the connection at once") from exc
+        raise ProbeStop(
+            Outcome.UNREACHABLE, f"cannot reach {endpoint.address}: {exc.strerror or exc}"
+        ) from exc
 
 
 def _preamble(endpoint: Endpoint, sock: socket.socket, deadline: float) -> str | None:
     if endpoint.protocol == Protocol.POSTGRES:
-        _postgres_preamble(sock, deadline)
+        postgres_preamble(sock, deadline)
         return None
     if endpoint.protocol == Protocol.MYSQL:
-        return _mysql_preamble(sock, deadline)
+        return mysql_preamble(sock, deadline)
     return None
-
-
-def _postgres_preamble(sock: socket.socket, deadline: float) -> None:
-    _send(sock, _PG_SSL_REQUEST, deadline)
-    answer = _recv_exact(sock, 1, deadline, "an answer to the SSLRequest")
-    if answer == b"S":
-        return
-    if answer == b"N":
-        raise _Stop(Outcome.NO_TLS, "no TLS: the PostgreSQL server answered N (ssl = off)")
-    if answer == b"E":
-        raise _Stop(Outcome.SERVER_ERROR, "the PostgreSQL server answered the SSLRequest with an error")
-    raise _Stop(Outcome.NOT_SERVER, f"not a PostgreSQL server: it answered {answer!r} to the SSLRequest")
-
-
-def _mysql_preamble(sock: socket.socket, deadline: float) -> str:
-    header = _recv_exact(sock, 4, deadline, "the MySQL server greeting")
-    length, seq = int.from_bytes(header[:3], "little"), header[3]
-    if seq != 0 or not 10 <= length <= 4096:
-        raise _Stop(Outcome.NOT_SERVER, f"not a MySQL server: it sent {header!r} as greeting header")
-    payload = _recv_exact(sock, length, deadline, "the MySQL server greeting")
-    if payload[0] == 0xFF:
-        text = payload[9:].decode("utf-8", "replace") if len(payload) > 9 else ""
-        raise _Stop(Outcome.SERVER_ERROR, f"the MySQL server refused us: {text or 'error packet'}")
-    if payload[0] != 10 or b"\x00" not in payload[1:]:
-        raise _Stop(Outcome.NOT_SERVER, "not a MySQL server: the greeting is not protocol 10")
-    version_end = payload.index(b"\x00", 1)
-    version = payload[1:version_end].decode("ascii", "replace")
-    caps_at = version_end + 1 + 4 + 8 + 1
-    if len(payload) < caps_at + 2:
-        raise _Stop(Outcome.NOT_SERVER, "not a MySQL server: the greeting is too short")
-    caps = int.from_bytes(payload[caps_at : caps_at + 2], "little")
-    if not caps & _CLIENT_SSL:
-        raise _Stop(Outcome.NO_TLS, f"no TLS: {version} does not offer SSL (CLIENT_SSL unset)", version)
-    flags = _CLIENT_SSL | _CLIENT_PROTOCOL_41 | _CLIENT_SECURE_CONNECTION | _CLIENT_LONG_PASSWORD
-    body = struct.pack("<IIB", flags, 16 * 1024 * 1024, 33) + bytes(23)
-    _send(sock, len(body).to_bytes(3, "little") + b"\x01" + body, deadline)
-    return version
 
 
 def _handshake(
     endpoint: Endpoint, sock: socket.socket, ctx: ssl.SSLContext, deadline: float, info: str | None
 ) -> ssl.SSLSocket:
     try:
-        sock.settimeout(_remaining(deadline))
+        sock.settimeout(remaining(deadline))
         # Python sends no SNI for an IP address, and checks the name only when ctx asks for it.
         tls = ctx.wrap_socket(sock, server_hostname=endpoint.verify_name, do_handshake_on_connect=False)
         tls.do_handshake()
         return tls
     except TimeoutError as exc:
-        raise _Stop(Outcome.TIMEOUT, "timed out in the TLS handshake", info) from exc
+        raise ProbeStop(Outcome.TIMEOUT, "timed out in the TLS handshake", info) from exc
     except ssl.SSLCertVerificationError:
         raise
     except ssl.SSLError as exc:
         what = _garbage_name(endpoint)
         reason = exc.reason or str(exc)
         if reason in ("WRONG_VERSION_NUMBER", "UNEXPECTED_RECORD", "RECORD_LAYER_FAILURE"):
-            raise _Stop(Outcome.NOT_SERVER, f"not {what}: the TLS handshake got {reason}", info) from exc
-        raise _Stop(Outcome.TLS_FAILED, f"TLS handshake failed: {reason}", info) from exc
+            raise ProbeStop(Outcome.NOT_SERVER, f"not {what}: the TLS handshake got {reason}", info) from exc
+        raise ProbeStop(Outcome.TLS_FAILED, f"TLS handshake failed: {reason}", info) from exc
     except (ConnectionError, OSError) as exc:
-        raise _Stop(Outcome.CLOSED, "the server closed the connection in the TLS handshake", info) from exc
+        raise ProbeStop(
+            Outcome.CLOSED, "the server closed the connection in the TLS handshake", info
+        ) from exc
 
 
 def _garbage_name(endpoint: Endpoint) -> str:
@@ -393,7 +303,7 @@ def _check_bundle(
     now: datetime,
 ) -> BundleCheck:
     """A second, verifying handshake with the bundle; the offline verdict explains a refusal."""
-    certs: list[x509.Certificate] = [c.certificate() for c in chain]
+    certs = [c.certificate() for c in chain]
     offline = assess_trust(certs, bundle.certs, hostname=endpoint.verify_name, now=now)
     if not bundle.certs:
         return BundleCheck(bundle.label, False, "the bundle holds no certificate", False, offline)
@@ -403,7 +313,7 @@ def _check_bundle(
         why = exc.verify_message or exc.reason or str(exc)
         detail = f"{why}" + (f" ({offline.reason})" if not offline.trusted else "")
         return BundleCheck(bundle.label, False, detail, True, offline)
-    except _Stop as stop:
+    except ProbeStop as stop:
         return BundleCheck(
             bundle.label,
             offline.trusted,
