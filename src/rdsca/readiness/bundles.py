@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import warnings
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -124,16 +125,23 @@ def parse_bundle(
     cat = catalog or load_catalog()
     if not data.strip():
         raise BundleError(f"{source} is empty: no certificate in it")
-    if b"-----BEGIN " in data:
-        fmt, found, notes = "pem", *_read_pem(data, source)
-    elif data[:4] in (b"\xfe\xed\xfe\xed", b"\xce\xce\xce\xce"):
-        fmt, found, notes = _read_java_keystore(data, source, password)
-    elif data[:1] == b"\x30":
-        fmt, found, notes = _read_der(data, source, password)
-    else:
-        raise BundleError(_not_a_bundle(source, data))
-    certs = tuple(_describe(i + 1, loc, cert, cat) for i, (loc, cert) in enumerate(found))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fmt, found, notes = _read_any(data, source, password)
+    with warnings.catch_warnings():  # odd but readable certificates (negative serials...)
+        warnings.simplefilter("ignore")
+        certs = tuple(_describe(i + 1, loc, cert, cat) for i, (loc, cert) in enumerate(found))
     return Bundle(source=source, format=fmt, certificates=certs, notes=tuple(notes))
+
+
+def _read_any(data: bytes, source: str, password: str | None) -> tuple[str, Found, list[str]]:
+    if b"-----BEGIN " in data:
+        return "pem", *_read_pem(data, source)
+    if data[:4] in (b"\xfe\xed\xfe\xed", b"\xce\xce\xce\xce"):
+        return _read_java_keystore(data, source, password)
+    if data[:1] == b"\x30":
+        return _read_der(data, source, password)
+    raise BundleError(_not_a_bundle(source, data))
 
 
 def _not_a_bundle(source: str, data: bytes) -> str:

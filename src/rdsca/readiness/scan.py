@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
@@ -195,11 +196,12 @@ class _Walk:
         self.searched = 0
         self.truncated = False
 
-    def texts(self) -> list[tuple[str, str]]:
-        out = []
+    def texts(self) -> Iterator[tuple[str, str]]:
+        """Each text file's content, one at a time (memory stays one file's worth)."""
         for rel in self.text_files:
             try:
-                data = (self.base / rel).read_bytes()[: self.limits.max_text_bytes]
+                with (self.base / rel).open("rb") as fh:
+                    data = fh.read(self.limits.max_text_bytes)
             except OSError:
                 self.skipped["unreadable"] += 1
                 continue
@@ -207,8 +209,7 @@ class _Walk:
                 self.skipped["binary"] += 1
                 continue
             self.searched += 1
-            out.append((rel, data.decode("utf-8", "replace")))
-        return out
+            yield rel, data.decode("utf-8", "replace")
 
 
 def _walk(base: Path, limits: ScanLimits) -> _Walk:

@@ -129,11 +129,31 @@ def find_settings(path: str, text: str) -> list[Setting]:
         return []
     lines = [ln[:4000] for ln in text.splitlines()]
     spans = _Spans(lines, PurePosixPath(path).suffix.lower() in _CODE_EXTS)
-    refs = _find_refs(lines)
+    hot = [no for no, line in enumerate(lines, start=1) if _hot(line)]
+    refs = _find_refs(lines, hot)
     found: list[Setting] = []
-    for no, line in enumerate(lines, start=1):
-        found.extend(_line_settings(path, no, line, spans))
+    for no in hot:
+        found.extend(_line_settings(path, no, lines[no - 1], spans))
     return _pair(path, found, refs, spans)
+
+
+_LINE_WORDS = (
+    "ssl",
+    "tls",
+    "truststore",
+    "rejectunauthorized",
+    "verifyservercertificate",
+    "trustservercertificate",
+    "node_extra_ca_certs",
+    "keystore",
+)
+_CA_KEY = re.compile(r"""\bca["']?\s*[:=]""")
+
+
+def _hot(line: str) -> bool:
+    """Cheap test: can any rule match this line? (Most lines of most files: no.)"""
+    low = line.lower()
+    return any(w in low for w in _LINE_WORDS) or ("ca" in low and bool(_CA_KEY.search(line)))
 
 
 class _Spans:
@@ -163,9 +183,10 @@ class _Spans:
         return "\n".join(self.lines[first - 1 : last])
 
 
-def _find_refs(lines: list[str]) -> list[_Ref]:
+def _find_refs(lines: list[str], hot: list[int]) -> list[_Ref]:
     out = []
-    for no, line in enumerate(lines, start=1):
+    for no in hot:
+        line = lines[no - 1]
         for pattern, family in _REFS:
             for m in pattern.finditer(line):
                 value = m.group(1).strip()
