@@ -132,7 +132,8 @@ def list_sessions(target: DbTarget, *, timeout: float = 10.0) -> SessionListing:
 
 
 def connect_error(target: DbTarget, exc: BaseException) -> ProbeError:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    lines = [" ".join(line.split()) for line in str(exc).splitlines()]
+    text = " / ".join(dict.fromkeys(line for line in lines if line)) or type(exc).__name__
     return ProbeError(
         f"cannot connect to {target.engine} at {target.server} as {target.user}: {target.mask(text)}"
     )
@@ -285,7 +286,8 @@ def _mysql_sessions(target: DbTarget, timeout: float) -> SessionListing:
     finally:
         conn.close()
     problems = [p for p in (pfs_problem, None if has_process else _NO_PROCESS) if p]
-    sessions = tuple(_my_session(row, tls_rows, own_id) for row in base)
+    missing = "performance_schema is OFF" if not pfs_on else "not visible in performance_schema"
+    sessions = tuple(_my_session(row, tls_rows, own_id, missing) for row in base)
     hidden = sum(1 for x in sessions if x.tls is None)
     visibility = Visibility.UNKNOWN if problems or hidden else Visibility.COMPLETE
     reason = "; ".join(problems) or (
@@ -315,7 +317,9 @@ def _mysql_tls_rows(cur: Any, pfs_on: bool) -> tuple[dict[int, tuple[Any, ...]],
     return {int(r[0]): r[1:] for r in cur.fetchall()}, None
 
 
-def _my_session(row: tuple[Any, ...], tls_rows: Mapping[int, tuple[Any, ...]], own_id: int) -> Session:
+def _my_session(
+    row: tuple[Any, ...], tls_rows: Mapping[int, tuple[Any, ...]], own_id: int, missing: str
+) -> Session:
     pid, user, host, db = row
     addr, _, port = (host or "").rpartition(":") if host and ":" in host else (host, "", "")
     info = tls_rows.get(int(pid))
@@ -329,7 +333,7 @@ def _my_session(row: tuple[Any, ...], tls_rows: Mapping[int, tuple[Any, ...]], o
     }
     if info is None:
         return Session(application=None, connection=None, tls=None, tls_version=None, cipher=None,
-                       note="not visible in performance_schema", **common)  # fmt: skip
+                       note=missing, **common)  # fmt: skip
     conn_type, version, cipher, app = info
     return Session(
         application=app,
