@@ -15,8 +15,10 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
+from rdsca.errors import RdscaError
 
-class ControlError(RuntimeError):
+
+class ControlError(RdscaError):
     """The sandbox refused a control request or could not be reached."""
 
 

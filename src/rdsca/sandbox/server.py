@@ -70,7 +70,9 @@ class SandboxServer:
         self._server = make_server(
             self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="rdsca-sandbox", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.1,), name="rdsca-sandbox", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -120,7 +122,7 @@ def serve(
         tmp.write_text(url + "\n", encoding="utf-8")
         os.replace(tmp, url_file)
     try:
-        server.serve_forever()
+        server.serve_forever(poll_interval=0.1)
     except KeyboardInterrupt:
         pass
     finally:

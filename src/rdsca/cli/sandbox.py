@@ -1,0 +1,207 @@
+"""`rdsca sandbox`: a local stand-in for AWS with a seeded demo fleet."""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import UTC, datetime
+
+import click
+
+from rdsca.cli.app import cli
+from rdsca.sandbox import demo, process
+from rdsca.sandbox.control import SandboxControl
+from rdsca.sandbox.environment import export_lines
+
+NOT_RUNNING = 'no sandbox is running; start one with: eval "$(rdsca sandbox start)"'
+
+url_option = click.option(
+    "--url",
+    envvar="RDSCA_SANDBOX_URL",
+    metavar="URL",
+    help="The sandbox to talk to. Default: the one `rdsca sandbox start` recorded. Env: RDSCA_SANDBOX_URL.",
+)
+reboot_option = click.option(
+    "--reboot-seconds",
+    type=click.FloatRange(min=0),
+    default=3.0,
+    show_default=True,
+    help="How long an applied CA change takes (modifying, then rebooting where the engine restarts).",
+)
+port_option = click.option(
+    "--port", type=click.IntRange(0, 65535), default=0, help="Port on 127.0.0.1 (default: a free one)."
+)
+empty_option = click.option("--empty", is_flag=True, help="Do not seed the demo fleet.")
+
+
+def _url(url: str | None) -> str:
+    if url:
+        return url
+    proc = process.running()
+    if proc is None:
+        raise process.SandboxError(NOT_RUNNING)
+    return proc.url
+
+
+def _control(url: str | None) -> SandboxControl:
+    control = SandboxControl(_url(url))
+    if not control.health():
+        raise process.SandboxError(f"the sandbox at {control.url} does not answer")
+    return control
+
+
+def _fleet_line(seeded: dict[str, object]) -> str:
+    return (
+        f"demo fleet: {seeded['instances']} instances in {len(demo.ACCOUNTS)} accounts "
+        f"x {len(demo.REGIONS)} regions (role {demo.ROLE_NAME})"
+    )
+
+
+@cli.group()
+def sandbox() -> None:
+    """A local stand-in for AWS RDS (moto plus rdsca's certificate extension).
+
+    \b
+    Try every command without an AWS account:
+      eval "$(rdsca sandbox start)"
+      rdsca audit
+      rdsca sandbox stop
+    """
+
+
+@sandbox.command()
+@port_option
+@reboot_option
+@empty_option
+def start(port: int, reboot_seconds: float, empty: bool) -> None:
+    """Start a sandbox in the background; print the shell lines that point rdsca at it.
+
+    The export lines go to standard output (for eval), everything else to standard error.
+    """
+    proc = process.running()
+    if proc is not None:
+        click.echo(f"sandbox already running at {proc.url} (pid {proc.pid})", err=True)
+    else:
+        proc = process.start(port=port, reboot_seconds=reboot_seconds)
+        click.echo(f"sandbox running at {proc.url} (pid {proc.pid}, log {proc.log})", err=True)
+        if not empty:
+            click.echo(_fleet_line(SandboxControl(proc.url).seed_demo()), err=True)
+    click.echo("\n".join(export_lines(proc.url)))
+
+
+@sandbox.command()
+@url_option
+def env(url: str | None) -> None:
+    """Print the shell lines that point rdsca (and boto3, and the AWS CLI) at the sandbox."""
+    click.echo("\n".join(export_lines(_url(url))))
+
+
+@sandbox.command()
+def stop() -> None:
+    """Stop the sandbox `rdsca sandbox start` started."""
+    proc = process.running()
+    if proc is None:
+        process.forget()
+        click.echo("no sandbox is running", err=True)
+        return
+    process.stop(proc)
+    click.echo(f"sandbox at {proc.url} (pid {proc.pid}) stopped", err=True)
+
+
+@sandbox.command()
+@port_option
+@reboot_option
+@empty_option
+def serve(port: int, reboot_seconds: float, empty: bool) -> None:
+    """Run a sandbox in the foreground until Ctrl-C."""
+    from rdsca.sandbox.server import SandboxServer  # imports moto: only when serving here
+
+    server = SandboxServer(port=port, reboot_seconds=reboot_seconds).start()
+    try:
+        started = datetime.now(UTC).isoformat(timespec="seconds")
+        process.record(process.SandboxProcess(os.getpid(), server.url, "-", started))
+        if not empty:
+            click.echo(_fleet_line(SandboxControl(server.url).seed_demo()), err=True)
+        click.echo("\n".join(export_lines(server.url)))
+        click.echo(f"sandbox serving at {server.url}; Ctrl-C to stop", err=True)
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        click.echo("sandbox stopped", err=True)  # Ctrl-C is how serve ends: not an error
+    finally:
+        server.stop()
+        process.forget()
+
+
+@sandbox.command()
+@url_option
+@click.option("--account", metavar="ID", help="Only this account.")
+@click.option("--region", metavar="REGION", help="Only this region.")
+@click.option(
+    "--transition", is_flag=True, help="Go through modifying/rebooting instead of applying at once."
+)
+def window(url: str | None, account: str | None, region: str | None, transition: bool) -> None:
+    """Run the maintenance window now: apply pending CA changes and opted-in certificate actions."""
+    applied = _control(url).maintenance_window(account, region, transition)
+    for item in applied:
+        click.echo(f"{item['account']} {item['region']} {item['id']}: {item['applied']} ({item['status']})")
+    click.echo(f"{len(applied)} change(s) applied", err=True)
+
+
+@sandbox.command()
+@url_option
+def status(url: str | None) -> None:
+    """Say whether a sandbox runs, where, and what it holds."""
+    control = _control(url)
+    proc = process.running()
+    pid = f" (pid {proc.pid})" if proc is not None and proc.url == control.url else ""
+    listing = control.instances()
+    statuses: dict[str, int] = {}
+    for item in listing:
+        statuses[item["status"]] = statuses.get(item["status"], 0) + 1
+    targets = {(i["account"], i["region"]) for i in listing}
+    config = control.config()
+    click.echo(f"sandbox at {control.url}{pid}")
+    summary = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) or "none"
+    click.echo(f"instances: {len(listing)} in {len(targets)} account x region ({summary})")
+    click.echo(f"reboot: {config['reboot_seconds']} s; API calls served: {control.call_count()}")
+
+
+@sandbox.command()
+@url_option
+@click.option("--demo", "fleet", flag_value="demo", default=True, help="The demo fleet (default).")
+@click.option("--synthetic", "fleet", flag_value="synthetic", help="A large generated fleet.")
+@click.option(
+    "--accounts", type=click.IntRange(min=1), default=4, show_default=True, help="Synthetic: accounts."
+)
+@click.option(
+    "--regions",
+    default="us-east-1,eu-west-1,ap-south-1,us-west-2",
+    show_default=True,
+    help="Synthetic: regions.",
+)
+@click.option("--per-region", type=click.IntRange(min=1), default=125, show_default=True, help="Synthetic.")
+@click.option("--retired-fraction", type=click.FloatRange(0, 1), default=0.3, show_default=True)
+@click.option("--reset", "reset_first", is_flag=True, help="Empty the sandbox first.")
+def seed(
+    url: str | None,
+    fleet: str,
+    accounts: int,
+    regions: str,
+    per_region: int,
+    retired_fraction: float,
+    reset_first: bool,
+) -> None:
+    """Add a fleet to a running sandbox (the demo one, or accounts x regions x N instances)."""
+    control = _control(url)
+    if reset_first:
+        control.reset()
+    if fleet == "demo":
+        seeded = control.seed_demo()
+    else:
+        region_list = [r.strip() for r in regions.split(",") if r.strip()]
+        seeded = control.seed_synthetic(accounts, region_list, per_region, retired_fraction)
+    click.echo(
+        f"seeded {seeded['instances']} instances in {len(seeded['accounts'])} account(s) "
+        f"x {len(seeded['regions'])} region(s) in {seeded['seconds']} s"
+    )
+    click.echo(f"accounts: {','.join(seeded['accounts'])}; regions: {','.join(seeded['regions'])}")
