@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "rdsca.cli.sandbox",
     "rdsca.cli.trust",
     "rdsca.cli.probe",
+    "rdsca.cli.readiness",
     "rdsca.cli.rotate",
     "rdsca.cli.report",
 )

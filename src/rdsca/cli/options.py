@@ -214,3 +214,21 @@ def write_atomic(path: Path, text: str) -> None:
     except OSError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise ConfigError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def read_password(password_env: str | None, password_file: Path | None) -> str | None:
+    """A database password from an environment variable or the first line of a file; never echoed."""
+    if password_env and password_file:
+        raise ConfigError("use one of --password-env and --password-file, not both")
+    if password_env:
+        if password_env not in os.environ:
+            raise ConfigError(f"--password-env {password_env}: the variable is not set")
+        return os.environ[password_env]
+    if password_file:
+        try:
+            return password_file.read_text(encoding="utf-8").splitlines()[0]
+        except FileNotFoundError as exc:
+            raise ConfigError(f"--password-file {password_file}: no such file") from exc
+        except (OSError, IndexError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"--password-file {password_file}: cannot read a password from it") from exc
+    return None
