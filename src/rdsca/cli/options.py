@@ -232,3 +232,35 @@ def read_password(password_env: str | None, password_file: Path | None) -> str |
         except (OSError, IndexError, UnicodeDecodeError) as exc:
             raise ConfigError(f"--password-file {password_file}: cannot read a password from it") from exc
     return None
+
+
+def catalogue_options(func: F) -> F:
+    """Add --catalogue-bundle (env RDSCA_CATALOGUE_BUNDLE); pass `catalog: Catalog`.
+
+    The built-in catalogue of RDS CAs comes from AWS's published bundles; a newer bundle (a new
+    region) or a test hierarchy extends it without a new release.
+    """
+    from rdsca.catalog import load_catalog
+
+    def wrapper(*args: Any, catalogue_bundles: tuple[Path, ...], **kwargs: Any) -> Any:
+        for path in catalogue_bundles:
+            if not path.is_file():
+                raise ConfigError(f"--catalogue-bundle {path}: no such file")
+        try:
+            kwargs["catalog"] = load_catalog(extra=catalogue_bundles)
+        except ValueError as exc:
+            raise ConfigError(f"--catalogue-bundle: not a PEM bundle ({exc})") from exc
+        return func(*args, **kwargs)
+
+    functools.update_wrapper(wrapper, func)
+    option = click.option(
+        "--catalogue-bundle",
+        "catalogue_bundles",
+        multiple=True,
+        envvar="RDSCA_CATALOGUE_BUNDLE",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="A newer AWS bundle (PEM) whose RDS CAs extend the built-in catalogue. "
+        "Env: RDSCA_CATALOGUE_BUNDLE.",
+    )
+    result: Any = option(wrapper)
+    return result

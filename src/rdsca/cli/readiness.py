@@ -11,13 +11,14 @@ import click
 from rich.table import Table
 from rich.text import Text
 
-from rdsca.catalog import load_catalog
+from rdsca.catalog import Catalog
 from rdsca.cli.app import cli
 from rdsca.cli.common import now_utc, read_fleet, use_color
 from rdsca.cli.options import (
     AwsOptions,
     Selection,
     aws_options,
+    catalogue_options,
     emit,
     output_options,
     read_password,
@@ -122,6 +123,7 @@ def readiness_table(result: ReadinessResult, color: bool) -> str:
 @click.option("--probe/--no-probe", default=True, show_default=True, help="Probe each endpoint's TLS chain.")
 @click.option("--timeout", type=click.FloatRange(0.1, 120), default=5.0, show_default=True,
               help="Seconds per probe or session listing.")  # fmt: skip
+@catalogue_options
 @output_options(["table", "json"])
 @click.pass_context
 def readiness(
@@ -137,6 +139,7 @@ def readiness(
     password_file: Path | None,
     probe: bool,
     timeout: float,
+    catalog: Catalog,
     fmt: str,
     output: Path | None,
 ) -> None:
@@ -153,7 +156,7 @@ def readiness(
       rdsca readiness --to rds-ca-rsa2048-g1 --scan ./services --tag env=prod \\
           --sessions-dsn 'postgresql://monitor@{endpoint}:{port}/postgres' --password-env PGPW
     """
-    known = load_catalog().ca_ids()
+    known = catalog.ca_ids()
     if target_ca not in known:
         raise ConfigError(f"--to {target_ca}: not a known RDS CA (known: {', '.join(known)})")
     for path in bundles:
@@ -178,6 +181,7 @@ def readiness(
         db_password=read_password(password_env, password_file),
         probe=probe,
         timeout=timeout,
+        catalog=catalog,
     )
     fleet = read_fleet(aws, selection)
     result = gather(fleet, inputs, now_utc())

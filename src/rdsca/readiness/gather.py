@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from rdsca.catalog import Catalog
 from rdsca.errors import RdscaError
 from rdsca.model import UNMANAGED_ENGINES, Fleet, Instance
 from rdsca.readiness.probe import Endpoint, ProbeResult, probe_many
@@ -58,6 +59,7 @@ class ReadinessInputs:
     db_password: str | None = None
     probe: bool = True
     timeout: float = 5.0
+    catalog: Catalog | None = None  # default: the built-in catalogue
 
 
 def _sessions(inst: Instance, template: str, password: str | None, timeout: float) -> SessionEvidence:
@@ -80,17 +82,19 @@ def gather(fleet: Fleet, inputs: ReadinessInputs, now: datetime) -> ReadinessRes
     instances = [i for i in fleet.instances if i.engine not in UNMANAGED_ENGINES and i.ca]
     regions = tuple(sorted({i.region for i in instances}))
     bundles: tuple[TrustResult, ...] = tuple(
-        check_bundle(path, inputs.target_ca, regions, now=now, password=inputs.bundle_password)
+        check_bundle(
+            path, inputs.target_ca, regions, now=now, password=inputs.bundle_password, catalog=inputs.catalog
+        )
         for path in inputs.bundles
     )
     scans: tuple[ScanResult, ...] = tuple(
-        scan_tree(path, inputs.target_ca, regions, now=now) for path in inputs.scans
+        scan_tree(path, inputs.target_ca, regions, now=now, catalog=inputs.catalog) for path in inputs.scans
     )
     probes: dict[str, ProbeResult] = {}
     skipped: dict[str, str] = {}
     if inputs.probe:
         endpoints, skipped = endpoints_of(instances)
-        for result in probe_many(endpoints, timeout=inputs.timeout, now=now):
+        for result in probe_many(endpoints, timeout=inputs.timeout, now=now, catalog=inputs.catalog):
             probes[str(result.endpoint.label)] = result
     sessions: dict[str, SessionEvidence] = {}
     if inputs.dsn_template:
