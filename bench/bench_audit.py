@@ -148,6 +148,12 @@ def main(argv: list[str] | None = None) -> int:
         default=True,
         help="also run the floor client at each latency (what perfect latency hiding achieves)",
     )
+    parser.add_argument(
+        "--candidate",
+        metavar="TREE",
+        help="also time rdsca from this source tree (a checkout with a proposed change); "
+        "never written to the docs",
+    )
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks*.md")
     args = parser.parse_args(argv)
     latencies = [int(x) for x in args.latency_ms.split(",") if x.strip()]
@@ -170,7 +176,10 @@ def main(argv: list[str] | None = None) -> int:
             f"stand-in at {sandbox.url}: {seeded.instances} instances, {seeded.on_ca_2019} on rds-ca-2019 "
             f"(seeded in {seeded.seconds:.1f} s)"
         )
-        contenders = [t for t in tools(fleet, workdir, log) if not only or t.key in only]
+        candidate = Path(args.candidate).resolve() if args.candidate else None
+        if candidate and only:
+            only.add("candidate")
+        contenders = [t for t in tools(fleet, workdir, log, candidate) if not only or t.key in only]
         steps = plan(contenders, latencies, args.floor_at_latency)
         results = measure(args.runs, steps, fleet, sandbox, workdir)
     elapsed = time.perf_counter() - started
@@ -182,7 +191,9 @@ def main(argv: list[str] | None = None) -> int:
     (out_dir / "audit.json").write_text(
         json.dumps({"summary": summary, "series": [asdict(s) for s in results]}, indent=2, default=str)
     )
-    if not args.no_docs and not only:  # a partial run never overwrites the published figures
+    if (
+        not args.no_docs and not only and not args.candidate
+    ):  # a partial run never overwrites the published figures
         (ROOT / "docs" / "benchmarks-audit.md").write_text(report.markdown(summary))
         from run_all import assemble_docs
 

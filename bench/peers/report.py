@@ -220,6 +220,10 @@ def markdown(summary: dict[str, Any]) -> str:
             out.append(f"- {r['label']} at {r['latency_ms']} ms: {why}")
     out += ["", "Targets (from the issue):", ""]
     out += [f"- {t['target']}: **{_verdict(t['met'])}** ({t['figures']})" for t in summary["targets"]]
+    out += ["", "What each printed (last run):", ""]
+    for r in summary["rows"]:
+        if r["detail"] and not r["unavailable"]:
+            out.append(f"- {r['label']} at {r['latency_ms']} ms: {r['detail']}")
     out += ["", "Calls by action (one run each):", ""]
     for r in summary["rows"]:
         if r["by_action"]:

@@ -45,6 +45,7 @@ class StandIn:
     @contextmanager
     def start(cls, workdir: Path, log: Callable[[str], None]) -> Iterator[StandIn]:
         url_file = workdir / "sandbox.url"
+        url_file.unlink(missing_ok=True)
         log_file = (workdir / "sandbox.log").open("wb")
         proc = subprocess.Popen(
             [sys.executable, "-m", "rdsca.sandbox.server", "--port", "0", "--url-file", str(url_file)],

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tempfile
 import venv
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -69,7 +70,10 @@ def check_rdsca(out: Path, fleet: Fleet) -> Outcome:
     old = sum(1 for i in inst if i.get("ca") == "rds-ca-2019")
     keys_ok = all("state" in i and "ca_valid_till" in i and "server_cert_valid_till" in i for i in inst)
     ok = len(inst) == fleet.instances and not failed and old == fleet.on_ca_2019 and keys_ok
-    return Outcome(ok, f"{len(inst)} records, {old} on rds-ca-2019, {len(failed)} failed targets")
+    states = Counter(str(i.get("state")) for i in inst)
+    flagged = sum(n for s, n in states.items() if s in ("retired-ca", "expired", "expiring"))
+    by_state = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+    return Outcome(ok, f"{len(inst)} records ({by_state}; {flagged} at risk), {len(failed)} failed targets")
 
 
 def check_records(out: Path, fleet: Fleet) -> Outcome:
@@ -166,7 +170,11 @@ def ensure_peers_venv(log: Callable[[str], None]) -> str | None:
     return None if c7n_org.exists() else "c7n-org was installed but has no c7n-org executable"
 
 
-def tools(fleet: Fleet, workdir: Path, log: Callable[[str], None]) -> list[Tool]:
+def tools(
+    fleet: Fleet, workdir: Path, log: Callable[[str], None], candidate: Path | None = None
+) -> list[Tool]:
+    """Every contender. `candidate`: a source tree (its `src/`) of rdsca to time beside the
+    installed one, e.g. with a proposed change applied; it runs the same CLI with PYTHONPATH."""
     py = str(PROJECT_BIN / "python")
     accounts_all = ",".join((fleet.base_account, *fleet.role_accounts))
     region_args = [a for r in fleet.regions for a in ("--region", r)]
@@ -183,6 +191,32 @@ def tools(fleet: Fleet, workdir: Path, log: Callable[[str], None]) -> list[Tool]
     ]
     c7n_dir = workdir / "c7n-out"
     why_not = ensure_peers_venv(log)
+    rdsca_argv = [
+        str(PROJECT_BIN / "rdsca"),
+        "audit",
+        "--format",
+        "json",
+        "--endpoint-url",
+        fleet.endpoint,
+        *region_args,
+        "--accounts",
+        accounts_all,
+        "--role-name",
+        fleet.role_name,
+    ]
+    extra = []
+    if candidate is not None:
+        src = candidate / "src" if (candidate / "src").is_dir() else candidate
+        extra.append(
+            Tool(
+                "candidate",
+                f"rdsca audit, candidate tree {candidate}",
+                "full record + verdict per instance",
+                rdsca_argv,
+                check_rdsca,
+                env={"PYTHONPATH": str(src)},
+            )
+        )
     return [
         Tool(
             "floor",
@@ -195,21 +229,10 @@ def tools(fleet: Fleet, workdir: Path, log: Callable[[str], None]) -> list[Tool]
             "rdsca",
             "rdsca audit --format json",
             "full record + verdict per instance",
-            [
-                str(PROJECT_BIN / "rdsca"),
-                "audit",
-                "--format",
-                "json",
-                "--endpoint-url",
-                fleet.endpoint,
-                *region_args,
-                "--accounts",
-                accounts_all,
-                "--role-name",
-                fleet.role_name,
-            ],
+            rdsca_argv,
             check_rdsca,
         ),
+        *extra,
         Tool(
             "seq",
             "(a) sequential boto3 script",
