@@ -30,7 +30,7 @@ def maria() -> realdb.MariaDB:
 
 
 def _probe(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:  # type: ignore[type-arg]
-    code = main(["probe", *args, "--known-ca", str(realdb.pki().known_cas), "--format", "json"])
+    code = main(["probe", *args, "--catalogue-bundle", str(realdb.pki().known_cas), "--format", "json"])
     out = capsys.readouterr().out
     return code, json.loads(out)["results"][0]
 
@@ -128,7 +128,7 @@ def test_hostname_verification_is_part_of_the_verdict(pg, capsys) -> None:  # ty
 
 def test_table_output_names_verdict(pg, capsys) -> None:  # type: ignore[no-untyped-def]
     pg.rotate("new")
-    code = main(["probe", f"localhost:{pg.port}", "--known-ca", str(realdb.pki().known_cas),
+    code = main(["probe", f"localhost:{pg.port}", "--catalogue-bundle", str(realdb.pki().known_cas),
                  "--bundle", str(realdb.pki().old_bundle)])  # fmt: skip
     out = capsys.readouterr().out
     assert code == 3

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
+from rdsca.catalog import Catalog, load_catalog
 from rdsca.errors import ConfigError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -234,22 +235,26 @@ def read_password(password_env: str | None, password_file: Path | None) -> str |
     return None
 
 
+def load_catalogue(extra: Sequence[Path]) -> Catalog:
+    """The built-in catalogue of RDS CAs plus the roots of `extra` PEM bundles."""
+    for path in extra:
+        if not path.is_file():
+            raise ConfigError(f"--catalogue-bundle {path}: no such file")
+    try:
+        return load_catalog(extra=extra)
+    except ValueError as exc:
+        raise ConfigError(f"--catalogue-bundle: not a PEM bundle ({exc})") from exc
+
+
 def catalogue_options(func: F) -> F:
     """Add --catalogue-bundle (env RDSCA_CATALOGUE_BUNDLE); pass `catalog: Catalog`.
 
     The built-in catalogue of RDS CAs comes from AWS's published bundles; a newer bundle (a new
     region) or a test hierarchy extends it without a new release.
     """
-    from rdsca.catalog import load_catalog
 
     def wrapper(*args: Any, catalogue_bundles: tuple[Path, ...], **kwargs: Any) -> Any:
-        for path in catalogue_bundles:
-            if not path.is_file():
-                raise ConfigError(f"--catalogue-bundle {path}: no such file")
-        try:
-            kwargs["catalog"] = load_catalog(extra=catalogue_bundles)
-        except ValueError as exc:
-            raise ConfigError(f"--catalogue-bundle: not a PEM bundle ({exc})") from exc
+        kwargs["catalog"] = load_catalogue(catalogue_bundles)
         return func(*args, **kwargs)
 
     functools.update_wrapper(wrapper, func)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -14,9 +13,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs7
 from rich.table import Table
 
-from rdsca.catalog import Catalog, load_catalog
+from rdsca.catalog import Catalog
 from rdsca.cli.app import cli
-from rdsca.cli.options import emit, output_options
+from rdsca.cli.options import catalogue_options, emit, output_options, read_password
 from rdsca.errors import ConfigError, ExitCode
 from rdsca.readiness.probe import DEFAULT_TIMEOUT, Endpoint, Outcome, ProbeResult, Protocol, probe
 from rdsca.readiness.probe_chain import TrustBundle
@@ -68,16 +67,6 @@ def load_trust_bundle(path: Path) -> TrustBundle:
     )
 
 
-def _catalog(known_cas: tuple[Path, ...]) -> Catalog:
-    for p in known_cas:
-        if not p.is_file():
-            raise ConfigError(f"--known-ca {p}: no such file")
-    try:
-        return load_catalog(extra=known_cas)
-    except ValueError as exc:
-        raise ConfigError(f"--known-ca: not a PEM file of CA certificates ({exc})") from exc
-
-
 @cli.command("probe")
 @click.argument("target", metavar="HOST:PORT")
 @click.option(
@@ -101,17 +90,11 @@ def _catalog(known_cas: tuple[Path, ...]) -> Catalog:
     show_default=True,
     help="Seconds allowed for each connection.",
 )
-@click.option(
-    "--known-ca",
-    "known_cas",
-    multiple=True,
-    type=click.Path(path_type=Path, dir_okay=False),
-    help="Extra PEM file of CAs to recognise besides AWS's (a sandbox's CAs). Repeatable.",
-)
+@catalogue_options
 @output_options(["table", "json"])
 @click.pass_context
 def probe_command(ctx: click.Context, target: str, protocol: str, bundle: Path | None,
-                  server_name: str | None, timeout: float, known_cas: tuple[Path, ...], fmt: str,
+                  server_name: str | None, timeout: float, catalog: Catalog, fmt: str,
                   output: Path | None) -> None:  # fmt: skip
     """Fetch the certificate chain a database endpoint presents; no credentials are sent.
 
@@ -127,7 +110,7 @@ def probe_command(ctx: click.Context, target: str, protocol: str, bundle: Path |
     host, port = parse_target(target, proto)
     trust = load_trust_bundle(bundle) if bundle is not None else None
     endpoint = Endpoint(host, port, proto, server_name)
-    result = probe(endpoint, timeout=timeout, bundle=trust, catalog=_catalog(known_cas),
+    result = probe(endpoint, timeout=timeout, bundle=trust, catalog=catalog,
                    now=datetime.now(UTC))  # fmt: skip
     if fmt == "json":
         text = json.dumps(
@@ -264,20 +247,7 @@ def sessions_command(ctx: click.Context, dsn: str, password_env: str | None,
     Example:
       PGPW=... rdsca sessions postgresql://monitor@db.example.com/postgres --password-env PGPW
     """
-    if password_env and password_file:
-        raise ConfigError("use one of --password-env and --password-file, not both")
-    password: str | None = None
-    if password_env:
-        if password_env not in os.environ:
-            raise ConfigError(f"--password-env {password_env}: the variable is not set")
-        password = os.environ[password_env]
-    elif password_file:
-        try:
-            password = password_file.read_text(encoding="utf-8").splitlines()[0]
-        except FileNotFoundError as exc:
-            raise ConfigError(f"--password-file {password_file}: no such file") from exc
-        except (OSError, IndexError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"--password-file {password_file}: cannot read a password from it") from exc
+    password = read_password(password_env, password_file)
     target = parse_dsn(dsn, password=password)
     listing = list_sessions(target, timeout=timeout)
     if fmt == "json":

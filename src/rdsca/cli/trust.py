@@ -13,7 +13,7 @@ import click
 
 from rdsca.catalog import Catalog, load_catalog
 from rdsca.cli.app import cli
-from rdsca.cli.options import emit, output_options
+from rdsca.cli.options import emit, load_catalogue, output_options
 from rdsca.errors import ConfigError, ExitCode
 from rdsca.readiness import trust_report as report
 from rdsca.readiness.bundles import BundleError, read_bundle
@@ -79,16 +79,6 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     ):
         func = opt(func)
     return func
-
-
-def _catalog(extra: tuple[Path, ...]) -> Catalog:
-    for path in extra:
-        if not path.is_file():
-            raise ConfigError(f"--catalogue-bundle {path}: no such file")
-    try:
-        return load_catalog(extra=extra)
-    except ValueError as exc:
-        raise ConfigError(f"--catalogue-bundle: not a PEM bundle ({exc})") from exc
 
 
 def _now(at: str | None) -> datetime:
@@ -167,7 +157,7 @@ def check(
     Example:
       rdsca trust check global-bundle.pem --for rds-ca-ecc384-g1 --region us-east-1
     """
-    cat = _catalog(extra)
+    cat = load_catalogue(extra)
     wanted = _regions(cat, ca_id, regions)
     bundle = read_bundle(
         file, password=_password(password_env, password_file), catalog=cat, max_bytes=max_mb * 1024 * 1024
@@ -218,7 +208,7 @@ def scan(
     """
     if not path.is_dir():
         raise ConfigError(f"{path}: not a directory (use `rdsca trust check` for one file)")
-    cat = _catalog(extra)
+    cat = load_catalogue(extra)
     wanted = _regions(cat, ca_id, regions)
     limits = ScanLimits(max_files=max_files, max_bundle_bytes=max_mb * 1024 * 1024)
     result = scan_tree(path, ca_id, wanted, now=_now(at), catalog=cat, limits=limits)
@@ -247,7 +237,7 @@ def catalogue(extra: tuple[Path, ...], fmt: str, output: Path | None) -> None:
     base = load_catalog()
     for path in extra:  # fail early, with the bundle reader's clear messages
         read_bundle(path, catalog=base)
-    cat = _catalog(extra)
+    cat = load_catalogue(extra)
     known = {e.sha256 for e in base.entries}
     added = [e for e in cat.entries if e.sha256 not in known]
     rows = report.catalogue_rows(cat)
