@@ -16,6 +16,7 @@ from rdsca.cli.common import read_fleet
 from rdsca.cli.options import AwsOptions, Selection, aws_options, emit, selection_options, write_atomic
 from rdsca.cli.rotate import journal_option, open_journal
 from rdsca.report.html import Section, render_html
+from rdsca.report.html_readiness import load_readiness, readiness_section
 from rdsca.report.html_run import run_section
 
 SHELLS = ("bash", "zsh", "fish")
@@ -44,6 +45,12 @@ SHELLS = ("bash", "zsh", "fish")
     "--run", "run_id", metavar="RUN", help="Add this rollout run from the journal (see `rdsca runs`)."
 )
 @journal_option
+@click.option(
+    "--readiness",
+    "readiness_file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Add the clients at risk from a saved `rdsca readiness --format json` result.",
+)
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -53,6 +60,7 @@ def report(
     output: Path,
     title: str,
     run_id: str | None,
+    readiness_file: Path | None,
     journal_path: Path | None,
 ) -> None:
     """Write the audit as one self-contained HTML file.
@@ -67,8 +75,11 @@ def report(
       rdsca report
       rdsca report --region eu-west-1 --tag env=prod -o prod.html
       rdsca report --run 20250301-120000-ab12cd -o change-1234.html
+      rdsca report --readiness readiness.json
     """
     sections: list[Section] = []
+    if readiness_file is not None:
+        sections.append(readiness_section(load_readiness(readiness_file)))
     if run_id is not None:  # an unknown run fails before any AWS call
         journal = open_journal(journal_path)
         try:

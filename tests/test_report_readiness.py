@@ -1,0 +1,46 @@
+"""`rdsca report --readiness FILE`: the clients at risk in the HTML report, from a saved readiness run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rdsca.cli.app import main
+from rdsca.sandbox.testing import SandboxHandle
+
+OLD_BUNDLE = Path(__file__).parents[1] / "src/rdsca/catalog/data/rds-combined-ca-bundle-2019.pem"
+
+
+def test_readiness_section_in_report(
+    sandbox_env: SandboxHandle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox_env.control.seed_demo()
+    saved = tmp_path / "readiness.json"
+    code = main(["readiness", "--to", "rds-ca-rsa2048-g1", "--bundle", str(OLD_BUNDLE), "--no-probe",
+                 "--tag", "env=dev", "--format", "json", "--output", str(saved)])  # fmt: skip
+    assert code == 3
+    doc = json.loads(saved.read_text())
+    assert doc["schema"] == "rdsca.readiness/1" and doc["summary"] == {"at-risk": len(doc["instances"])}
+    page = tmp_path / "report.html"
+    assert main(["report", "--readiness", str(saved), "--output", str(page), "--tag", "env=dev"]) == 0
+    html = page.read_text()
+    assert 'id="readiness"' in html and "Client readiness" in html
+    assert html.count('data-verdict="at-risk"') == len(doc["instances"])
+    assert "does not trust rds-ca-rsa2048-g1" in html
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("content", ["", "{not json", '{"schema": "rdsca.audit/1", "instances": []}'])
+def test_bad_readiness_file_is_a_clear_error(
+    sandbox_env: SandboxHandle, tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str
+) -> None:
+    bad = tmp_path / "r.json"
+    bad.write_text(content)
+    sandbox_env.control.reset_calls()
+    code = main(["report", "--readiness", str(bad), "--output", str(tmp_path / "x.html")])
+    err = capsys.readouterr().err
+    assert code == 2 and f"--readiness {bad}" in err and "Traceback" not in err
+    assert not (tmp_path / "x.html").exists()
+    assert sandbox_env.control.call_count() == 0  # refused before any AWS call
