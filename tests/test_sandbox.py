@@ -381,3 +381,17 @@ def test_misbehaviours(sandbox: SandboxHandle) -> None:
     assert describe(rds, "hangs")["CACertificateIdentifier"] == "rds-ca-rsa2048-g1"
     with pytest.raises(Exception, match="404"):
         ctl.misbehave(account, "us-east-1", "nope", "hang")
+
+
+def test_apply_delay_shows_available_with_the_change_pending(sandbox: SandboxHandle) -> None:
+    sandbox.control.config(apply_delay_seconds=0.3)
+    rds = sandbox.client()
+    create(rds, "pg", version="13.16")
+    answer = rds.modify_db_instance(
+        DBInstanceIdentifier="pg", CACertificateIdentifier="rds-ca-rsa4096-g1", ApplyImmediately=True
+    )["DBInstance"]
+    assert answer["DBInstanceStatus"] == "available"  # like AWS, right after the call
+    assert answer["PendingModifiedValues"] == {"CACertificateIdentifier": "rds-ca-rsa4096-g1"}
+    assert wait_status(rds, "pg", "rebooting")[:2] == ["available", "modifying"]
+    wait_status(rds, "pg", "available")
+    assert describe(rds, "pg")["CACertificateIdentifier"] == "rds-ca-rsa4096-g1"
