@@ -20,6 +20,7 @@ COMMAND_MODULES = (
     "rdsca.cli.readiness",
     "rdsca.cli.rotate",
     "rdsca.cli.report",
+    "rdsca.cli.demo",
 )
 
 
@@ -57,9 +58,6 @@ def _load_commands() -> None:
                 raise
 
 
-_load_commands()
-
-
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the group, map errors to exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
@@ -93,3 +91,6 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     sys.exit(main())
+
+
+_load_commands()  # last: command modules may import `cli` and `main` from here
