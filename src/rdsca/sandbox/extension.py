@@ -188,11 +188,12 @@ def _modify_instance(original: Callable[..., Any]) -> Callable[..., Any]:
             raise InvalidParameterCombination(
                 "CACertificateIdentifier is required to use the NoCertificateRotationRestart option"
             )
-        lifecycle.require_available(db)
-        if ca:
-            validate_ca(db.engine, db.engine_version, self.region_name, ca)
-        result = original(self, db_instance_identifier, db_kwargs)
-        _ca_change(db, ca, apply_now, restart is None or _truthy(restart))
+        with lifecycle.LOCK:  # check and change as one step: concurrent modifies see each other
+            lifecycle.require_available(db)
+            if ca:
+                validate_ca(db.engine, db.engine_version, self.region_name, ca)
+            result = original(self, db_instance_identifier, db_kwargs)
+            _ca_change(db, ca, apply_now, restart is None or _truthy(restart))
         return result
 
     return modify_db_instance

@@ -156,7 +156,8 @@ def carry_out(db: Any, action: lifecycle.PendingAction, instant: bool) -> None:
 
 def apply_pending_maintenance_action(self: Any) -> ActionResult:
     db = find_by_arn(self.current_account, self.params.get("ResourceIdentifier") or "")
-    apply_action(db, self.params.get("ApplyAction") or "", self.params.get("OptInType") or "")
+    with lifecycle.LOCK:
+        apply_action(db, self.params.get("ApplyAction") or "", self.params.get("OptInType") or "")
     return ActionResult({"ResourcePendingMaintenanceActions": resource_actions(db)})
 
 

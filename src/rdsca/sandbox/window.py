@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 from moto.rds.models import rds_backends
@@ -38,27 +39,8 @@ def run_window(
     now = lifecycle.utcnow()
     applied: list[dict[str, Any]] = []
     for acct, reg, db in databases(account, region):
-        status = lifecycle.settle(db)
-        st = lifecycle.state(db)
-        if status != "available" or st.transition is not None:
-            continue
-        what: str | None = None
-        if st.pending_ca:
-            what = f"ca {db.ca_certificate_identifier} -> {st.pending_ca}"
-            lifecycle.change_ca(db, st.pending_ca, instant=not transition)
-        else:
-            due = next(
-                (
-                    a
-                    for a in st.actions
-                    if a.opt_in_status == "next-maintenance"
-                    or (a.auto_applied_after is not None and a.auto_applied_after <= now)
-                ),
-                None,
-            )
-            if due is not None:
-                what = due.action
-                operations.carry_out(db, due, instant=not transition)
+        with lifecycle.LOCK:
+            what = _apply_due(db, now, transition)
         if what:
             applied.append(
                 {
@@ -70,6 +52,24 @@ def run_window(
                 }
             )
     return applied
+
+
+def _apply_due(db: Any, now: datetime, transition: bool) -> str | None:
+    """Start (or make) the change a window would make on this instance; say what it was."""
+    status = lifecycle.settle(db)
+    st = lifecycle.state(db)
+    if status != "available" or st.transition is not None:
+        return None
+    if st.pending_ca:
+        what = f"ca {db.ca_certificate_identifier} -> {st.pending_ca}"
+        lifecycle.change_ca(db, st.pending_ca, instant=not transition)
+        return what
+    for action in st.actions:
+        overdue = action.auto_applied_after is not None and action.auto_applied_after <= now
+        if action.opt_in_status == "next-maintenance" or overdue:
+            operations.carry_out(db, action, instant=not transition)
+            return action.action
+    return None
 
 
 def listing(account: str | None = None, region: str | None = None) -> list[dict[str, Any]]:
