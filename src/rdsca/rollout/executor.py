@@ -16,6 +16,7 @@ import os
 import signal
 import time
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -26,6 +27,8 @@ from rdsca.rollout.journal import Journal, RunStatus, StepStatus
 from rdsca.rollout.plan import Kind, Plan, Restart, Step, When
 
 CRASH_ENV = "RDSCA_TEST_CRASH_AFTER"
+ACCEPTED = frozenset({"modify-accepted", "modify-assumed-accepted"})
+SEND_WORKERS = 10  # concurrent modify calls; well under RDS's burst of 300 requests
 IN_PROGRESS = frozenset(
     {"modifying", "rebooting", "maintenance", "upgrading", "configuring-enhanced-monitoring"}
 )
@@ -190,41 +193,61 @@ class Executor:
 
     # -- one step ----------------------------------------------------------------------------
 
-    def _begin(self, live: _Live, views: list[Instance] | None) -> None:
+    def _begin(self, live: _Live, views: list[Instance] | None) -> bool:
+        """Decide from what AWS shows; True when the change is still to be sent."""
         step = live.step
         live.started = self.clock()
         if views is None:
             self._record(live, "failed", StepStatus.FAILED, reason="instance not found")
-            return
+            return False
         now = self.now()
+        sent_before = "modify-sending" in live.history and not ACCEPTED & set(live.history)
         if all(is_verified(step, v, live.before_ca, live.before_valid_till, now) for v in views):
+            if sent_before:  # the journal must say the change AWS took was ours
+                self._record(
+                    live, "modify-assumed-accepted", StepStatus.RUNNING, "the instance shows the change"
+                )
             self._record(live, "verified", StepStatus.VERIFIED, "already on the target", **self._after(views))
-            return
+            return False
         pending = all(v.pending_ca == step.to_ca for v in views)
         if step.when is When.WINDOW and pending:
             self._record(live, "scheduled", StepStatus.SCHEDULED, f"pending change to {step.to_ca} seen")
-            return
+            return False
         moving = (
             pending or any(v.status in IN_PROGRESS for v in views) or all(v.ca == step.to_ca for v in views)
         )
-        if "modify-accepted" in live.history or "modify-assumed-accepted" in live.history:
+        if ACCEPTED & set(live.history):
             self._record(
                 live, "resumed", StepStatus.RUNNING, "modify accepted earlier: waiting, not resending"
             )
-            return
-        if "modify-sending" in live.history and moving:
+            return False
+        if sent_before and moving:
             self._record(live, "modify-assumed-accepted", StepStatus.RUNNING,
                          "crash after sending: the instance shows the change, not resending")  # fmt: skip
-            return
-        self._send(live, views)
+            return False
+        return True
 
-    def _send(self, live: _Live, views: list[Instance]) -> None:
-        step = live.step
-        first = views[0]
-        live.before_ca = first.ca
-        live.before_valid_till = _iso(first.server_cert_valid_till) if not step.members else None
-        self._record(live, "modify-sending", StepStatus.RUNNING, before_ca=first.ca,
-                     before_valid_till=live.before_valid_till)  # fmt: skip
+    def _send_all(self, batch: Sequence[tuple[_Live, list[Instance]]]) -> None:
+        """Journal "modify-sending" for each, send the calls concurrently, journal each answer."""
+        for live, views in batch:
+            first = views[0]
+            live.before_ca = first.ca
+            live.before_valid_till = _iso(first.server_cert_valid_till) if not live.step.members else None
+            self._record(live, "modify-sending", StepStatus.RUNNING, before_ca=first.ca,
+                         before_valid_till=live.before_valid_till)  # fmt: skip
+        workers = max(1, min(len(batch), SEND_WORKERS))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rdsca-send") as pool:
+            errors = list(pool.map(lambda item: self._call(item[0].step), batch))
+        for (live, _), error in zip(batch, errors, strict=True):
+            if error is not None:
+                self._record(live, "modify-rejected", StepStatus.FAILED, reason=error)
+                continue
+            self.crash.after("modify-sent")
+            live.started = self.clock()
+            self._record(live, "modify-accepted", StepStatus.RUNNING, detail={"no_restart": self.no_restart})
+
+    def _call(self, step: Step) -> str | None:
+        """Send one step's change; the error message, or None when AWS accepted it."""
         apply_now = step.when is When.NOW
         try:
             if step.kind is Kind.MODIFY_CLUSTER:
@@ -237,11 +260,8 @@ class Executor:
                 self.actions.modify_instance(step.account, step.region, step.id, step.to_ca,
                                              apply_now=apply_now, no_restart=self.no_restart)  # fmt: skip
         except AwsAccessError as exc:
-            self._record(live, "modify-rejected", StepStatus.FAILED, reason=str(exc))
-            return
-        self.crash.after("modify-sent")
-        live.started = self.clock()
-        self._record(live, "modify-accepted", StepStatus.RUNNING, detail={"no_restart": self.no_restart})
+            return str(exc)
+        return None
 
     def _after(self, views: list[Instance]) -> dict[str, Any]:
         first = views[0]
@@ -296,13 +316,16 @@ class Executor:
             live.status = StepStatus.PENDING
         waiting = list(todo)
         running: list[_Live] = []
+        # One read of the whole wave, then polls of the running steps only (at most max-parallel
+        # ids per region, so each describe stays small); a step starts from the latest view of it.
         seen = self._poll(waiting)
         while True:
             self._start_ready(waiting, running, seen)
             if not running:
                 break
             self.sleep(self.options.poll_interval)
-            seen = self._poll(running + waiting)
+            polled = self._poll(running)
+            seen = {t: {**seen.get(t, {}), **polled.get(t, {})} for t in {*seen, *polled}}
             for live in list(running):
                 self._check(live, self._views(live, seen))
                 if live.status is not StepStatus.RUNNING:
@@ -317,6 +340,7 @@ class Executor:
         progress = True
         while progress:  # a step that ends at once (already verified) may free a dependant
             progress = False
+            to_send: list[tuple[_Live, list[Instance]]] = []
             for live in list(waiting):
                 blocker = self._blocked_by(live)
                 if blocker:
@@ -325,12 +349,17 @@ class Executor:
                         live, "skipped", StepStatus.SKIPPED, reason=f"dependency {blocker} did not finish"
                     )
                     progress = True
-                elif len(running) < self.max_parallel and self._ready(live):
+                elif len(running) + len(to_send) < self.max_parallel and self._ready(live):
                     waiting.remove(live)
-                    self._begin(live, self._views(live, seen))
                     progress = True
-                    if live.status is StepStatus.RUNNING:
+                    views = self._views(live, seen)
+                    if self._begin(live, views) and views is not None:
+                        to_send.append((live, views))
+                    elif live.status is StepStatus.RUNNING:
                         running.append(live)
+            if to_send:
+                self._send_all(to_send)
+                running.extend(live for live, _ in to_send if live.status is StepStatus.RUNNING)
         if not running and waiting:  # only with a dependency outside the wave; never spin
             for live in list(waiting):
                 waiting.remove(live)
