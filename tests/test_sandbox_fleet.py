@@ -175,6 +175,9 @@ def test_pagination_past_100_instances_and_pending_actions(sandbox: SandboxHandl
     with pytest.raises(ClientError) as exc:
         rds.describe_db_instances(MaxRecords=101)
     assert exc.value.response["Error"]["Code"] == "InvalidParameterValue"
+    with pytest.raises(ClientError) as exc:  # an XML error botocore parses, not moto's JSON
+        rds.describe_db_instances(Marker="not-a-marker")
+    assert exc.value.response["Error"]["Code"] == "InvalidParameterValue"
     for name in ids[:45]:
         sandbox.control.add_maintenance_action("333333333333", "us-east-1", name, "ca-certificate-rotation")
     pages = list(

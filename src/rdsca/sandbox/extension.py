@@ -14,6 +14,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from botocore.paginate import TokenDecoder
 from moto.rds.exceptions import InvalidParameterCombination, RDSClientError
 from moto.rds.models import DBInstance, RDSBackend
 from moto.rds.responses import RDSResponse
@@ -75,9 +76,22 @@ def _checked_max_records(method: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(method)
     def describe_db_instances(self: Any) -> Any:
         operations.check_max_records(self.params)
+        _check_marker(self.params.get("Marker"))
         return method(self)
 
     return describe_db_instances
+
+
+def _check_marker(marker: str | None) -> None:
+    """A Marker moto did not issue gets AWS's XML error, not moto's JSON one."""
+    if not marker:
+        return
+    try:
+        token = TokenDecoder().decode(marker)
+    except (ValueError, TypeError, UnicodeDecodeError):
+        token = None
+    if not isinstance(token, dict) or "uniqueAttributes" not in token:
+        raise RDSClientError("InvalidParameterValue", f"Invalid Marker: {marker}")
 
 
 # --- validation ---------------------------------------------------------------------------------
