@@ -59,8 +59,9 @@ class SandboxControl:
         """Empty the sandbox: moto state, faults, latency, counts; config back to start values."""
         self._call("POST", "reset")
 
-    def seed_demo(self) -> dict[str, Any]:
-        return dict(self._call("POST", "seed", {"fleet": "demo"}))
+    def seed_demo(self, endpoints: bool | None = None) -> dict[str, Any]:
+        """The demo fleet; with TLS endpoints unless `endpoints=False`."""
+        return dict(self._call("POST", "seed", {"fleet": "demo", "endpoints": endpoints}))
 
     def seed_synthetic(
         self,
@@ -167,3 +168,11 @@ class SandboxControl:
     def instances(self, account: str | None = None, region: str | None = None) -> list[dict[str, Any]]:
         body = {"account": account, "region": region}
         return list(self._call("GET", "instances", body)["instances"])
+
+    def endpoints(self) -> list[dict[str, Any]]:
+        """The TLS listeners: account, region, instance_id, engine, protocol, host, port."""
+        return list(self._call("GET", "endpoints")["endpoints"])
+
+    def pki(self) -> dict[str, Any]:
+        """{"directory", "files": {name: path}, "pem": {name: text}} of the sandbox CAs."""
+        return dict(self._call("GET", "pki"))

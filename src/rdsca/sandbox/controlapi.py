@@ -5,6 +5,7 @@
 | GET | health | {"ok": true} |
 | POST | reset | clears moto, faults, latency, counts, misbehaviour; config back to start values |
 | POST | seed | {"fleet": "demo"} or {"fleet": "synthetic", "accounts", "regions", "per_region", ...} |
+|  |  | and "endpoints": open TLS listeners (default: yes for demo, no for synthetic) |
 | GET/POST/DELETE | faults | list / add a rule / clear all |
 | POST | latency | {"seconds", "action"?, "region"?, "account"?} |
 | GET/DELETE | calls | call counts / reset them |
@@ -13,6 +14,8 @@
 | POST | maintenance-window | {"account"?, "region"?, "transition"?} -> {"applied": [...]} |
 | POST | maintenance-action | {"account", "region", "id", "action", "target_ca"?, ...} |
 | GET | instances | every instance with status, CA, pending change |
+| GET | endpoints | {"endpoints": [...]}: the TLS listeners (see `endpoints.py`) |
+| GET | pki | {"directory", "files", "pem"}: sandbox-roots.pem, old-bundle.pem, new-bundle.pem |
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from collections.abc import Callable
 from dataclasses import asdict, fields
 from typing import Any
 
-from rdsca.sandbox import demo, fleet, lifecycle, window
+from rdsca.sandbox import demo, endpoints, fleet, lifecycle, window
 from rdsca.sandbox.middleware import FaultRule, LatencyRule, Registry
 
 Handler = Callable[[dict[str, Any]], Any]
@@ -59,6 +62,8 @@ class ControlApi:
             ("POST", "maintenance-window"): self.maintenance_window,
             ("POST", "maintenance-action"): self.maintenance_action,
             ("GET", "instances"): lambda b: {"instances": window.listing(b.get("account"), b.get("region"))},
+            ("GET", "endpoints"): lambda _: {"endpoints": [x.as_dict() for x in endpoints.listeners()]},
+            ("GET", "pki"): lambda _: endpoints.pki_info(),
         }
 
     def __call__(self, method: str, path: str, body: bytes) -> tuple[int, bytes]:
@@ -78,6 +83,7 @@ class ControlApi:
             return 500, _json({"error": f"{type(exc).__name__}: {exc}"})
 
     def reset(self, _: dict[str, Any]) -> dict[str, Any]:
+        endpoints.close_all()
         reset_moto()
         self.registry.reset()
         for f in fields(lifecycle.Settings):
@@ -102,7 +108,9 @@ class ControlApi:
             )
         else:
             raise BadRequest(f"unknown fleet {kind!r}: demo or synthetic")
-        return {**asdict(seeded), "seconds": round(time.perf_counter() - started, 3)}
+        opened = endpoints.listen_seeded(kind, seeded) if body.get("endpoints", kind == "demo") else []
+        seconds = round(time.perf_counter() - started, 3)
+        return {**asdict(seeded), "endpoints": len(opened), "seconds": seconds}
 
     def add_fault(self, body: dict[str, Any]) -> dict[str, Any]:
         count = body.get("count")

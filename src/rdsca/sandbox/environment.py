@@ -5,6 +5,7 @@ from __future__ import annotations
 import shlex
 
 from rdsca.sandbox import demo
+from rdsca.sandbox.control import ControlError, SandboxControl
 
 DUMMY_KEY = "sandbox"
 UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_RDS", "AWS_ENDPOINT_URL_STS")
@@ -12,7 +13,7 @@ UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_RDS", "AWS_ENDPOI
 
 def environment(url: str) -> dict[str, str]:
     """Variables under which `rdsca audit` (no flags) reads the demo fleet of the sandbox at `url`."""
-    return {
+    env = {
         "AWS_ENDPOINT_URL": url,
         "AWS_ACCESS_KEY_ID": DUMMY_KEY,
         "AWS_SECRET_ACCESS_KEY": DUMMY_KEY,
@@ -21,6 +22,18 @@ def environment(url: str) -> dict[str, str]:
         "RDSCA_ACCOUNTS": ",".join(demo.ACCOUNTS),
         "RDSCA_ROLE_NAME": demo.ROLE_NAME,
     }
+    roots = sandbox_roots(url)
+    if roots is not None:  # so that probe / readiness / trust recognise the sandbox's CAs
+        env["RDSCA_CATALOGUE_BUNDLE"] = roots
+    return env
+
+
+def sandbox_roots(url: str) -> str | None:
+    """Path of the sandbox's `sandbox-roots.pem` (see `endpoints.py`); None when it has none."""
+    try:
+        return str(SandboxControl(url, timeout=30).pki()["files"]["sandbox-roots.pem"])
+    except (ControlError, KeyError, TypeError):
+        return None
 
 
 def export_lines(url: str) -> list[str]:

@@ -109,9 +109,10 @@ def serve(
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     url = f"http://{host}:{server.server_port}"
     if seed_demo:
-        from rdsca.sandbox import fleet
+        from rdsca.sandbox import endpoints, fleet
 
         fleet.seed_demo()
+        endpoints.listen_demo()
 
     def stop(signum: int, frame: FrameType | None) -> None:
         threading.Thread(target=server.shutdown, daemon=True).start()
