@@ -78,9 +78,9 @@ def run_rdsca(ctl: SandboxControl, url: str, tmp: Path, reboot: float, poll: flo
     env = env_for(url)
     plan, journal = tmp / "plan.json", tmp / f"j-{time.time_ns()}.sqlite"
     common = ["--region", REGION]
-    subprocess.run([*RDSCA, "plan", "--to", TARGET, *common, "--wave-tag", "env", "--wave-order", ",".join(WAVES),
-                    "--max-parallel", str(MAX_PARALLEL), "-o", str(plan)],
-                   env=env, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
+    waves = ["--wave-tag", "env", "--wave-order", ",".join(WAVES)]
+    subprocess.run([*RDSCA, "plan", "--to", TARGET, *common, *waves, "--max-parallel", str(MAX_PARALLEL),
+                    "-o", str(plan)], env=env, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
     ctl.reset_calls()
     subprocess.run([*RDSCA, "apply", str(plan), *common, "--yes", "--poll-interval", str(poll),
                     "--journal", str(journal)], env=env, check=True, stdout=subprocess.DEVNULL)  # fmt: skip
@@ -96,7 +96,9 @@ def run_rdsca(ctl: SandboxControl, url: str, tmp: Path, reboot: float, poll: flo
 
 def run_usual(ctl: SandboxControl, url: str, reboot: float, poll: float) -> tuple[float, int]:
     seed(ctl, reboot)
-    config = Config(retries={"mode": "standard", "total_max_attempts": 5}, max_pool_connections=MAX_PARALLEL + 5)
+    config = Config(
+        retries={"mode": "standard", "total_max_attempts": 5}, max_pool_connections=MAX_PARALLEL + 5
+    )
     rds = boto3.client("rds", region_name=REGION, endpoint_url=url, aws_access_key_id=DUMMY_KEY,
                        aws_secret_access_key=DUMMY_KEY, config=config)  # fmt: skip
     ids = [d["DBInstanceIdentifier"] for p in rds.get_paginator("describe_db_instances").paginate()
@@ -105,7 +107,9 @@ def run_usual(ctl: SandboxControl, url: str, reboot: float, poll: float) -> tupl
     waiter = rds.get_waiter("db_instance_available")
 
     def rotate(instance_id: str) -> None:
-        rds.modify_db_instance(DBInstanceIdentifier=instance_id, CACertificateIdentifier=TARGET, ApplyImmediately=True)
+        rds.modify_db_instance(
+            DBInstanceIdentifier=instance_id, CACertificateIdentifier=TARGET, ApplyImmediately=True
+        )
         waiter.wait(DBInstanceIdentifier=instance_id, WaiterConfig={"Delay": poll, "MaxAttempts": 10_000})
 
     start = time.monotonic()
@@ -153,8 +157,10 @@ def report(reboot: float, poll: float, ours: list[tuple[float, int]], usual: lis
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--reboot", type=float, default=2.0, help="seconds one change takes (default 2)")
-    parser.add_argument("--poll", type=float, default=0.1, help="poll interval and waiter Delay (default 0.1)")
+    parser.add_argument("--reboot", type=float, default=3.0, help="seconds one change takes (default 3)")
+    parser.add_argument(
+        "--poll", type=float, default=0.1, help="poll interval and waiter Delay (default 0.1)"
+    )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "benchmarks-rotate.md")
     args = parser.parse_args()

@@ -319,11 +319,14 @@ class Executor:
         # One read of the whole wave, then polls of the running steps only (at most max-parallel
         # ids per region, so each describe stays small); a step starts from the latest view of it.
         seen = self._poll(waiting)
+        last_poll = self.clock()
         while True:
             self._start_ready(waiting, running, seen)
             if not running:
                 break
-            self.sleep(self.options.poll_interval)
+            # One poll per interval: the time the last poll and its bookkeeping took counts.
+            self.sleep(max(0.0, self.options.poll_interval - (self.clock() - last_poll)))
+            last_poll = self.clock()
             polled = self._poll(running)
             seen = {t: {**seen.get(t, {}), **polled.get(t, {})} for t in {*seen, *polled}}
             for live in list(running):
