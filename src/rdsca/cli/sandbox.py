@@ -62,7 +62,7 @@ def sandbox() -> None:
     """A local stand-in for AWS RDS (moto plus rdsca's certificate extension).
 
     \b
-    Try every command without an AWS account:
+    Example (every command, without an AWS account):
       eval "$(rdsca sandbox start)"
       rdsca audit
       rdsca sandbox stop
@@ -77,6 +77,10 @@ def start(port: int, reboot_seconds: float, empty: bool) -> None:
     """Start a sandbox in the background; print the shell lines that point rdsca at it.
 
     The export lines go to standard output (for eval), everything else to standard error.
+
+    \b
+    Example:
+      eval "$(rdsca sandbox start --reboot-seconds 1)"
     """
     proc = process.running()
     if proc is not None:
@@ -92,13 +96,23 @@ def start(port: int, reboot_seconds: float, empty: bool) -> None:
 @sandbox.command()
 @url_option
 def env(url: str | None) -> None:
-    """Print the shell lines that point rdsca (and boto3, and the AWS CLI) at the sandbox."""
+    """Print the shell lines that point rdsca (and boto3, and the AWS CLI) at the sandbox.
+
+    \b
+    Example (in another shell):
+      eval "$(rdsca sandbox env)"
+    """
     click.echo("\n".join(export_lines(_url(url))))
 
 
 @sandbox.command()
 def stop() -> None:
-    """Stop the sandbox `rdsca sandbox start` started."""
+    """Stop the sandbox `rdsca sandbox start` started.
+
+    \b
+    Example:
+      rdsca sandbox stop
+    """
     proc = process.running()
     if proc is None:
         process.forget()
@@ -113,7 +127,12 @@ def stop() -> None:
 @reboot_option
 @empty_option
 def serve(port: int, reboot_seconds: float, empty: bool) -> None:
-    """Run a sandbox in the foreground until Ctrl-C."""
+    """Run a sandbox in the foreground until Ctrl-C.
+
+    \b
+    Example:
+      rdsca sandbox serve --port 5000 --reboot-seconds 0.5
+    """
     from rdsca.sandbox.server import SandboxServer  # imports moto: only when serving here
 
     server = SandboxServer(port=port, reboot_seconds=reboot_seconds).start()
@@ -140,7 +159,12 @@ def serve(port: int, reboot_seconds: float, empty: bool) -> None:
     "--transition", is_flag=True, help="Go through modifying/rebooting instead of applying at once."
 )
 def window(url: str | None, account: str | None, region: str | None, transition: bool) -> None:
-    """Run the maintenance window now: apply pending CA changes and opted-in certificate actions."""
+    """Run the maintenance window now: apply pending CA changes and opted-in certificate actions.
+
+    \b
+    Example:
+      rdsca sandbox window --account 111111111111 --region us-east-1
+    """
     applied = _control(url).maintenance_window(account, region, transition)
     for item in applied:
         click.echo(f"{item['account']} {item['region']} {item['id']}: {item['applied']} ({item['status']})")
@@ -150,7 +174,12 @@ def window(url: str | None, account: str | None, region: str | None, transition:
 @sandbox.command()
 @url_option
 def status(url: str | None) -> None:
-    """Say whether a sandbox runs, where, and what it holds."""
+    """Say whether a sandbox runs, where, and what it holds.
+
+    \b
+    Example:
+      rdsca sandbox status
+    """
     control = _control(url)
     proc = process.running()
     pid = f" (pid {proc.pid})" if proc is not None and proc.url == control.url else ""
@@ -191,7 +220,12 @@ def seed(
     retired_fraction: float,
     reset_first: bool,
 ) -> None:
-    """Add a fleet to a running sandbox (the demo one, or accounts x regions x N instances)."""
+    """Add a fleet to a running sandbox (the demo one, or accounts x regions x N instances).
+
+    \b
+    Example (2,000 instances, 4 accounts x 4 regions):
+      rdsca sandbox seed --reset --synthetic --accounts 4 --per-region 125
+    """
     control = _control(url)
     if reset_first:
         control.reset()
