@@ -240,5 +240,3 @@ def _truthy(value: Any) -> bool:
         return value.lower() == "true"
     return bool(value)
 
-
-__all__ = ["RDSClientError", "install", "validate_ca"]
