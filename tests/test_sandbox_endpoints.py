@@ -172,3 +172,15 @@ def test_synthetic_fleets_get_no_listeners_and_reset_closes_them(demo_env: Sandb
     addresses = {d["Endpoint"]["Address"] for d in rds.describe_db_instances()["DBInstances"]}
     assert all(a.endswith(".rds.amazonaws.com") for a in addresses)
     assert demo_env.control.seed_demo(endpoints=False)["endpoints"] == 0
+
+
+def test_a_rebooting_instance_answers_nothing(
+    demo_env: SandboxHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    item = demo.instance("shop-staging-mysql")  # mysql 8.0.28: the CA change restarts it
+    demo_env.control.config(reboot_seconds=60, modify_seconds=0)
+    rds = demo_env.client("rds", item.region, account=item.account)
+    rds.modify_db_instance(DBInstanceIdentifier=item.id, CACertificateIdentifier=G1, ApplyImmediately=True)
+    assert described(demo_env, item)["DBInstanceStatus"] == "rebooting"
+    code, result = probe_json(capsys, listeners(demo_env)[item.id]["port"], "mysql")
+    assert code == 1 and result["outcome"] == "closed"
