@@ -21,11 +21,12 @@ def _fmt(seconds: float | None) -> str:
 
 def summarise(series: list[Any], fleet: Any, runs: int, elapsed: float) -> dict[str, Any]:
     floor_s = next((s for s in series if s.tool == "floor" and s.latency_ms == 0), None)
-    floor = floor_s.median if floor_s else None
+    floor = floor_s.median if floor_s and len(floor_s.good) == len(floor_s.samples) else None
     rows = []
     for s in series:
         good = s.good
-        med = s.median
+        valid = bool(good) and len(good) == len(s.samples)
+        med = s.median if valid else None  # a contender that failed a run gets no time
         calls = sorted(x.calls for x in good)
         chain = CHAIN_CALLS * s.latency_ms / 1000
         bound = max(chain, floor) if floor is not None else None
@@ -48,7 +49,7 @@ def summarise(series: list[Any], fleet: Any, runs: int, elapsed: float) -> dict[
                 "bound_s": bound,
                 "x_bound": (med / bound) if med and bound else None,
                 "detail": s.samples[-1].detail if s.samples else None,
-                "valid": bool(good) and len(good) == len(s.samples),
+                "valid": valid,
                 "unavailable": s.unavailable,
             }
         )
@@ -84,7 +85,11 @@ def _cpus() -> int:
 
 
 def _row(rows: list[dict[str, Any]], tool: str, ms: int) -> dict[str, Any] | None:
-    return next((r for r in rows if r["tool"] == tool and r["latency_ms"] == ms), None)
+    """The row of a contender at a latency; an invalid one has no time to compare."""
+    row = next((r for r in rows if r["tool"] == tool and r["latency_ms"] == ms), None)
+    if row is not None and not row["valid"] and not row["unavailable"]:
+        return {**row, "median_s": None}
+    return row
 
 
 def targets(rows: list[dict[str, Any]], floor: float | None) -> list[dict[str, Any]]:
@@ -93,6 +98,8 @@ def targets(rows: list[dict[str, Any]], floor: float | None) -> list[dict[str, A
     for ms in sorted({r["latency_ms"] for r in rows if r["tool"] == "rdsca"}):
         rd = _row(rows, "rdsca", ms)
         med = rd["median_s"] if rd else None
+        if rd and med is None:
+            out.append(_t(f"rdsca at {ms} ms", None, f"rdsca failed: {rd['detail']}"))
         if med and floor:
             ratio = med / floor
             out.append(
