@@ -97,6 +97,10 @@ def test_apply_in_waves_with_replicas_and_cluster_members_ordered(
     assert code == 0 and f"run {run_id} (apply): done" in out and "catalog-prod-1" in out
     code, out, _ = run(capsys, "runs", "--journal", str(journal))
     assert run_id in out and "19 verified" in out
+    wal = Path(f"{journal}-wal")
+    raw = journal.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+    for secret in (b"SecretAccessKey", b"SessionToken", b"aws_secret_access_key", b"sandbox"):
+        assert secret not in raw  # no credentials in the journal (the sandbox's keys are "sandbox")
 
 
 def _wave(steps: list[Any], key: str | None) -> str | None:

@@ -1,0 +1,145 @@
+"""Helpers shared by the rotation commands: journal and run flags, targets of a plan, the plan file."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import click
+
+from rdsca.assess.select import select
+from rdsca.aws import actions as aws_actions
+from rdsca.aws.fleet import collect
+from rdsca.aws.session import AwsSettings, ResolvedTarget, resolve_targets
+from rdsca.catalog import load_catalog
+from rdsca.cli.common import now_utc
+from rdsca.cli.options import AwsOptions
+from rdsca.errors import PlanError
+from rdsca.model import Fleet
+from rdsca.rollout import plan as planmod
+from rdsca.rollout import planfile
+from rdsca.rollout.journal import Journal
+
+
+def known_cas() -> tuple[str, ...]:
+    return load_catalog().ca_ids()
+
+
+def default_journal() -> Path:
+    from platformdirs import user_state_dir
+
+    return Path(user_state_dir("rdsca")) / "journal.sqlite"
+
+
+def journal_option(func: Any) -> Any:
+    return click.option(
+        "--journal",
+        "journal_path",
+        type=click.Path(dir_okay=False, path_type=Path),
+        envvar="RDSCA_JOURNAL",
+        help="The run journal (SQLite). Default: the user state directory. Env: RDSCA_JOURNAL.",
+    )(func)
+
+
+def exec_options(func: Any) -> Any:
+    for opt in reversed(
+        [
+            click.option(
+                "--yes", "-y", is_flag=True, help="Do not ask for confirmation (also for production waves)."
+            ),
+            click.option(
+                "--poll-interval",
+                type=click.FloatRange(min=0.01),
+                default=15.0,
+                show_default=True,
+                help="Seconds between status polls (one describe call per region per poll).",
+            ),
+            click.option(
+                "--step-timeout",
+                type=click.FloatRange(min=0.1),
+                default=1800.0,
+                show_default=True,
+                help="Seconds a step may take before it counts as failed.",
+            ),
+            click.option(
+                "--continue-on-failure", is_flag=True, help="Go on to the next wave even after a failed step."
+            ),
+            journal_option,
+        ]
+    ):
+        func = opt(func)
+    return func
+
+
+def open_journal(path: Path | None) -> Journal:
+    return Journal((path or default_journal()).expanduser())
+
+
+# -- targets --------------------------------------------------------------------------------------
+
+
+def resolve_for(
+    aws: AwsOptions, plan_targets: Sequence[tuple[str, str]]
+) -> dict[tuple[str, str], ResolvedTarget]:
+    """The plan's (account, region) targets, reached with the user's AWS flags.
+
+    Refuses, before any change is sent, a plan whose accounts the flags do not reach.
+    """
+    regions = aws.regions or tuple(sorted({r for _, r in plan_targets}))
+    resolved = resolve_targets(
+        profiles=aws.profiles,
+        regions=regions,
+        accounts=aws.accounts,
+        role_name=aws.role_name,
+        org=aws.org,
+        settings=AwsSettings(endpoint_url=aws.endpoint_url),
+    )
+    by_key = {(r.target.account_id, r.target.region): r for r in resolved}
+    reached = {a for (a, _), r in by_key.items() if r.factory is not None}
+    missing = sorted({a for a, _ in plan_targets} - reached)
+    if missing:
+        raise PlanError(
+            f"plan for another account: {', '.join(missing)} not reached with these AWS flags "
+            f"(reached: {', '.join(sorted(reached)) or 'none'}); use --profile or --accounts/--role-name"
+        )
+    out = {}
+    for key in plan_targets:
+        r = by_key.get(key)
+        if r is None or r.factory is None:
+            raise PlanError(f"cannot reach {key[0]}/{key[1]}: {r.error if r else 'region not selected'}")
+        out[key] = r
+    return out
+
+
+def bound_actions(targets: dict[tuple[str, str], ResolvedTarget]) -> aws_actions.BoundActions:
+    def client(account: str, region: str) -> Any:
+        factory = targets[(account, region)].factory
+        assert factory is not None
+        return factory.client("rds", region)
+
+    return aws_actions.BoundActions(client)
+
+
+def read_scope(targets: dict[tuple[str, str], ResolvedTarget], scope: planmod.Scope) -> Fleet:
+    fleet = collect(list(targets.values()), now=now_utc())
+    for t in fleet.failed:
+        raise PlanError(f"cannot re-read {t.target.key} to check the plan: {t.error}")
+    return select(fleet, scope.engines, scope.tags, scope.id_globs)
+
+
+def cluster_writers(targets: Sequence[ResolvedTarget]) -> frozenset[str]:
+    out: set[str] = set()
+    for r in targets:
+        if r.factory is not None:
+            rds = r.factory.client("rds", r.target.region)
+            out |= aws_actions.cluster_writers(rds, r.target.account_id, r.target.region)
+    return frozenset(out)
+
+
+def load_plan(path: Path) -> tuple[planmod.Plan, str]:
+    try:
+        text = path.expanduser().read_text(encoding="utf-8")
+    except OSError as exc:
+        raise PlanError(f"cannot read the plan file {path}: {exc.strerror}") from exc
+    return planfile.loads(text, known_cas()), text
