@@ -255,3 +255,18 @@ def test_default_show_set_and_clear(demo: SandboxHandle, capsys: pytest.CaptureF
     assert code == 0 and "override removed" in out
     code, out, _ = run(capsys, "default", "show", "--region", EU)
     assert "account override" not in out
+
+
+def test_a_pending_certificate_action_can_be_applied_instead_of_a_modify(
+    demo: SandboxHandle, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    plan = make_plan(
+        capsys, tmp_path, "--via-maintenance-action", "--id", "crm-staging-mariadb", "--region", EU
+    )
+    step = json.loads(plan.read_text())["steps"][0]
+    assert (step["kind"], step["action"]) == ("apply-maintenance-action", "ca-certificate-rotation")
+    code, out, _ = run(capsys, "apply", str(plan), "--region", EU, "--journal", str(tmp_path / "j"), *FAST)
+    assert code == 0 and "applies the pending maintenance action" in out
+    assert demo.control.call_count("ApplyPendingMaintenanceAction") == 1
+    assert demo.control.call_count("ModifyDBInstance") == 0
+    assert ca_of(demo, A1, EU, "crm-staging-mariadb")["CACertificateIdentifier"] == G1
