@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -184,3 +185,29 @@ def test_a_rebooting_instance_answers_nothing(
     assert described(demo_env, item)["DBInstanceStatus"] == "rebooting"
     code, result = probe_json(capsys, listeners(demo_env)[item.id]["port"], "mysql")
     assert code == 1 and result["outcome"] == "closed"
+
+
+def test_a_server_certificate_rotation_presents_a_new_leaf_under_the_same_ca(
+    demo_env: SandboxHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    item = demo.instance("crm-prod-pg")  # leaf ends in 20 days; server-certificate-rotation pending
+    port = listeners(demo_env)[item.id]["port"]
+    _, before = probe_json(capsys, port, "postgres")
+    rds = demo_env.client("rds", item.region, account=item.account)
+    db = described(demo_env, item)
+    valid_till = db["CertificateDetails"]["ValidTill"]
+    rds.apply_pending_maintenance_action(
+        ResourceIdentifier=db["DBInstanceArn"],
+        ApplyAction="server-certificate-rotation",
+        OptInType="immediate",
+    )
+    deadline = time.monotonic() + 10
+    while db["DBInstanceStatus"] != "available" or db["CertificateDetails"]["ValidTill"] == valid_till:
+        assert time.monotonic() < deadline, db["DBInstanceStatus"]
+        time.sleep(0.05)
+        db = described(demo_env, item)
+    code, after = probe_json(capsys, port, "postgres")
+    assert code == 0
+    assert_chain_of(after, G1, item.region, db)
+    assert after["chain"][0]["not_after"] > before["chain"][0]["not_after"]
+    assert after["chain"][1]["sha256"] == before["chain"][1]["sha256"]  # same intermediate
