@@ -7,10 +7,17 @@ from pathlib import Path
 import click
 
 from rdsca.assess import Policy, evaluate
-from rdsca.assess.verdicts import DEFAULT_WARN_DAYS
 from rdsca.cli.app import cli
 from rdsca.cli.common import read_fleet, use_color
-from rdsca.cli.options import AwsOptions, Selection, aws_options, emit, output_options, selection_options
+from rdsca.cli.options import (
+    AwsOptions,
+    Selection,
+    aws_options,
+    emit,
+    output_options,
+    selection_options,
+    warn_days_option,
+)
 from rdsca.errors import ExitCode
 from rdsca.model import Audit, State
 from rdsca.report import audit as audit_report
@@ -34,13 +41,7 @@ def exit_code(audit: Audit, fail_within: int | None) -> ExitCode:
 @aws_options
 @selection_options
 @output_options(list(AUDIT_FORMATS))
-@click.option(
-    "--warn-days",
-    type=click.IntRange(min=0),
-    default=DEFAULT_WARN_DAYS,
-    show_default=True,
-    help="Instances whose CA or server certificate ends within this many days are 'expiring'.",
-)
+@warn_days_option
 @click.option(
     "--fail-within",
     type=click.IntRange(min=0),

@@ -170,6 +170,21 @@ def selection_options(func: F) -> F:
     return result
 
 
+def warn_days_option(func: F) -> F:
+    """Add --warn-days (the "expiring" horizon of the audit verdicts)."""
+    from rdsca.assess.verdicts import DEFAULT_WARN_DAYS
+
+    option = click.option(
+        "--warn-days",
+        type=click.IntRange(min=0),
+        default=DEFAULT_WARN_DAYS,
+        show_default=True,
+        help="Instances whose CA or server certificate ends within this many days are 'expiring'.",
+    )
+    result: Any = option(func)
+    return result
+
+
 def output_options(formats: Sequence[str], default: str = "table") -> Callable[[F], F]:
     """Add --format/--output; pass `fmt: str` and `output: Path | None`."""
 
@@ -227,10 +242,11 @@ def read_password(password_env: str | None, password_file: Path | None) -> str |
         return os.environ[password_env]
     if password_file:
         try:
-            return password_file.read_text(encoding="utf-8").splitlines()[0]
+            lines = password_file.read_text(encoding="utf-8").splitlines()
+            return lines[0] if lines else ""  # an empty file: the empty password
         except FileNotFoundError as exc:
             raise ConfigError(f"--password-file {password_file}: no such file") from exc
-        except (OSError, IndexError, UnicodeDecodeError) as exc:
+        except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"--password-file {password_file}: cannot read a password from it") from exc
     return None
 

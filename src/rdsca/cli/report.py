@@ -8,12 +8,19 @@ import click
 from click.shell_completion import get_completion_class
 
 from rdsca.assess import Policy, evaluate
-from rdsca.assess.verdicts import DEFAULT_WARN_DAYS
 from rdsca.aws.permissions import CAPABILITIES, policy_document
 from rdsca.cli.app import cli
 from rdsca.cli.audit import exit_code
 from rdsca.cli.common import read_fleet
-from rdsca.cli.options import AwsOptions, Selection, aws_options, emit, selection_options, write_atomic
+from rdsca.cli.options import (
+    AwsOptions,
+    Selection,
+    aws_options,
+    emit,
+    selection_options,
+    warn_days_option,
+    write_atomic,
+)
 from rdsca.cli.rotate import journal_option, open_journal
 from rdsca.report.html import Section, render_html
 from rdsca.report.html_readiness import load_readiness, readiness_section
@@ -25,13 +32,7 @@ SHELLS = ("bash", "zsh", "fish")
 @cli.command()
 @aws_options
 @selection_options
-@click.option(
-    "--warn-days",
-    type=click.IntRange(min=0),
-    default=DEFAULT_WARN_DAYS,
-    show_default=True,
-    help="Instances whose CA or server certificate ends within this many days are 'expiring'.",
-)
+@warn_days_option
 @click.option(
     "--output",
     "-o",

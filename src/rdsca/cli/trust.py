@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -13,7 +12,7 @@ import click
 
 from rdsca.catalog import Catalog, load_catalog
 from rdsca.cli.app import cli
-from rdsca.cli.options import emit, load_catalogue, output_options
+from rdsca.cli.options import emit, load_catalogue, output_options, read_password
 from rdsca.errors import ConfigError, ExitCode
 from rdsca.readiness import trust_report as report
 from rdsca.readiness.bundles import BundleError, read_bundle
@@ -104,21 +103,6 @@ def _regions(cat: Catalog, ca_id: str, given: tuple[str, ...]) -> tuple[str, ...
     return regions or None
 
 
-def _password(env: str | None, file: Path | None) -> str | None:
-    if env and file:
-        raise ConfigError("give the keystore password with --password-env or --password-file, not both")
-    if env:
-        if env not in os.environ:
-            raise ConfigError(f"--password-env {env}: that environment variable is not set")
-        return os.environ[env]
-    if file:
-        try:
-            return file.read_text(encoding="utf-8").splitlines()[0] if file.stat().st_size else ""
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"--password-file {file}: cannot read it") from exc
-    return None
-
-
 @trust.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
 @_common
@@ -160,7 +144,7 @@ def check(
     cat = load_catalogue(extra)
     wanted = _regions(cat, ca_id, regions)
     bundle = read_bundle(
-        file, password=_password(password_env, password_file), catalog=cat, max_bytes=max_mb * 1024 * 1024
+        file, password=read_password(password_env, password_file), catalog=cat, max_bytes=max_mb * 1024 * 1024
     )
     result = evaluate(bundle, ca_id, wanted, now=_now(at), catalog=cat)
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
