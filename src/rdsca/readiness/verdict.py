@@ -82,10 +82,12 @@ def _bundle_reasons(instance: Instance, target_ca: str, bundles: Sequence[TrustR
         for region in result.regions:
             if region.region not in (instance.region, None) or region.status == TRUSTED:
                 continue
-            out.append(
-                f"bundle {label}: {region.status} for {target_ca} in {instance.region}: "
-                f"clients that verify with it will fail to connect"
+            consequence = (
+                "clients that verify with it already fail: the instance is on it now"
+                if instance.ca == target_ca
+                else "clients that verify with it will fail to connect"
             )
+            out.append(f"bundle {label}: {region.status} for {target_ca} in {instance.region}: {consequence}")
     return out
 
 
