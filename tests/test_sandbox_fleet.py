@@ -111,6 +111,7 @@ def test_apply_pending_maintenance_action_opt_ins(demo_sandbox: SandboxHandle) -
 
 
 def test_immediate_server_certificate_rotation(demo_sandbox: SandboxHandle) -> None:
+    demo_sandbox.control.config(reboot_seconds=0.9, modify_seconds=0.3)
     rds = demo_sandbox.client(region=EU, account=A1)
     arn = f"arn:aws:rds:{EU}:{A1}:db:crm-prod-pg"
     answer = rds.apply_pending_maintenance_action(
