@@ -114,12 +114,12 @@ def test_ctrl_c_marks_running_steps_interrupted_and_resume_continues(
                 break
         time.sleep(0.05)
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130 and "Traceback" not in err  # click reports Ctrl-C as "Aborted."
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, out + err and "Traceback" not in err  # click reports Ctrl-C as "Aborted."
     j = Journal(journal)
     run_id = j.runs()[-1].id
-    assert j.run(run_id).status == "interrupted"
-    assert "interrupted" in {s.status for s in j.steps(run_id)}
+    assert j.run(run_id).status == "interrupted", out + err
+    assert "interrupted" in {s.status for s in j.steps(run_id)}, out + err
 
     demo.control.config(reboot_seconds=0.3)
     code = main(
