@@ -38,9 +38,10 @@ def cli_env(tmp_path: Path) -> dict[str, str]:
 
 
 def test_start_env_window_status_stop(cli_env: dict[str, str]) -> None:
-    started = run(["sandbox", "start", "--reboot-seconds", "0.3"], cli_env)
-    assert started.returncode == 0, started.stderr
+    url = ""
     try:
+        started = run(["sandbox", "start", "--reboot-seconds", "0.3"], cli_env, timeout=120)
+        assert started.returncode == 0, started.stderr
         exports = parse_exports(started.stdout)
         assert started.stdout.splitlines()[0].startswith("unset AWS_PROFILE")
         assert exports["RDSCA_REGIONS"] == "us-east-1,eu-west-1,ap-south-1"

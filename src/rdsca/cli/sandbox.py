@@ -38,7 +38,7 @@ def _url(url: str | None) -> str:
     if url:
         return url
     proc = process.running()
-    if proc is None:
+    if proc is None or not proc.url:
         raise process.SandboxError(NOT_RUNNING)
     return proc.url
 
@@ -83,6 +83,8 @@ def start(port: int, reboot_seconds: float, empty: bool) -> None:
       eval "$(rdsca sandbox start --reboot-seconds 1)"
     """
     proc = process.running()
+    if proc is not None and not proc.url:
+        raise process.SandboxError(f"a sandbox is starting (pid {proc.pid}); try again in a moment")
     if proc is not None:
         click.echo(f"sandbox already running at {proc.url} (pid {proc.pid})", err=True)
     else:

@@ -95,15 +95,22 @@ def start(port: int = 0, reboot_seconds: float | None = None, timeout: float = 3
         child = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
         )
-    url = _wait_for_url(child, url_file, log_path, timeout)
-    control = SandboxControl(url, timeout=5)
-    deadline = time.monotonic() + timeout
-    while not control.health():
-        if time.monotonic() > deadline:
-            child.terminate()
-            raise SandboxError(f"the sandbox at {url} did not answer within {timeout:.0f} s")
-        time.sleep(0.05)
-    proc = SandboxProcess(child.pid, url, str(log_path), datetime.now(UTC).isoformat(timespec="seconds"))
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    # Recorded at once, so that `stop` finds the child even if this process dies while waiting.
+    record(SandboxProcess(child.pid, "", str(log_path), started))
+    try:
+        url = _wait_for_url(child, url_file, log_path, timeout)
+        control = SandboxControl(url, timeout=5)
+        deadline = time.monotonic() + timeout
+        while not control.health():
+            if time.monotonic() > deadline:
+                raise SandboxError(f"the sandbox at {url} did not answer within {timeout:.0f} s")
+            time.sleep(0.05)
+    except BaseException:
+        child.terminate()
+        forget()
+        raise
+    proc = SandboxProcess(child.pid, url, str(log_path), started)
     record(proc)
     return proc
 
@@ -121,7 +128,6 @@ def _wait_for_url(child: subprocess.Popen[bytes], url_file: Path, log_path: Path
                 f"the sandbox exited at start ({' '.join(tail) or 'no output'}); log: {log_path}"
             )
         time.sleep(0.05)
-    child.terminate()
     raise SandboxError(f"the sandbox did not start within {timeout:.0f} s; log: {log_path}")
 
 
