@@ -5,6 +5,7 @@ from __future__ import annotations
 import platform
 import statistics
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 # Dependent calls on the critical path of an audit, all targets in parallel: AssumeRole, then the
@@ -13,6 +14,7 @@ CHAIN_CALLS = 3
 FLOOR_RATIO_TARGET = 1.2
 SEQ_SPEEDUP_TARGET = 5.0
 HEADLINE_MS = 200
+NOTES = Path(__file__).with_name("audit-notes.md")  # the hand-written reading of the figures
 
 
 def _fmt(seconds: float | None) -> str:
@@ -236,4 +238,6 @@ def markdown(summary: dict[str, Any]) -> str:
         if r["by_action"]:
             acts = ", ".join(f"{k} {v}" for k, v in sorted(r["by_action"].items()))
             out.append(f"- {r['label']} at {r['latency_ms']} ms: {acts}")
+    if NOTES.exists():
+        out += ["", NOTES.read_text(encoding="utf-8").strip()]
     return "\n".join(out) + "\n"
