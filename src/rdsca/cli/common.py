@@ -9,7 +9,7 @@ from pathlib import Path
 
 from rdsca.assess.select import select
 from rdsca.aws.fleet import collect
-from rdsca.aws.session import AwsSettings, resolve_targets
+from rdsca.aws.session import AwsSettings, ResolvedTarget, resolve_targets
 from rdsca.cli.options import AwsOptions, Selection
 from rdsca.model import Fleet
 
@@ -18,8 +18,9 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def read_fleet(aws: AwsOptions, selection: Selection | None = None) -> Fleet:
-    targets = resolve_targets(
+def resolve(aws: AwsOptions) -> list[ResolvedTarget]:
+    """The account x region targets the user's AWS flags name."""
+    return resolve_targets(
         profiles=aws.profiles,
         regions=aws.regions,
         accounts=aws.accounts,
@@ -27,7 +28,10 @@ def read_fleet(aws: AwsOptions, selection: Selection | None = None) -> Fleet:
         org=aws.org,
         settings=AwsSettings(endpoint_url=aws.endpoint_url),
     )
-    fleet = collect(targets, now=now_utc())
+
+
+def read_fleet(aws: AwsOptions, selection: Selection | None = None) -> Fleet:
+    fleet = collect(resolve(aws), now=now_utc())
     if selection is not None:
         fleet = select(fleet, selection.engines, selection.tags, selection.id_globs)
     return fleet

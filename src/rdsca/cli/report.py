@@ -22,8 +22,9 @@ from rdsca.cli.options import (
     write_atomic,
 )
 from rdsca.cli.rotate import journal_option, open_journal
+from rdsca.readiness.saved import load_readiness
 from rdsca.report.html import Section, render_html
-from rdsca.report.html_readiness import load_readiness, readiness_section
+from rdsca.report.html_readiness import readiness_section
 from rdsca.report.html_run import run_section
 
 SHELLS = ("bash", "zsh", "fish")

@@ -10,9 +10,9 @@ import click
 
 from rdsca.assess.select import select
 from rdsca.aws.fleet import collect
-from rdsca.aws.session import AwsSettings, ResolvedTarget, resolve_targets
+from rdsca.aws.session import ResolvedTarget
 from rdsca.cli.app import cli
-from rdsca.cli.common import now_utc
+from rdsca.cli.common import now_utc, resolve
 from rdsca.cli.options import AwsOptions, Selection, aws_options, emit, selection_options, write_atomic
 from rdsca.cli.rotate_common import (
     bound_actions,
@@ -27,6 +27,7 @@ from rdsca.cli.rotate_common import (
 )
 from rdsca.cli.rotate_progress import make_progress
 from rdsca.errors import ConfigError, ExitCode, PlanError
+from rdsca.readiness.saved import load_readiness, not_ready
 from rdsca.rollout import plan as planmod
 from rdsca.rollout import planfile, render
 from rdsca.rollout.executor import ExecOptions, Executor, RunResult
@@ -65,6 +66,9 @@ __all__ = ["journal_option", "open_journal"]
 @click.option("--via-maintenance-action", is_flag=True,
               help="Where a certificate maintenance action is pending and the target is the region "
               "default, apply that action instead of a modify.")  # fmt: skip
+@click.option("--require-ready", type=click.Path(dir_okay=False, path_type=Path), metavar="READINESS.json",
+              help="Leave out every instance without a `ready` verdict in this saved `rdsca readiness` "
+              "result.")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_PLAN,
               show_default=True, help="Write the plan file here.")  # fmt: skip
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
@@ -81,6 +85,7 @@ def plan(
     when: str,
     restart: str,
     via_maintenance_action: bool,
+    require_ready: Path | None,
     output: Path,
     fmt: str,
 ) -> None:
@@ -90,6 +95,7 @@ def plan(
     Examples:
       rdsca plan --to rds-ca-rsa2048-g1 --wave-tag env --wave-order dev,staging,prod
       rdsca plan --to rds-ca-rsa4096-g1 --tag team=web --when window -o web.json
+      rdsca plan --to rds-ca-rsa2048-g1 --require-ready readiness.json
     """
     if target_ca not in known_cas():
         raise ConfigError(f"--to {target_ca!r}: unknown CA (known: {', '.join(known_cas())})")
@@ -105,21 +111,17 @@ def plan(
         restart=planmod.Restart(restart),
         via_maintenance_action=via_maintenance_action,
     )
-    targets = resolve_targets(
-        profiles=aws.profiles,
-        regions=aws.regions,
-        accounts=aws.accounts,
-        role_name=aws.role_name,
-        org=aws.org,
-        settings=AwsSettings(endpoint_url=aws.endpoint_url),
-    )
-    fleet = collect(targets, now=now_utc())
-    fleet = select(fleet, selection.engines, selection.tags, selection.id_globs)
+    readiness = load_readiness(require_ready, "--require-ready") if require_ready else None
+    targets = resolve(aws)
+    fleet = select(collect(targets, now=now_utc()), selection.engines, selection.tags, selection.id_globs)
     writers = cluster_writers(
         [t for t in targets if t.factory and t.target.key not in {f.target.key for f in fleet.failed}]
     )
     scope = planmod.Scope(selection.engines, selection.tags, selection.id_globs)
-    result = planmod.build(fleet, target_ca, policy, fleet.collected_at, scope=scope, writers=writers)
+    held = not_ready(readiness, (i.key for i in fleet.instances)) if readiness else None
+    result = planmod.build(
+        fleet, target_ca, policy, fleet.collected_at, scope=scope, writers=writers, held=held
+    )
     if fleet.failed:
         result = replace(
             result,
@@ -178,12 +180,14 @@ def _outcome(ctx: click.Context, result: RunResult, journal: Journal) -> None:
 @cli.command()
 @aws_options
 @click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--wave", "waves", multiple=True, metavar="WAVE", help="Only apply these waves (repeatable).")
 @exec_options
 @click.pass_context
 def apply(
     ctx: click.Context,
     aws: AwsOptions,
     plan_path: Path,
+    waves: tuple[str, ...],
     yes: bool,
     poll_interval: float,
     step_timeout: float,
@@ -196,8 +200,12 @@ def apply(
     Examples:
       rdsca apply rdsca-plan.json
       rdsca apply rdsca-plan.json --yes --poll-interval 10
+      rdsca apply rdsca-plan.json --wave dev --wave staging
     """
     plan_, text = load_plan(plan_path)
+    if waves:  # checked before any AWS call; the fingerprint still covers the whole plan
+        plan_ = planmod.only_waves(plan_, waves)
+        text = planfile.dumps(plan_)
     targets = resolve_for(aws, plan_.targets)
     current = planmod.seen_of(read_scope(targets, plan_.scope).instances)
     if planmod.fingerprint(current, plan_.targets) != plan_.fingerprint:
@@ -258,6 +266,9 @@ def resume(
 @click.option(
     "--wave", "waves", multiple=True, metavar="WAVE", help="Only roll back these waves (repeatable)."
 )
+@click.option(
+    "--id", "id_globs", multiple=True, metavar="GLOB", help="Only roll back these instances (repeatable)."
+)
 @exec_options
 @click.pass_context
 def rollback(
@@ -265,6 +276,7 @@ def rollback(
     aws: AwsOptions,
     run_id: str,
     waves: tuple[str, ...],
+    id_globs: tuple[str, ...],
     yes: bool,
     poll_interval: float,
     step_timeout: float,
@@ -277,16 +289,16 @@ def rollback(
     Examples:
       rdsca rollback 20250101-120000-a1b2c3
       rdsca rollback 20250101-120000-a1b2c3 --wave dev --yes
+      rdsca rollback 20250101-120000-a1b2c3 --id 'billing-*'
     """
     journal = open_journal(journal_path)
     run = journal.run(run_id)
     original = planfile.loads(run.plan_json, known_cas())
     targets = resolve_for(aws, original.targets)
-    back = rollback_plan(original, journal, run_id, waves, bound_actions(targets), now_utc())
+    back = rollback_plan(original, journal, run_id, waves, bound_actions(targets), now_utc(), id_globs)
     if not back.steps:
-        click.echo(
-            f"nothing to roll back: run {run_id} changed no instance" + (" in these waves" if waves else "")
-        )
+        narrowed = " matching --wave / --id" if waves or id_globs else ""
+        click.echo(f"nothing to roll back: run {run_id} changed no instance{narrowed}")
         return
     text = planfile.dumps(back)
     click.echo(render.plan_text(back), nl=False)

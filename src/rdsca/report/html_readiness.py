@@ -3,32 +3,11 @@
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
 from typing import Any
 
-from rdsca.errors import ConfigError
 from rdsca.report.html import Section, e
 
-READINESS_SCHEMA = "rdsca.readiness/1"
 ORDER = {"at-risk": 0, "unknown": 1, "ready": 2}
-
-
-def load_readiness(path: Path) -> dict[str, Any]:
-    """A readiness JSON document, checked enough to render it; bad files are a clear error."""
-    try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"--readiness {path}: no such file") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"--readiness {path}: not a readiness JSON file ({exc})") from exc
-    if not isinstance(doc, dict) or doc.get("schema") != READINESS_SCHEMA:
-        raise ConfigError(
-            f"--readiness {path}: expected schema {READINESS_SCHEMA} (from `rdsca readiness -f json`)"
-        )
-    if not isinstance(doc.get("instances"), list):
-        raise ConfigError(f"--readiness {path}: no instances list")
-    return doc
 
 
 def _lines(items: Any) -> str:

@@ -11,10 +11,10 @@ import enum
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from rdsca.errors import PlanError
+from rdsca.errors import ConfigError, PlanError
 from rdsca.model import UNMANAGED_ENGINES, Fleet, Instance
 from rdsca.rollout.waves import order_wave
 
@@ -286,8 +286,11 @@ def build(
     *,
     scope: Scope | None = None,
     writers: frozenset[str] = frozenset(),
+    held: Mapping[str, str] | None = None,
 ) -> Plan:
     """The plan that takes every selected instance of `fleet` to `target_ca`.
+
+    `held` maps instance keys to a reason to leave them out (e.g. clients not ready).
 
     `writers` holds the keys of cluster writer instances (Aurora, DocumentDB) so that each
     cluster's readers go first. Instances are never in two steps.
@@ -298,8 +301,9 @@ def build(
     skipped: list[Skipped] = []
     warnings: list[str] = []
     clusters: dict[str, list[Instance]] = {}
+    held = held or {}
     for inst in sorted(fleet.instances, key=lambda i: i.key):
-        reason = skip_reason(inst, target_ca, fleet)
+        reason = skip_reason(inst, target_ca, fleet) or held.get(inst.key)
         if _is_multi_az_cluster(inst):
             clusters.setdefault(f"{inst.account_id}/{inst.region}/{inst.cluster}", []).append(inst)
             continue
@@ -313,7 +317,7 @@ def build(
             )
         )
     for members in clusters.values():
-        reasons = {m.key: skip_reason(m, target_ca, fleet) for m in members}
+        reasons = {m.key: skip_reason(m, target_ca, fleet) or held.get(m.key) for m in members}
         blocking = {k: r for k, r in reasons.items() if r and not r.startswith("already on")}
         if all(r and r.startswith("already on") for r in reasons.values()):
             skipped.extend(Skipped(m.key, m.ca, reasons[m.key] or "") for m in members)
@@ -361,3 +365,14 @@ def build(
         fingerprint=fingerprint(seen, targets),
         seen=seen,
     )
+
+
+def only_waves(plan: Plan, waves: Sequence[str]) -> Plan:
+    """The plan cut down to some of its waves (dependencies outside them dropped)."""
+    unknown = sorted(set(waves) - set(plan.waves))
+    if unknown:
+        raise ConfigError(f"--wave {', '.join(unknown)}: not a wave of this plan ({', '.join(plan.waves)})")
+    steps = [s for s in plan.steps if s.wave in waves]
+    keys = {s.key for s in steps}
+    steps = [replace(s, depends_on=tuple(d for d in s.depends_on if d in keys)) for s in steps]
+    return replace(plan, waves=tuple(w for w in plan.waves if w in waves), steps=tuple(steps))

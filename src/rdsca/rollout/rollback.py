@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+from fnmatch import fnmatchcase
 from typing import Protocol
 
 from rdsca.errors import ConfigError, PlanError
@@ -41,14 +42,25 @@ def changed_steps(plan: Plan, journal: Journal, run_id: str) -> list[tuple[Step,
 
 
 def rollback_plan(
-    plan: Plan, journal: Journal, run_id: str, waves: Sequence[str], lookups: Lookups, now: datetime
+    plan: Plan,
+    journal: Journal,
+    run_id: str,
+    waves: Sequence[str],
+    lookups: Lookups,
+    now: datetime,
+    id_globs: Sequence[str] = (),
 ) -> Plan:
     unknown = sorted(set(waves) - set(plan.waves))
     if unknown:
         raise ConfigError(
             f"--wave {', '.join(unknown)}: not a wave of run {run_id} ({', '.join(plan.waves)})"
         )
-    changed = [(s, prev) for s, prev in changed_steps(plan, journal, run_id) if not waves or s.wave in waves]
+    changed = [
+        (s, prev)
+        for s, prev in changed_steps(plan, journal, run_id)
+        if (not waves or s.wave in waves)
+        and (not id_globs or any(fnmatchcase(i, g) for i in s.instance_ids for g in id_globs))
+    ]
     problems: list[str] = []
     regions: dict[tuple[str, str], RegionCAs] = {}
     engines: dict[tuple[str, str, str, str], EngineCapability] = {}

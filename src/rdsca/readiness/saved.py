@@ -1,0 +1,45 @@
+"""A saved readiness result (`rdsca readiness --format json -o FILE`), read back for the plan and the
+report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from rdsca.errors import ConfigError
+
+READINESS_SCHEMA = "rdsca.readiness/1"
+
+
+def load_readiness(path: Path, flag: str = "--readiness") -> dict[str, Any]:
+    """The document, checked enough to use it; a bad file is a clear error, not a traceback."""
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{flag} {path}: no such file") from exc
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"{flag} {path}: not a readiness JSON file ({exc})") from exc
+    if not isinstance(doc, dict) or doc.get("schema") != READINESS_SCHEMA:
+        raise ConfigError(
+            f"{flag} {path}: expected schema {READINESS_SCHEMA} (from `rdsca readiness -f json`)"
+        )
+    instances = doc.get("instances")
+    if not isinstance(instances, list) or not all(isinstance(i, dict) for i in instances):
+        raise ConfigError(f"{flag} {path}: no instances list")
+    return doc
+
+
+def not_ready(doc: dict[str, Any], keys: Iterable[str]) -> dict[str, str]:
+    """For each instance key without a `ready` verdict in the document: why it is held back."""
+    verdicts = {f"{i.get('account_id')}/{i.get('region')}/{i.get('id')}": i for i in doc["instances"]}
+    out = {}
+    for key in keys:
+        found = verdicts.get(key)
+        if found is None:
+            out[key] = "clients not known to be ready: no readiness verdict for it"
+        elif found.get("verdict") != "ready":
+            why = "; ".join(str(r) for r in found.get("reasons") or []) or "no reason given"
+            out[key] = f"clients not ready ({found.get('verdict')}): {why}"
+    return out
