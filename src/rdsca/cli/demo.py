@@ -44,13 +44,17 @@ def _environment(values: dict[str, str]) -> Iterator[None]:
                 os.environ[key] = value
 
 
-def _bundle(name: str) -> str:
-    return str(resources.files("rdsca.catalog") / "data" / name)
+def _bundle(out: Path, shipped: str, public_name: str) -> str:
+    """Copy one of AWS's bundles that rdsca ships next to the demo's files, under its public name."""
+    path = out / public_name
+    path.write_bytes((resources.files("rdsca.catalog") / "data" / shipped).read_bytes())
+    return str(path)
 
 
 def story(out: Path, poll: float) -> list[Step]:
     plan = str(out / "plan.json")
-    old, new = _bundle("rds-combined-ca-bundle-2019.pem"), _bundle("global-bundle-2025.pem")
+    old = _bundle(out, "rds-combined-ca-bundle-2019.pem", "rds-combined-ca-bundle.pem")
+    new = _bundle(out, "global-bundle-2025.pem", "global-bundle.pem")
     speed = ("--yes", "--poll-interval", str(poll))
     return [
         Step("1. Audit", "Every DB instance of both accounts and all three regions: its CA, when the CA "
@@ -78,10 +82,13 @@ def story(out: Path, poll: float) -> list[Step]:
         Step("6. What happened", "The journal of the run.", ("show", "{run}")),
         Step("7. Audit again", "dev and staging are on the new CA now, with new server certificates.",
              ("audit", "--tag", "env=dev")),
-        Step("8. Roll back staging", "Say an application in staging broke: return exactly the "
-             "instances the run changed to their recorded previous CA, in reverse order, with the same "
-             "wait and verify. rdsca refuses a CA that is retired: here, rds-ca-2019 cannot come back.",
-             ("rollback", "{run}", "--wave", "staging", *speed), (0, 1)),
+        Step("8. Roll back", "Say an application broke on analytics-dev-pg and sessions-dev-mariadb: "
+             "return exactly those instances to the CA the run recorded for them, with the same wait "
+             "and verify.", ("rollback", "{run}", "--id", "analytics-dev-pg", "--id", "sessions-dev-mariadb",
+                             *speed)),
+        Step("   ... but never to a retired CA", "The staging wave came from rds-ca-2019, which AWS has "
+             "retired: rdsca refuses to send anything rather than break the instances.",
+             ("rollback", "{run}", "--wave", "staging", *speed), (2,)),
         Step("9. The report", "One self-contained HTML file to attach to the change ticket.",
              ("report", "--run", "{run}", "--output", str(out / "report.html"))),
     ]  # fmt: skip

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich import box
 from rich.table import Table
 from rich.text import Text
 
@@ -27,6 +28,7 @@ from rdsca.cli.options import (
 from rdsca.errors import ConfigError, ExitCode
 from rdsca.model import Fleet
 from rdsca.readiness.gather import ReadinessInputs, ReadinessResult, gather
+from rdsca.readiness.trust_check import TRUSTED
 from rdsca.readiness.verdict import Readiness
 from rdsca.report.common import iso
 from rdsca.report.table import render
@@ -77,7 +79,7 @@ def readiness_dict(fleet: Fleet, result: ReadinessResult, target_ca: str) -> dic
 
 def readiness_table(result: ReadinessResult, color: bool) -> str:
     results = result.instances
-    table = Table(title="Client readiness", show_lines=True)
+    table = Table(title="Client readiness", box=box.SIMPLE_HEAD, pad_edge=False)
     for col in ("account", "region", "instance", "verdict", "why", "TLS clients", "warnings"):
         table.add_column(col, overflow="fold")
     order = {Readiness.AT_RISK: 0, Readiness.UNKNOWN: 1, Readiness.READY: 2}
@@ -95,8 +97,11 @@ def readiness_table(result: ReadinessResult, color: bool) -> str:
     line = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no managed instances"
     notes: list[object] = [table, f"{len(results)} instances: {line}."]
     for b in result.bundles:
-        verdict = "trusts" if b.trusted else "does NOT trust"
-        notes.append(f"bundle {b.bundle.source} {verdict} {b.ca_id} in every region in scope")
+        lacking = sorted(str(r.region) for r in b.regions if r.status != TRUSTED)
+        where = (
+            f"does NOT trust it in {', '.join(lacking)}" if lacking else "trusts it in every region in scope"
+        )
+        notes.append(f"bundle {b.bundle.source} ({b.ca_id}): {where}")
         notes.extend(Text(f"  warning: {w.message}") for w in b.warnings)
     for s in result.scans:
         notes.append(f"scan of {s.root}: {'something will break' if s.will_break else 'nothing will break'}")
