@@ -127,7 +127,17 @@ def show(
 
 @cli.group()
 def default() -> None:
-    """The account default CA for new instances, per region (modify_certificates)."""
+    """The account default CA for new instances, per region (modify_certificates).
+
+    Without an override, new and restored instances may come back on an old CA; set the default
+    to the CA you rotate to. rdsca refuses a CA that an engine in use in the region does not support.
+
+    \b
+    Examples:
+      rdsca default show --region eu-west-1
+      rdsca default set rds-ca-rsa2048-g1 --region eu-west-1
+      rdsca default clear --region eu-west-1
+    """
 
 
 @default.command("show")
