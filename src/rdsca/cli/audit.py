@@ -90,10 +90,7 @@ def cas(ctx: click.Context, aws: AwsOptions, fmt: str, output: Path | None) -> N
 
         doc = {
             "schema": audit_report.CAS_SCHEMA,
-            "targets": [
-                {"account_id": t.target.account_id, "region": t.target.region, "ok": t.ok, "error": t.error}
-                for t in fleet.targets
-            ],
+            "targets": audit_report.target_dicts(fleet),
             "regions": [audit_report.region_dict(r) for r in fleet.regions],
         }
         emit(json.dumps(doc, indent=2) + "\n", output)

@@ -11,15 +11,29 @@ from typing import Any
 import click
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import pkcs7
+from rich import box
 from rich.table import Table
+from rich.text import Text
 
 from rdsca.catalog import Catalog
 from rdsca.cli.app import cli
-from rdsca.cli.options import catalogue_options, emit, output_options, read_password
+from rdsca.cli.common import read_fleet
+from rdsca.cli.options import (
+    AwsOptions,
+    Selection,
+    aws_options,
+    catalogue_options,
+    emit,
+    output_options,
+    read_password,
+    selection_options,
+)
 from rdsca.errors import ConfigError, ExitCode
-from rdsca.readiness.probe import DEFAULT_TIMEOUT, Endpoint, Outcome, ProbeResult, Protocol, probe
+from rdsca.readiness.gather import endpoints_of
+from rdsca.readiness.probe import DEFAULT_TIMEOUT, Endpoint, Outcome, ProbeResult, Protocol, probe, probe_many
 from rdsca.readiness.probe_chain import TrustBundle
 from rdsca.readiness.sessions import SessionListing, Visibility, list_sessions, parse_dsn
+from rdsca.report.audit import target_dicts
 from rdsca.report.common import iso
 from rdsca.report.table import render
 
@@ -68,7 +82,14 @@ def load_trust_bundle(path: Path) -> TrustBundle:
 
 
 @cli.command("probe")
-@click.argument("target", metavar="HOST:PORT")
+@click.argument("target", metavar="[HOST:PORT]", required=False)
+@click.option(
+    "--instances",
+    is_flag=True,
+    help="Probe the endpoint of every selected instance of the fleet (AWS and selection flags).",
+)
+@aws_options
+@selection_options
 @click.option(
     "--protocol",
     "-p",
@@ -93,7 +114,8 @@ def load_trust_bundle(path: Path) -> TrustBundle:
 @catalogue_options
 @output_options(["table", "json"])
 @click.pass_context
-def probe_command(ctx: click.Context, target: str, protocol: str, bundle: Path | None,
+def probe_command(ctx: click.Context, target: str | None, instances: bool, aws: AwsOptions,
+                  selection: Selection, protocol: str, bundle: Path | None,
                   server_name: str | None, timeout: float, catalog: Catalog, fmt: str,
                   output: Path | None) -> None:  # fmt: skip
     """Fetch the certificate chain a database endpoint presents; no credentials are sent.
@@ -105,7 +127,16 @@ def probe_command(ctx: click.Context, target: str, protocol: str, bundle: Path |
     Examples:
       rdsca probe mydb.abc.eu-west-1.rds.amazonaws.com:5432
       rdsca probe mydb.abc.eu-west-1.rds.amazonaws.com:3306 -p mysql --bundle rds-combined-ca-bundle.pem
+      rdsca probe --instances --region eu-west-1 --tag env=prod --bundle global-bundle.pem
     """
+    if instances:
+        if target:
+            raise ConfigError("give HOST:PORT or --instances, not both")
+        trust = load_trust_bundle(bundle) if bundle is not None else None
+        _probe_fleet(ctx, aws, selection, trust, timeout, catalog, fmt, output)
+        return
+    if not target:
+        raise ConfigError("give HOST:PORT, or --instances to probe every instance of the fleet")
     proto = Protocol(protocol)
     host, port = parse_target(target, proto)
     trust = load_trust_bundle(bundle) if bundle is not None else None
@@ -120,6 +151,63 @@ def probe_command(ctx: click.Context, target: str, protocol: str, bundle: Path |
         text = probe_text(result)
     emit(text, output)
     ctx.exit(probe_exit_code(result))
+
+
+def _probe_fleet(ctx: click.Context, aws: AwsOptions, selection: Selection, trust: TrustBundle | None,
+                 timeout: float, catalog: Catalog, fmt: str, output: Path | None) -> None:  # fmt: skip
+    """Every selected instance's endpoint, probed concurrently with the protocol its engine speaks."""
+    fleet = read_fleet(aws, selection)
+    endpoints, skipped = endpoints_of([i for i in fleet.instances if i.ca])
+    results = probe_many(endpoints, timeout=timeout, bundle=trust, catalog=catalog, now=datetime.now(UTC))
+    if fmt == "json":
+        doc = {
+            "schema": PROBE_SCHEMA,
+            "results": [result_dict(r) for r in results],
+            "not_probed": [{"instance": k, "reason": why} for k, why in sorted(skipped.items())],
+            "targets": target_dicts(fleet),
+        }
+        text = json.dumps(doc, indent=2)
+    else:
+        text = fleet_probe_table(results, trust is not None)
+        text += "".join(f"{k}: not probed: {why}\n" for k, why in sorted(skipped.items()))
+        text += "".join(f"FAILED {t.target.key}: {t.error}\n" for t in fleet.failed)
+    emit(text, output)
+    if fleet.failed:
+        ctx.exit(ExitCode.PARTIAL)
+    codes = {probe_exit_code(r) for r in results}
+    if ExitCode.FINDINGS in codes:  # a bundle that would not trust an endpoint, or no TLS
+        ctx.exit(ExitCode.FINDINGS)
+    ctx.exit(ExitCode.ERROR if results and codes == {ExitCode.ERROR} else ExitCode.OK)
+
+
+def fleet_probe_table(results: list[ProbeResult], with_bundle: bool) -> str:
+    """One line per endpoint: what it presents and, with --bundle, whether a client would connect."""
+    table = Table(title="TLS endpoints", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in (
+        "instance",
+        "endpoint",
+        "outcome",
+        "RDS CA",
+        "leaf ends",
+        *(["bundle"] if with_bundle else []),
+    ):
+        table.add_column(col, overflow="fold")
+    for r in results:
+        leaf = r.chain[0].not_after.strftime("%Y-%m-%d") if r.chain else "-"
+        row = [
+            str(r.endpoint.label),
+            r.endpoint.address,
+            r.outcome.value,
+            (r.rds.ca_id or "?") if r.rds else "-",
+            leaf,
+        ]
+        if with_bundle:
+            check = r.bundle
+            row.append(
+                "-" if check is None else f"{'trusted' if check.trusted else 'NOT trusted'}: {check.reason}"
+            )
+        table.add_row(*(Text(c) for c in row))
+    return render([table], color=False)
 
 
 def probe_exit_code(result: ProbeResult) -> int:

@@ -30,6 +30,7 @@ from rdsca.model import Fleet
 from rdsca.readiness.gather import ReadinessInputs, ReadinessResult, gather
 from rdsca.readiness.trust_check import TRUSTED
 from rdsca.readiness.verdict import Readiness
+from rdsca.report import audit as audit_report
 from rdsca.report.common import iso
 from rdsca.report.table import render
 
@@ -43,10 +44,7 @@ def readiness_dict(fleet: Fleet, result: ReadinessResult, target_ca: str) -> dic
         "schema": READINESS_SCHEMA,
         "generated_at": iso(fleet.collected_at),
         "target_ca": target_ca,
-        "targets": [
-            {"account_id": t.target.account_id, "region": t.target.region, "ok": t.ok, "error": t.error}
-            for t in fleet.targets
-        ],
+        "targets": audit_report.target_dicts(fleet),
         "summary": dict(sorted(Counter(r.verdict.value for r in results).items())),
         "bundles": [
             {

@@ -8,7 +8,7 @@ import json
 from collections import Counter
 from typing import Any
 
-from rdsca.model import Audit, PendingAction, RegionCAs, Verdict
+from rdsca.model import Audit, Fleet, PendingAction, RegionCAs, Verdict
 from rdsca.report.common import day, iso
 
 AUDIT_SCHEMA = "rdsca.audit/1"
@@ -105,15 +105,20 @@ def region_dict(r: RegionCAs) -> dict[str, Any]:
     }
 
 
+def target_dicts(fleet: Fleet) -> list[dict[str, Any]]:
+    """Every account x region that was read, and the error of those that failed."""
+    return [
+        {"account_id": t.target.account_id, "region": t.target.region, "ok": t.ok, "error": t.error}
+        for t in fleet.targets
+    ]
+
+
 def audit_dict(audit: Audit) -> dict[str, Any]:
     return {
         "schema": AUDIT_SCHEMA,
         "generated_at": iso(audit.generated_at),
         "warn_days": audit.warn_days,
-        "targets": [
-            {"account_id": t.target.account_id, "region": t.target.region, "ok": t.ok, "error": t.error}
-            for t in audit.fleet.targets
-        ],
+        "targets": target_dicts(audit.fleet),
         "authorities": [region_dict(r) for r in audit.fleet.regions],
         "summary": summary(audit),
         "instances": [verdict_dict(v) for v in audit.verdicts],
