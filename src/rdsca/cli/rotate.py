@@ -28,6 +28,7 @@ from rdsca.cli.rotate_common import (
 from rdsca.cli.rotate_progress import make_progress
 from rdsca.errors import ConfigError, ExitCode, PlanError
 from rdsca.readiness.saved import load_readiness, not_ready
+from rdsca.report.plan_markdown import plan_markdown
 from rdsca.rollout import plan as planmod
 from rdsca.rollout import planfile, render
 from rdsca.rollout.executor import ExecOptions, Executor, RunResult
@@ -71,7 +72,8 @@ __all__ = ["journal_option", "open_journal"]
               "result.")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_PLAN,
               show_default=True, help="Write the plan file here.")  # fmt: skip
-@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "-f", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="How to print the plan (the saved file is always JSON).")  # fmt: skip
 @click.pass_context
 def plan(
     ctx: click.Context,
@@ -129,7 +131,8 @@ def plan(
         )
     text = planfile.dumps(result)
     write_atomic(output, text)
-    emit(text if fmt == "json" else render.plan_text(result) + f"\nplan saved to {output}\n", None)
+    shown = {"json": text, "markdown": plan_markdown(result)}.get(fmt)
+    emit(shown or render.plan_text(result) + f"\nplan saved to {output}\n", None)
     ctx.exit(ExitCode.PARTIAL if fleet.failed else ExitCode.OK)
 
 

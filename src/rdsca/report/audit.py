@@ -9,7 +9,7 @@ from collections import Counter
 from typing import Any
 
 from rdsca.model import Audit, Fleet, PendingAction, RegionCAs, Verdict
-from rdsca.report.common import day, iso
+from rdsca.report.common import day, iso, md_cell
 
 AUDIT_SCHEMA = "rdsca.audit/1"
 CAS_SCHEMA = "rdsca.cas/1"
@@ -168,14 +168,6 @@ def to_csv(audit: Audit) -> str:
     return buf.getvalue()
 
 
-def _md(text: object) -> str:
-    """Markdown table cell: escape pipes, HTML and newlines so data cannot break the table."""
-    s = "" if text is None else str(text)
-    for a, b in (("&", "&amp;"), ("<", "&lt;"), (">", "&gt;"), ("|", "\\|"), ("\n", " ")):
-        s = s.replace(a, b)
-    return s
-
-
 def to_markdown(audit: Audit) -> str:
     s = summary(audit)
     lines = [
@@ -195,7 +187,9 @@ def to_markdown(audit: Audit) -> str:
     ]
     if audit.fleet.failed:
         lines += ["## Failed targets", ""]
-        lines += [f"- {t.target.account_id} {t.target.region}: {_md(t.error)}" for t in audit.fleet.failed]
+        lines += [
+            f"- {t.target.account_id} {t.target.region}: {md_cell(t.error)}" for t in audit.fleet.failed
+        ]
         lines.append("")
     lines += [
         "## Instances",
@@ -207,10 +201,11 @@ def to_markdown(audit: Audit) -> str:
         i = v.instance
         ends = [d for d in (v.ca_valid_till, i.server_cert_valid_till) if d]
         lines.append(
-            f"| {i.account_id} | {i.region} | {_md(i.id)} | {_md(i.engine)} {_md(i.engine_version)} "
-            f"| {_md(i.ca)} | {day(min(ends) if ends else None)} | "
+            f"| {i.account_id} | {i.region} | {md_cell(i.id)} "
+            f"| {md_cell(i.engine)} {md_cell(i.engine_version)} "
+            f"| {md_cell(i.ca)} | {day(min(ends) if ends else None)} | "
             f"{'' if v.days_left is None else v.days_left} | {v.state.value} | {v.severity.value} "
-            f"| {_md('; '.join(v.reasons))} |"
+            f"| {md_cell('; '.join(v.reasons))} |"
         )
     return "\n".join(lines) + "\n"
 
