@@ -35,6 +35,7 @@ PER_TARGET = 125
 RETIRED_FRACTION = 0.10
 ROLE_NAME = "rdsca-audit"
 RUN_TIMEOUT = 300.0
+RESULTS = ROOT / "bench" / "results"
 
 
 @dataclass
@@ -137,6 +138,13 @@ def measure(
     return list(series.values())
 
 
+def write_docs(summary: dict) -> None:
+    (ROOT / "docs" / "benchmarks-audit.md").write_text(report.markdown(summary))
+    from run_all import assemble_docs
+
+    assemble_docs()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per contender and latency (median)")
@@ -155,7 +163,16 @@ def main(argv: list[str] | None = None) -> int:
         "never written to the docs",
     )
     parser.add_argument("--no-docs", action="store_true", help="do not rewrite docs/benchmarks*.md")
+    parser.add_argument(
+        "--docs-only",
+        action="store_true",
+        help="rewrite the docs from the last full run's bench/results/audit.json, measuring nothing",
+    )
     args = parser.parse_args(argv)
+    if args.docs_only:
+        summary = json.loads((RESULTS / "audit.json").read_text())["summary"]
+        write_docs(summary)
+        return 0
     latencies = [int(x) for x in args.latency_ms.split(",") if x.strip()]
     only = {x for x in args.only.split(",") if x}
 
@@ -186,18 +203,13 @@ def main(argv: list[str] | None = None) -> int:
 
     summary = report.summarise(results, fleet, args.runs, elapsed)
     print(report.text_table(summary))
-    out_dir = ROOT / "bench" / "results"
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "audit.json").write_text(
-        json.dumps({"summary": summary, "series": [asdict(s) for s in results]}, indent=2, default=str)
-    )
-    if (
-        not args.no_docs and not only and not args.candidate
-    ):  # a partial run never overwrites the published figures
-        (ROOT / "docs" / "benchmarks-audit.md").write_text(report.markdown(summary))
-        from run_all import assemble_docs
-
-        assemble_docs()
+    published = not args.no_docs and not only and not args.candidate  # a partial run is not
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    data = {"summary": summary, "series": [asdict(s) for s in results]}
+    name = "audit.json" if published else "audit-partial.json"
+    (RESULTS / name).write_text(json.dumps(data, indent=2, default=str))
+    if published:
+        write_docs(summary)
     shutil.rmtree(workdir, ignore_errors=True)
     return 0 if summary["all_valid"] else 1
 
