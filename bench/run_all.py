@@ -39,6 +39,16 @@ def name_of(script: Path) -> str:
     return script.stem.removeprefix("bench_")
 
 
+def demote(markdown: str) -> str:
+    """One heading level down (a section whose title is `# ...` sits under this page's title)."""
+    out, fenced = [], False
+    for line in markdown.splitlines():
+        if line.lstrip().startswith(("```", "~~~")):
+            fenced = not fenced
+        out.append("#" + line if line.startswith("#") and not fenced else line)
+    return "\n".join(out)
+
+
 def assemble_docs() -> Path:
     """Write docs/benchmarks.md from every docs/benchmarks-<name>.md present."""
     parts = [HEADER]
@@ -47,6 +57,8 @@ def assemble_docs() -> Path:
     order = sorted(sections, key=lambda n: (n != "audit", n))  # the audit first: it is the headline
     for name in order:
         text = sections[name].read_text(encoding="utf-8").strip()
+        if text.startswith("# "):
+            text = demote(text)
         parts.append(text if text.startswith("#") else f"## {name}\n\n{text}")
     for name in sorted(names - set(sections)):
         parts.append(f"## {name}\n\nNot measured yet: run `.venv/bin/python bench/bench_{name}.py`.")
