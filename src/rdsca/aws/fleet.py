@@ -25,33 +25,26 @@ MAX_WORKERS = 16
 class EngineCache:
     """describe_db_engine_versions answers, once per (region, engine, version).
 
-    The answer is the same in every account of a region, so concurrent targets share it; the
-    first caller fetches while the others wait on its future.
+    The answer is the same in every account of a region, so concurrent targets share it. A lookup
+    starts as soon as a page of instances names a new (engine, version), on the side pool, so
+    the lookups run in parallel with each other and with the next page instead of one after
+    another at the end of the target.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._pool = pool
         self._lock = threading.Lock()
         self._futures: dict[tuple[str, str, str], Future[EngineCapability]] = {}
 
-    def get(
+    def start(
         self, region: str, engine: str, version: str, fetch: Callable[[], EngineCapability]
-    ) -> EngineCapability:
+    ) -> Future[EngineCapability]:
         key = (region, engine, version)
         with self._lock:
             future = self._futures.get(key)
-            owner = future is None
-            if owner:
-                future = Future()
-                self._futures[key] = future
-        assert future is not None
-        if owner:
-            try:
-                future.set_result(fetch())
-            except BaseException as exc:
-                future.set_exception(exc)
-                with self._lock:  # let a later target try again
-                    self._futures.pop(key, None)
-        return future.result()
+            if future is None or (future.done() and future.exception() is not None):
+                future = self._futures[key] = self._pool.submit(fetch)  # a failed one is retried
+            return future
 
 
 @needs("rds:DescribeCertificates")
@@ -65,12 +58,19 @@ def read_certificates(rds: Any, account_id: str, region: str) -> RegionCAs:
 
 
 @needs("rds:DescribeDBInstances")
-def read_instances(rds: Any, filters: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+def read_instances(
+    rds: Any,
+    filters: Sequence[dict[str, Any]] = (),
+    on_page: Callable[[list[dict[str, Any]]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """All pages; `on_page` sees each page as it arrives (to start dependent calls early)."""
     out: list[dict[str, Any]] = []
     kwargs: dict[str, Any] = {"PaginationConfig": {"PageSize": PAGE_SIZE}}
     if filters:
         kwargs["Filters"] = list(filters)
     for page in rds.get_paginator("describe_db_instances").paginate(**kwargs):
+        if on_page is not None:
+            on_page(page["DBInstances"])
         out.extend(page["DBInstances"])
     return out
 
@@ -103,33 +103,57 @@ class TargetResult:
     instances: tuple[Instance, ...]
 
 
-def collect_target(resolved: ResolvedTarget, engines: EngineCache) -> TargetResult:
+def collect_target(resolved: ResolvedTarget, engines: EngineCache, side: ThreadPoolExecutor) -> TargetResult:
+    """One target's calls, as concurrent as their dependencies allow.
+
+    describe_certificates starts with the first page of instances; the pending maintenance
+    actions and the engine versions start as soon as the first page shows instances, beside the
+    next page. The latency chain of a target is thus its pages plus one call, not the sum of all
+    its calls.
+    """
     target = resolved.target
     if resolved.factory is None:
         return TargetResult(TargetStatus(target, False, resolved.error), None, ())
     try:
         rds = resolved.factory.client("rds", target.region)
-        raw_instances = read_instances(rds)
-        region_cas = read_certificates(rds, target.account_id, target.region)
-        pending = read_pending_actions(rds) if raw_instances else {}
+        certs = side.submit(read_certificates, rds, target.account_id, target.region)
+        pending: list[Future[dict[str, tuple[PendingAction, ...]]]] = []
+
+        def on_page(page: list[dict[str, Any]]) -> None:
+            if page and not pending:
+                pending.append(side.submit(read_pending_actions, rds))
+            for raw in page:
+                engine, version = raw.get("Engine", ""), raw.get("EngineVersion", "")
+                engines.start(target.region, engine, version, partial(read_engine, rds, engine, version))
+
+        raw_instances = read_instances(rds, on_page=on_page)
+        region_cas = certs.result()
+        actions = pending[0].result() if pending else {}
         instances = []
         for raw in raw_instances:
             engine, version = raw.get("Engine", ""), raw.get("EngineVersion", "")
-            capability = engines.get(
+            capability = engines.start(
                 target.region, engine, version, partial(read_engine, rds, engine, version)
-            )
-            instances.append(mapping.instance(raw, target.account_id, target.region, pending, capability))
+            ).result()
+            instances.append(mapping.instance(raw, target.account_id, target.region, actions, capability))
     except (bce.BotoCoreError, bce.ClientError) as exc:
         return TargetResult(TargetStatus(target, False, describe_error(exc)), None, ())
     return TargetResult(TargetStatus(target, True), region_cas, tuple(instances))
 
 
 def collect(targets: Sequence[ResolvedTarget], now: datetime, max_workers: int = MAX_WORKERS) -> Fleet:
-    """Read every target concurrently. A failed target is recorded, never dropped."""
-    engines = EngineCache()
+    """Read every target concurrently. A failed target is recorded, never dropped.
+
+    Targets run on one pool; the calls they start early (certificates, pending actions, engine
+    versions) run on a side pool, so a target never waits for a worker held by another target.
+    """
     workers = max(1, min(max_workers, len(targets)))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rdsca-collect") as pool:
-        results = list(pool.map(lambda t: collect_target(t, engines), targets))
+    with (
+        ThreadPoolExecutor(max_workers=2 * workers, thread_name_prefix="rdsca-side") as side,
+        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rdsca-collect") as pool,
+    ):
+        engines = EngineCache(side)
+        results = list(pool.map(lambda t: collect_target(t, engines, side), targets))
     return Fleet(
         collected_at=now,
         targets=tuple(r.status for r in results),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import boto3
@@ -18,6 +20,7 @@ from rdsca.errors import AwsAccessError, ConfigError
 from rdsca.model import Target
 
 DEFAULT_REGION = "us-east-1"
+MAX_ASSUME_WORKERS = 16
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
 
@@ -41,43 +44,59 @@ class AwsSettings:
         )
 
 
+@dataclass(frozen=True)
+class _Shared:
+    """One boto3 session (and its lock) behind a profile and every role assumed from it.
+
+    Clients of assumed roles are made from the same session with the role's keys, so the service
+    models are loaded and parsed once, not once per account. boto3 sessions are not thread-safe:
+    client creation is serialised; the clients themselves are safe to share between threads.
+    """
+
+    session: Any
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
 @dataclass
 class SessionFactory:
-    """Builds clients for one set of credentials (a profile, or a role assumed from it).
-
-    boto3 sessions are not thread-safe; client creation is serialised, the clients themselves
-    are safe to share between threads.
-    """
+    """Builds clients for one set of credentials: a profile, or a role assumed from it."""
 
     settings: AwsSettings = field(default_factory=AwsSettings)
     profile: str | None = None
-    credentials: dict[str, str] | None = None
-    _session: Any = None
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _clients: dict[tuple[str, str], Any] = field(default_factory=dict)
+    credentials: dict[str, str] | None = field(default=None, repr=False)
+    _shared: _Shared | None = None
+    _clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
-        try:
-            if self.credentials:
-                self._session = boto3.session.Session(
-                    aws_access_key_id=self.credentials["AccessKeyId"],
-                    aws_secret_access_key=self.credentials["SecretAccessKey"],
-                    aws_session_token=self.credentials.get("SessionToken"),
-                )
-            else:
-                self._session = boto3.session.Session(profile_name=self.profile)
-        except bce.ProfileNotFound as exc:
-            raise ConfigError(f"AWS profile {self.profile!r} not found in your AWS config") from exc
+        if self._shared is None:
+            try:
+                self._shared = _Shared(boto3.session.Session(profile_name=self.profile))
+            except bce.ProfileNotFound as exc:
+                raise ConfigError(f"AWS profile {self.profile!r} not found in your AWS config") from exc
+
+    @property
+    def _session(self) -> Any:
+        assert self._shared is not None
+        return self._shared.session
 
     def client(self, service: str, region: str) -> Any:
         key = (service, region)
-        with self._lock:
+        assert self._shared is not None
+        keys: dict[str, Any] = {}
+        if self.credentials:
+            keys = {
+                "aws_access_key_id": self.credentials["AccessKeyId"],
+                "aws_secret_access_key": self.credentials["SecretAccessKey"],
+                "aws_session_token": self.credentials.get("SessionToken"),
+            }
+        with self._shared.lock:
             if key not in self._clients:
                 self._clients[key] = self._session.client(
                     service,
                     region_name=region,
                     endpoint_url=self.settings.endpoint_url,
                     config=self.settings.botocore_config(),
+                    **keys,
                 )
             return self._clients[key]
 
@@ -95,7 +114,12 @@ class SessionFactory:
     @needs("sts:AssumeRole", used_by=("audit",))
     def assume(self, role_arn: str) -> SessionFactory:
         resp = self.client("sts", self.home_region).assume_role(RoleArn=role_arn, RoleSessionName="rdsca")
-        return SessionFactory(settings=self.settings, credentials=resp["Credentials"])
+        return SessionFactory(
+            settings=self.settings,
+            profile=self.profile,
+            credentials=resp["Credentials"],
+            _shared=self._shared,
+        )
 
     @needs("ec2:DescribeRegions", used_by=("audit",))
     def enabled_regions(self) -> tuple[str, ...]:
@@ -160,24 +184,42 @@ def resolve_targets(
         base = SessionFactory(settings=settings, profile=profile)
         if regions:
             validate_regions(base, regions)
-        caller = base.account_id()
         wanted = list(accounts)
         if org:
+            base.account_id()  # bad credentials: one clear error before listing the organization
             wanted.extend(a for a in base.organization_accounts() if a not in wanted)
         if not wanted:
-            out.extend(_targets_for(base, caller, profile, None, regions))
+            out.extend(_targets_for(base, base.account_id(), profile, None, regions))
             continue
-        for account_id in wanted:
-            role_arn = f"arn:aws:iam::{account_id}:role/{role_name}"
-            try:
-                assumed = base.assume(role_arn)
-            except (bce.BotoCoreError, bce.ClientError) as exc:
-                reason = f"cannot assume {role_arn}: {describe_error(exc)}"
-                for region in regions or ("*",):
-                    out.append(ResolvedTarget(Target(account_id, region, profile, role_arn), None, reason))
-                continue
-            out.extend(_targets_for(assumed, account_id, profile, role_arn, regions))
+        # The caller's identity (the check that the credentials work) and every role are asked
+        # for at once: each is a round trip, and nothing else can start before them.
+        reach = partial(_assume, base, profile=profile, role_name=role_name, regions=regions)
+        with ThreadPoolExecutor(max_workers=min(MAX_ASSUME_WORKERS, len(wanted) + 1)) as pool:
+            caller = pool.submit(base.account_id)
+            assumed = list(pool.map(reach, wanted))
+            caller.result()  # raises AwsAccessError when the credentials do not work
+        for targets in assumed:
+            out.extend(targets)
     return out
+
+
+def _assume(
+    base: SessionFactory,
+    account_id: str,
+    *,
+    profile: str | None,
+    role_name: str | None,
+    regions: Sequence[str],
+) -> list[ResolvedTarget]:
+    role_arn = f"arn:aws:iam::{account_id}:role/{role_name}"
+    try:
+        assumed = base.assume(role_arn)
+    except (bce.BotoCoreError, bce.ClientError) as exc:
+        reason = f"cannot assume {role_arn}: {describe_error(exc)}"
+        return [
+            ResolvedTarget(Target(account_id, r, profile, role_arn), None, reason) for r in regions or ("*",)
+        ]
+    return _targets_for(assumed, account_id, profile, role_arn, regions)
 
 
 def _targets_for(
