@@ -232,3 +232,22 @@ def test_role_that_cannot_be_assumed_is_a_failed_target(
     code, doc = audit_json(capsys, "--region", "us-east-1")
     assert code == 4 and doc["instances"] == []
     assert all(not t["ok"] and "cannot assume arn:aws:iam::" in t["error"] for t in doc["targets"])
+
+
+def test_org_lists_accounts_and_reaches_each(
+    sandbox_env: SandboxHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    org = sandbox_env.client("organizations")
+    org.create_organization(FeatureSet="ALL")
+    org.create_account(AccountName="workload", Email="workload@example.com")
+    listed = {a["Id"] for a in org.list_accounts()["Accounts"] if a["Status"] == "ACTIVE"}
+    assert len(listed) == 2
+    code, doc = audit_json(capsys, "--org", "--role-name", "rdsca-audit", "--region", "us-east-1",
+                           "--accounts", "")  # fmt: skip
+    assert code == 0
+    assert {t["account_id"] for t in doc["targets"]} == listed and all(t["ok"] for t in doc["targets"])
+
+
+def test_org_needs_a_role_name(sandbox_env: SandboxHandle, capsys: pytest.CaptureFixture[str]) -> None:
+    got, out, err = run(capsys, "audit", "--org", "--role-name", "", "--accounts", "")
+    assert got == 2 and out == "" and "--accounts and --org need --role-name" in err
