@@ -8,7 +8,8 @@ import sys
 
 import click
 
-from rdsca import __version__, config
+from rdsca import __version__
+from rdsca.cli import config
 from rdsca.errors import ExitCode, RdscaError
 
 # Each module registers its commands on `cli` when imported. Add yours here.
