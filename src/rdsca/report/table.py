@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Sequence
 
 from rich import box
@@ -14,7 +15,7 @@ from rdsca.model import Audit, RegionCAs
 from rdsca.report.audit import sort_key, summary
 from rdsca.report.common import day
 
-NON_TTY_WIDTH = 220  # pipes and files: wide lines beat folded ones
+NON_TTY_WIDTH = 220  # pipes and files (unless COLUMNS says otherwise): wide lines beat folded ones
 
 SEVERITY_STYLE = {"critical": "bold red", "high": "red", "medium": "yellow", "low": "cyan", "info": "dim"}
 
@@ -25,7 +26,7 @@ def render(renderables: Sequence[object], color: bool, width: int | None = None)
         file=buf,
         force_terminal=color,
         no_color=not color,
-        width=width or (None if color else NON_TTY_WIDTH),
+        width=width or (None if color or os.environ.get("COLUMNS") else NON_TTY_WIDTH),
         highlight=False,
         soft_wrap=False,
     )
