@@ -36,25 +36,23 @@ def render(renderables: Sequence[object], color: bool, width: int | None = None)
 
 
 def audit_table(audit: Audit, color: bool = False, width: int | None = None) -> str:
-    table = Table(title="RDS certificate audit", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("account", "region", "instance", "engine", "CA", "expires", "days", "state", "severity"):
-        table.add_column(col, no_wrap=True, justify="right" if col == "days" else "left")
-    table.add_column("reasons", overflow="fold", min_width=30)
+    """One row per instance; where, engine, expiry and verdict stack two facts a cell to stay narrow."""
+    table = Table(title="RDS certificate audit", box=box.SIMPLE_HEAD, pad_edge=False, show_lines=True)
+    for col in ("account / region", "instance", "engine", "CA", "expires (days)", "state", "reasons"):
+        table.add_column(col, overflow="fold", ratio=3 if col == "reasons" else None)
     for v in sorted(audit.verdicts, key=sort_key):
         i = v.instance
         ends = [d for d in (v.ca_valid_till, i.server_cert_valid_till) if d]
         style = SEVERITY_STYLE[v.severity.value]
+        days = "" if v.days_left is None else f"({v.days_left})"
         table.add_row(
-            i.account_id,
-            i.region,
+            f"{i.account_id}\n{i.region}",
             Text(i.id),
-            f"{i.engine} {i.engine_version}",
+            f"{i.engine}\n{i.engine_version}",
             i.ca or "-",
-            day(min(ends) if ends else None),
-            "" if v.days_left is None else str(v.days_left),
-            Text(v.state.value, style=style),
-            Text(v.severity.value, style=style),
-            Text("; ".join(v.reasons)),
+            f"{day(min(ends) if ends else None)}\n{days}",
+            Text(f"{v.state.value}\n{v.severity.value}", style=style),
+            Text("\n".join(v.reasons)),
         )
     s = summary(audit)
     states = ", ".join(f"{n} {k}" for k, n in s["by_state"].items()) or "none"
