@@ -52,16 +52,21 @@ def modify_instance(rds: Any, instance_id: str, ca: str, *, apply_now: bool, no_
 
 @needs("rds:ModifyDBCluster", used_by=("rotate",))
 def modify_cluster(rds: Any, cluster_id: str, ca: str, *, apply_now: bool, no_restart: bool) -> None:
-    """Multi-AZ DB clusters only; Aurora members are rotated one by one with modify_instance."""
-    kwargs: dict[str, Any] = {
-        "DBClusterIdentifier": cluster_id,
-        "CACertificateIdentifier": ca,
-        "ApplyImmediately": apply_now,
-    }
+    """Multi-AZ DB clusters only; Aurora members are rotated one by one with modify_instance.
+
+    ModifyDBCluster has no CertificateRotationRestart: a cluster's CA change cannot skip the
+    restart, so `no_restart` is refused here (nothing sent; the plan never asks for it).
+    """
     if no_restart:
-        kwargs["CertificateRotationRestart"] = False
+        raise ActionError(
+            f"modify cluster {cluster_id}: ModifyDBCluster cannot skip the restart "
+            "(it has no CertificateRotationRestart)",
+            "InvalidParameterCombination",
+        )
     with _aws(f"modify cluster {cluster_id}"):
-        rds.modify_db_cluster(**kwargs)
+        rds.modify_db_cluster(
+            DBClusterIdentifier=cluster_id, CACertificateIdentifier=ca, ApplyImmediately=apply_now
+        )
 
 
 @needs("rds:ApplyPendingMaintenanceAction", used_by=("rotate",))

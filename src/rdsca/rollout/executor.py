@@ -96,6 +96,20 @@ class _Live:
     last_status: str | None = None
     before_ca: str | None = None
     before_valid_till: str | None = None
+    before_members: dict[str, str | None] = field(default_factory=dict)  # member id -> valid-till
+
+    def verified(self, views: Sequence[Instance], now: datetime) -> bool:
+        """Every instance of the step verified, each against its own server certificate before."""
+        return all(
+            is_verified(
+                self.step,
+                v,
+                self.before_ca,
+                self.before_members.get(v.id) if self.step.members else self.before_valid_till,
+                now,
+            )
+            for v in views
+        )
 
 
 class _Crash:
@@ -113,6 +127,19 @@ class _Crash:
 
 def _iso(d: datetime | None) -> str | None:
     return d.isoformat() if d else None
+
+
+def _members_before(journal: Journal, run_id: str) -> dict[str, dict[str, str | None]]:
+    """Per Multi-AZ DB cluster step: each member's server certificate valid-till before the modify."""
+    out: dict[str, dict[str, str | None]] = {}
+    for e in journal.events(run_id):
+        if (
+            e.event == "modify-sending"
+            and e.step_key
+            and isinstance(e.detail.get("members_valid_till"), dict)
+        ):
+            out[e.step_key] = dict(e.detail["members_valid_till"])
+    return out
 
 
 def is_verified(
@@ -151,6 +178,7 @@ class Executor:
         self.crash = _Crash()
         records = {r.key: r for r in journal.steps(run_id)}
         history = journal.step_events(run_id)
+        members_before = _members_before(journal, run_id) if any(s.members for s in plan.steps) else {}
         self.live: dict[str, _Live] = {}
         for s in plan.steps:
             rec = records.get(s.key)
@@ -158,6 +186,7 @@ class Executor:
             live = _Live(s, status, list(history.get(s.key, ())))
             if rec is not None and "modify-sending" in live.history:
                 live.before_ca, live.before_valid_till = rec.before_ca, rec.before_valid_till
+                live.before_members = members_before.get(s.key, {})
             self.live[s.key] = live
         self.no_restart = plan.policy.restart is Restart.NEVER
         self.max_parallel = options.max_parallel or plan.policy.max_parallel
@@ -202,7 +231,7 @@ class Executor:
             return False
         now = self.now()
         sent_before = "modify-sending" in live.history and not ACCEPTED & set(live.history)
-        if all(is_verified(step, v, live.before_ca, live.before_valid_till, now) for v in views):
+        if live.verified(views, now):
             if sent_before:  # the journal must say the change AWS took was ours
                 self._record(
                     live, "modify-assumed-accepted", StepStatus.RUNNING, "the instance shows the change"
@@ -231,10 +260,18 @@ class Executor:
         """Journal "modify-sending" for each, send the calls concurrently, journal each answer."""
         for live, views in batch:
             first = views[0]
-            live.before_ca = first.ca
+            cas = {v.ca for v in views}
+            live.before_ca = first.ca if len(cas) == 1 else None  # members on different CAs: unknown
             live.before_valid_till = _iso(first.server_cert_valid_till) if not live.step.members else None
-            self._record(live, "modify-sending", StepStatus.RUNNING, before_ca=first.ca,
-                         before_valid_till=live.before_valid_till)  # fmt: skip
+            detail: dict[str, Any] = {}
+            if live.step.members:  # each member's server certificate must be renewed
+                live.before_members = {v.id: _iso(v.server_cert_valid_till) for v in views}
+                detail = {
+                    "members_valid_till": live.before_members,
+                    "members_ca": {v.id: v.ca for v in views},
+                }
+            self._record(live, "modify-sending", StepStatus.RUNNING, before_ca=live.before_ca,
+                         before_valid_till=live.before_valid_till, detail=detail)  # fmt: skip
         workers = max(1, min(len(batch), SEND_WORKERS))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rdsca-send") as pool:
             errors = list(pool.map(lambda item: self._call(item[0].step), batch))
@@ -276,7 +313,7 @@ class Executor:
         if broken:
             self._record(live, "failed", StepStatus.FAILED, reason=f"{broken[0].id} is {broken[0].status}")
             return
-        if all(is_verified(step, v, live.before_ca, live.before_valid_till, self.now()) for v in views):
+        if live.verified(views, self.now()):
             self._record(live, "verified", StepStatus.VERIFIED, **self._after(views))
             return
         if step.when is When.WINDOW and all(v.pending_ca == step.to_ca for v in views):

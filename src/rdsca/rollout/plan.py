@@ -23,6 +23,9 @@ UNTAGGED = "untagged"
 ALL = "all"
 # Engines whose instances in a DB cluster form a Multi-AZ DB cluster (modify_db_cluster).
 MULTI_AZ_CLUSTER_ENGINES = frozenset({"mysql", "postgres"})
+NO_CLUSTER_NO_RESTART = (
+    "--restart never: a Multi-AZ DB cluster's CA change (modify_db_cluster) always restarts"
+)
 
 
 class Kind(enum.StrEnum):
@@ -318,6 +321,8 @@ def build(
         )
     for members in clusters.values():
         reasons = {m.key: skip_reason(m, target_ca, fleet) or held.get(m.key) for m in members}
+        if policy.restart is Restart.NEVER:  # ModifyDBCluster has no CertificateRotationRestart
+            reasons = {k: r or NO_CLUSTER_NO_RESTART for k, r in reasons.items()}
         blocking = {k: r for k, r in reasons.items() if r and not r.startswith("already on")}
         if all(r and r.startswith("already on") for r in reasons.values()):
             skipped.extend(Skipped(m.key, m.ca, reasons[m.key] or "") for m in members)

@@ -4,8 +4,11 @@
 lazily computed `status`, `CertificateDetails` and `PendingModifiedValues`, and wraps the backend's
 create / replica / modify / reboot so that CA ids are validated (`CertificateNotFound`, HTTP 404),
 a CA change waits for the maintenance window unless applied immediately, and an immediate change
-goes `modifying` -> `rebooting` -> `available` on the sandbox clock. DocumentDB (`Engine='docdb'`),
-which moto rejects, is created as a close relative and then given its own engine.
+goes `modifying` -> `rebooting` -> `available` on the sandbox clock. `ModifyDBCluster` with a CA id
+does the same to every member of a Multi-AZ DB cluster (engine mysql/postgres); Aurora and other
+clusters refuse it, and the members of a Multi-AZ DB cluster refuse `ModifyDBInstance`, as on AWS.
+DocumentDB (`Engine='docdb'`), which moto rejects, is created as a close relative and then given
+its own engine.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from botocore.paginate import TokenDecoder
-from moto.rds.exceptions import InvalidParameterCombination, RDSClientError
+from moto.rds.exceptions import DBClusterNotFoundError, InvalidParameterCombination, RDSClientError
 from moto.rds.models import DBInstance, RDSBackend
 from moto.rds.responses import RDSResponse
 
@@ -23,6 +26,7 @@ from rdsca.sandbox import certificates, engines, lifecycle, operations
 
 DOCDB = "docdb"
 DOCDB_PORT = 27017
+MULTI_AZ_CLUSTER_ENGINES = frozenset({"mysql", "postgres"})  # a DB cluster of these is Multi-AZ
 _INSTALLED_FLAG = "_rdsca_extension_installed"
 
 
@@ -39,6 +43,7 @@ def install() -> None:
     _patch(RDSBackend, "create_db_instance", _create_instance)
     _patch(RDSBackend, "create_db_instance_read_replica", _create_replica)
     _patch(RDSBackend, "modify_db_instance", _modify_instance)
+    _patch(RDSBackend, "modify_db_cluster", _modify_cluster)
     _patch(RDSBackend, "reboot_db_instance", _reboot_instance)
     setattr(RDSResponse, _INSTALLED_FLAG, True)
 
@@ -195,22 +200,71 @@ def _modify_instance(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def modify_db_instance(self: RDSBackend, db_instance_identifier: str, db_kwargs: dict[str, Any]) -> Any:
         db = self.describe_db_instances(db_instance_identifier)[0]
-        ca = db_kwargs.pop("ca_certificate_identifier", None)
-        apply_now = _truthy(db_kwargs.pop("apply_immediately", False))
-        restart = db_kwargs.pop("certificate_rotation_restart", None)
-        if restart is not None and not _truthy(restart) and not ca:
+        ca, apply_now, restart = _ca_params(db_kwargs)
+        if _multi_az_cluster(self, getattr(db, "db_cluster_identifier", None)):
             raise InvalidParameterCombination(
-                "CACertificateIdentifier is required to use the NoCertificateRotationRestart option"
+                f"{db_instance_identifier} is a member of a Multi-AZ DB cluster: "
+                "modify the DB cluster instead (ModifyDBCluster)."
             )
         with lifecycle.LOCK:  # check and change as one step: concurrent modifies see each other
             lifecycle.require_available(db)
             if ca:
                 validate_ca(db.engine, db.engine_version, self.region_name, ca)
             result = original(self, db_instance_identifier, db_kwargs)
-            _ca_change(db, ca, apply_now, restart is None or _truthy(restart))
+            _ca_change(db, ca, apply_now, restart is None or restart)
         return result
 
     return modify_db_instance
+
+
+def _ca_params(kwargs: dict[str, Any]) -> tuple[str | None, bool, bool | None]:
+    """Pop the CA id, ApplyImmediately and CertificateRotationRestart (checked together)."""
+    ca = kwargs.pop("ca_certificate_identifier", None)
+    apply_now = _truthy(kwargs.pop("apply_immediately", False))
+    restart = kwargs.pop("certificate_rotation_restart", None)
+    if restart is not None and not _truthy(restart) and not ca:
+        raise InvalidParameterCombination(
+            "CACertificateIdentifier is required to use the NoCertificateRotationRestart option"
+        )
+    return ca, apply_now, None if restart is None else _truthy(restart)
+
+
+def _multi_az_cluster(backend: RDSBackend, cluster_id: str | None) -> Any:
+    cluster = backend.clusters.get(cluster_id or "")
+    return cluster if cluster is not None and cluster.engine in MULTI_AZ_CLUSTER_ENGINES else None
+
+
+def _modify_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
+    """A CA change of a Multi-AZ DB cluster: validated once, then each member's instance path."""
+
+    @functools.wraps(original)
+    def modify_db_cluster(self: RDSBackend, kwargs: dict[str, Any]) -> Any:
+        cluster_id = str(kwargs.get("db_cluster_identifier") or "")
+        cluster = self.clusters.get(cluster_id)
+        if cluster is None:
+            raise DBClusterNotFoundError(cluster_id)
+        rest = dict(kwargs)  # without the CA parameters, which moto would copy onto the cluster
+        ca, apply_now, restart = _ca_params(rest)
+        if not ca:
+            return original(self, kwargs)
+        if _multi_az_cluster(self, cluster_id) is None:
+            raise InvalidParameterCombination(
+                f"CACertificateIdentifier is valid for Multi-AZ DB clusters only; {cluster_id} is "
+                f"{cluster.engine}: modify each DB instance (ModifyDBInstance)."
+            )
+        members = [
+            db for db in self.databases.values() if db.db_cluster_identifier == cluster.db_cluster_identifier
+        ]
+        with lifecycle.LOCK:  # all members checked before any of them changes
+            validate_ca(cluster.engine, cluster.engine_version, self.region_name, ca)
+            for db in members:
+                lifecycle.require_available(db)
+            result = original(self, rest)
+            for db in members:
+                _ca_change(db, ca, apply_now, restart is None or restart)
+        return result
+
+    return modify_db_cluster
 
 
 def _ca_change(db: Any, ca: str | None, apply_now: bool, restart_allowed: bool) -> None:
@@ -239,4 +293,3 @@ def _truthy(value: Any) -> bool:
     if isinstance(value, str):
         return value.lower() == "true"
     return bool(value)
-
