@@ -110,3 +110,20 @@ def last_run_id() -> str:
         return journal.runs()[-1].id
     finally:
         journal.close()
+
+
+def test_source_waits_for_its_cross_region_replica(
+    demo_env: SandboxHandle, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    plan = tmp_path / "plan.json"
+    code, _ = run(capsys, "plan", "--to", G1, "--id", "orders-prod-pg*", "-o", str(plan))
+    steps = {s["id"]: s for s in plan_doc(plan)["steps"]}
+    assert code == 0 and set(steps) == {
+        "orders-prod-pg",
+        "orders-prod-pg-replica-1",
+        "orders-prod-pg-replica-eu",
+    }
+    assert set(steps["orders-prod-pg"]["depends_on"]) == {
+        "111111111111/us-east-1/orders-prod-pg-replica-1",
+        "111111111111/eu-west-1/orders-prod-pg-replica-eu",
+    }

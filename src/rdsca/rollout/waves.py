@@ -18,9 +18,12 @@ if TYPE_CHECKING:
     from rdsca.rollout.plan import Step
 
 
-def _instance_id(ref: str) -> str:
-    """A replica reference is an id, or an ARN for a cross-region replica."""
-    return ref.rsplit(":db:", 1)[-1] if ":db:" in ref else ref
+def _replica_key(account: str, region: str, ref: str) -> str:
+    """A replica reference is an id, or an ARN (arn:aws:rds:REGION:ACCOUNT:db:ID) for a cross-region one."""
+    parts = ref.split(":")
+    if len(parts) == 7 and parts[0] == "arn" and parts[5] == "db":
+        return f"{parts[4]}/{parts[3]}/{parts[6]}"
+    return f"{account}/{region}/{ref}"
 
 
 def _dependencies(
@@ -41,13 +44,13 @@ def _dependencies(
         for before, after in itertools.pairwise(members):
             deps[after.key].add(before.key)
 
-    # Read replicas before their source (same account and region; others are other waves' work).
+    # Read replicas before their source, cross-region ones too (when they are in the same wave).
     for s in steps:
         inst = inst_by_key.get(s.key)
         if inst is None:
             continue
         for ref in inst.replicas:
-            replica_key = f"{s.account}/{s.region}/{_instance_id(ref)}"
+            replica_key = _replica_key(s.account, s.region, ref)
             if replica_key in by_key:
                 deps[s.key].add(replica_key)
     return deps
