@@ -50,13 +50,13 @@ def plan_text(plan: Plan) -> str:
 def runs_text(runs: Sequence[RunRecord], counts: dict[str, dict[str, int]]) -> str:
     if not runs:
         return "no runs in the journal\n"
-    lines = [f"{'RUN':<24} {'KIND':<9} {'STATUS':<12} {'TARGET CA':<18} {'CREATED':<24} STEPS"]
+    lines = [f"{'RUN':<24} {'KIND':<9} {'STATUS':<12} {'TARGET CA':<18} {'CREATED':<30} STEPS"]
     for r in runs:
         c = counts.get(r.id, {})
         summary = ", ".join(f"{n} {s}" for s, n in sorted(c.items()))
         parent = f" (undoes {r.parent})" if r.parent else ""
         lines.append(
-            f"{r.id:<24} {r.kind:<9} {r.status:<12} {r.target_ca:<18} {r.created_at:<24} {summary}{parent}"
+            f"{r.id:<24} {r.kind:<9} {r.status:<12} {r.target_ca:<18} {r.created_at:<30} {summary}{parent}"
         )
     return "\n".join(lines) + "\n"
 
