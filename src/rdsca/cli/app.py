@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import importlib
-import logging
 import sys
 
 import click
 
 from rdsca import __version__
-from rdsca.cli import config
+from rdsca.cli import config, logs
 from rdsca.errors import ExitCode, RdscaError
 
 # Each module registers its commands on `cli` when imported. Add yours here.
@@ -42,11 +41,7 @@ def cli(ctx: click.Context, debug: bool, verbose: bool, quiet: bool) -> None:
     ctx.obj["debug"] = debug
     ctx.obj["verbose"] = verbose
     ctx.obj["quiet"] = quiet
-    level = logging.DEBUG if debug else logging.INFO if verbose else logging.WARNING
-    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    if not debug:
-        for noisy in ("botocore", "boto3", "urllib3", "werkzeug"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+    logs.configure(debug, verbose)
     config.apply(ctx)  # rdsca.toml -> ctx.default_map: flags and env vars still win
 
 
