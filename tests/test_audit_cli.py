@@ -251,3 +251,19 @@ def test_org_lists_accounts_and_reaches_each(
 def test_org_needs_a_role_name(sandbox_env: SandboxHandle, capsys: pytest.CaptureFixture[str]) -> None:
     got, out, err = run(capsys, "audit", "--org", "--role-name", "", "--accounts", "")
     assert got == 2 and out == "" and "--accounts and --org need --role-name" in err
+
+
+def test_server_errors_are_retried_then_reported(
+    demo: SandboxHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.control.fault("DescribeCertificates", code="InternalFailure", count=2, region="eu-west-1",
+                       account="111111111111")  # fmt: skip
+    code, doc = audit_json(capsys)
+    assert code == 0 and all(t["ok"] for t in doc["targets"])  # two 500s, then an answer
+    demo.control.fault(
+        "DescribeCertificates", code="InternalFailure", region="eu-west-1", account="111111111111"
+    )
+    code, doc = audit_json(capsys)
+    failed = [t for t in doc["targets"] if not t["ok"]]
+    assert code == 4 and [(t["account_id"], t["region"]) for t in failed] == [("111111111111", "eu-west-1")]
+    assert failed[0]["error"].startswith("InternalFailure")
