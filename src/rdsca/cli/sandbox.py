@@ -195,6 +195,11 @@ def status(url: str | None) -> None:
     summary = ", ".join(f"{n} {s}" for s, n in sorted(statuses.items())) or "none"
     click.echo(f"instances: {len(listing)} in {len(targets)} account x region ({summary})")
     click.echo(f"reboot: {config['reboot_seconds']} s; API calls served: {control.call_count()}")
+    endpoints = control.endpoints()
+    if endpoints:
+        pki = control.pki()["files"]
+        click.echo(f"TLS endpoints: {len(endpoints)} on localhost (probe them: rdsca probe --instances)")
+        click.echo(f"bundles: old {pki['old-bundle.pem']}, new {pki['new-bundle.pem']}")
 
 
 @sandbox.command()
