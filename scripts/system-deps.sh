@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the real servers and the browser the test suite uses (PostgreSQL, MariaDB, Chromium),
+# Installs the real servers and tools the test suite uses (PostgreSQL, MariaDB, Chromium, openssl,
+# keytool),
 # when they are missing and we are root with apt. Otherwise the tests that need them skip with the
 # reason (or fail, when RDSCA_REQUIRE_REAL=1 as in CI).
 # apt must not start the system services on 5432/3306: a policy-rc.d forbids it during the install.
@@ -10,6 +11,7 @@ need=()
 command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(mariadb-server)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
+command -v keytool >/dev/null 2>&1 || need+=(default-jre-headless)  # JKS/JCEKS bundle tests
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0
