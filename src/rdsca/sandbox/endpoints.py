@@ -153,19 +153,9 @@ def _pki_directory() -> Path:
     base = process.state_dir() / PKI_DIR
     if base.is_dir():
         for child in base.iterdir():
-            if child.name.isdigit() and int(child.name) != os.getpid() and not _alive(int(child.name)):
+            if child.name.isdigit() and int(child.name) != os.getpid() and not process.alive(int(child.name)):
                 shutil.rmtree(child, ignore_errors=True)
     return base / str(os.getpid())
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 # --- one connection -------------------------------------------------------------------------------

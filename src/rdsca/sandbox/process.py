@@ -43,14 +43,21 @@ def state_path() -> Path:
     return state_dir() / STATE_FILE
 
 
-def _is_sandbox(pid: int) -> bool:
-    """True when `pid` is alive and (where /proc tells) is a sandbox server, not a reused pid."""
+def alive(pid: int) -> bool:
+    """True when a process `pid` exists (someone else's counts too)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
+    return True
+
+
+def _is_sandbox(pid: int) -> bool:
+    """True when `pid` is alive and (where /proc tells) is a sandbox server, not a reused pid."""
+    if not alive(pid):
+        return False
     cmdline = Path(f"/proc/{pid}/cmdline")
     if cmdline.exists():
         args = cmdline.read_bytes().split(b"\0")
