@@ -108,9 +108,11 @@ def demo(output_dir: Path, reboot_seconds: float) -> None:
     Example:
       rdsca demo --output-dir /tmp/rdsca-demo
     """
+    from rdsca.sandbox import process
     from rdsca.sandbox.control import SandboxControl
     from rdsca.sandbox.environment import UNSET, environment
-    from rdsca.sandbox.server import SandboxServer
+
+    SandboxServer = process.server_class()
 
     console = Console(highlight=False, no_color=not use_color(), width=None if use_color() else 110)
     try:

@@ -135,7 +135,7 @@ def serve(port: int, reboot_seconds: float, empty: bool) -> None:
     Example:
       rdsca sandbox serve --port 5000 --reboot-seconds 0.5
     """
-    from rdsca.sandbox.server import SandboxServer  # imports moto: only when serving here
+    SandboxServer = process.server_class()
 
     server = SandboxServer(port=port, reboot_seconds=reboot_seconds).start()
     try:

@@ -12,11 +12,15 @@ import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import platformdirs
 
 from rdsca.errors import RdscaError
 from rdsca.sandbox.control import SandboxControl
+
+if TYPE_CHECKING:
+    from rdsca.sandbox.server import SandboxServer
 
 STATE_FILE = "sandbox.json"
 MODULE = "rdsca.sandbox.server"
@@ -157,3 +161,14 @@ def _reap(pid: int) -> None:
     """Collect the exit status when the sandbox is our own child (same process started it)."""
     with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
+
+
+def server_class() -> type[SandboxServer]:
+    """The in-process server; a clear error when the sandbox extra (moto) is not installed."""
+    try:
+        from rdsca.sandbox.server import SandboxServer
+    except ModuleNotFoundError as exc:
+        raise SandboxError(
+            f"the sandbox needs {exc.name}, which is not installed: pip install 'rdsca[sandbox]'"
+        ) from exc
+    return SandboxServer
