@@ -25,7 +25,10 @@ RDSCA = str(Path(sys.executable).with_name("rdsca"))
 def command_paths(group: click.Command = cli, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
     """Every command and subcommand of the group, whoever added it."""
     if isinstance(group, click.Group):
-        for name, cmd in sorted(group.commands.items()):
+        ctx = click.Context(group)
+        for name in sorted(group.list_commands(ctx)):  # the group loads its commands lazily
+            cmd = group.get_command(ctx, name)
+            assert cmd is not None, name
             yield (*prefix, name)
             yield from command_paths(cmd, (*prefix, name))
 

@@ -15,7 +15,10 @@ ROOT = Path(__file__).resolve().parent.parent
 def command_paths(group: click.Command = cli, prefix: tuple[str, ...] = ()) -> list[str]:
     out: list[str] = []
     if isinstance(group, click.Group):
-        for name, cmd in sorted(group.commands.items()):
+        ctx = click.Context(group)
+        for name in sorted(group.list_commands(ctx)):  # the group loads its commands lazily
+            cmd = group.get_command(ctx, name)
+            assert cmd is not None, name
             out.append(" ".join((*prefix, name)))
             out += command_paths(cmd, (*prefix, name))
     return out

@@ -11,20 +11,46 @@ from rdsca import __version__
 from rdsca.cli import config, logs
 from rdsca.errors import ExitCode, RdscaError
 
-# Each module registers its commands on `cli` when imported. Add yours here.
-COMMAND_MODULES = (
-    "rdsca.cli.audit",
-    "rdsca.cli.sandbox",
-    "rdsca.cli.trust",
-    "rdsca.cli.probe",
-    "rdsca.cli.readiness",
-    "rdsca.cli.rotate",
-    "rdsca.cli.report",
-    "rdsca.cli.demo",
+# Which module registers each command on `cli`. A module is imported only when one of its commands
+# runs (or help lists them), so `rdsca audit` does not pay for the browser, database and rotation
+# code. Add yours here; a test checks this table against what the modules register.
+COMMANDS = {
+    "audit": "rdsca.cli.audit",
+    "cas": "rdsca.cli.audit",
+    "sandbox": "rdsca.cli.sandbox",
+    "trust": "rdsca.cli.trust",
+    "probe": "rdsca.cli.probe",
+    "sessions": "rdsca.cli.probe",
+    "readiness": "rdsca.cli.readiness",
+    "plan": "rdsca.cli.rotate",
+    "apply": "rdsca.cli.rotate",
+    "resume": "rdsca.cli.rotate",
+    "rollback": "rdsca.cli.rotate",
+    "runs": "rdsca.cli.rotate",
+    "show": "rdsca.cli.rotate",
+    "default": "rdsca.cli.rotate",
+    "report": "rdsca.cli.report",
+    "completion": "rdsca.cli.report",
+    "iam-policy": "rdsca.cli.report",
+    "demo": "rdsca.cli.demo",
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose subcommands are imported on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            importlib.import_module(COMMANDS[cmd_name])
+        return self.commands.get(cmd_name)
+
+
+@click.group(
+    cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
 )
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="rdsca")
 @click.option("--debug", is_flag=True, help="Show tracebacks and AWS call logs.")
 @click.option("-v", "--verbose", is_flag=True, help="Say more about what is happening.")
@@ -43,15 +69,6 @@ def cli(ctx: click.Context, debug: bool, verbose: bool, quiet: bool) -> None:
     ctx.obj["quiet"] = quiet
     logs.configure(debug, verbose)
     config.apply(ctx)  # rdsca.toml -> ctx.default_map: flags and env vars still win
-
-
-def _load_commands() -> None:
-    for name in COMMAND_MODULES:
-        try:
-            importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a real missing dependency, not a command module yet to come
-                raise
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,6 +104,3 @@ def main(argv: list[str] | None = None) -> int:
 
 def run() -> None:
     sys.exit(main())
-
-
-_load_commands()  # last: command modules may import `cli` and `main` from here

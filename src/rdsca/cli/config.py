@@ -89,18 +89,23 @@ def load(path: Path) -> Config:
 
 
 def _commands(
-    group: click.Command, prefix: tuple[str, ...] = ()
+    group: click.Command, ctx: click.Context, prefix: tuple[str, ...] = (), only: str | None = None
 ) -> Iterator[tuple[tuple[str, ...], click.Command]]:
     if isinstance(group, click.Group):
-        for name, cmd in group.commands.items():
-            yield (*prefix, name), cmd
-            yield from _commands(cmd, (*prefix, name))
+        for name in [only] if only else group.list_commands(ctx):
+            cmd = group.get_command(ctx, name)  # the group loads its commands lazily
+            if cmd is not None:
+                yield (*prefix, name), cmd
+                yield from _commands(cmd, ctx, (*prefix, name))
 
 
-def default_map(group: click.Command, config: Config) -> dict[str, Any]:
-    """click's `default_map` for the group: each key given to every command with that parameter."""
+def default_map(
+    group: click.Command, config: Config, ctx: click.Context, only: str | None = None
+) -> dict[str, Any]:
+    """click's `default_map` for the group (or its subcommand `only`): each key given to every
+    command with that parameter."""
     out: dict[str, Any] = {}
-    for path, cmd in _commands(group):
+    for path, cmd in _commands(group, ctx, only=only):
         defaults: dict[str, Any] = {}
         for param in cmd.params:
             for key, (_, name) in KEYS.items():
@@ -124,4 +129,4 @@ def apply(ctx: click.Context) -> None:
         return
     config = load(path)
     log.info("using config %s (%s)", path, ", ".join(config.values) or "empty")
-    ctx.default_map = default_map(ctx.command, config)
+    ctx.default_map = default_map(ctx.command, config, ctx, only=ctx.invoked_subcommand)
