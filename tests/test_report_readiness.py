@@ -44,3 +44,18 @@ def test_bad_readiness_file_is_a_clear_error(
     assert code == 2 and f"--readiness {bad}" in err and "Traceback" not in err
     assert not (tmp_path / "x.html").exists()
     assert sandbox_env.control.call_count() == 0  # refused before any AWS call
+
+
+def test_report_in_other_formats(
+    sandbox_env: SandboxHandle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    sandbox_env.control.seed_demo()
+    assert main(["report", "--format", "prometheus"]) == 0
+    out = capsys.readouterr().out
+    assert (
+        "rdsca_certificate_expiry_timestamp_seconds{" in out and not (tmp_path / "rdsca-report.html").exists()
+    )
+    assert main(["report", "--format", "markdown", "--output", str(tmp_path / "r.md")]) == 0
+    assert (tmp_path / "r.md").read_text().startswith("# RDS CA audit")
+    assert main(["report", "--format", "markdown", "--run", "x"]) == 2
+    assert "use --format html" in capsys.readouterr().err

@@ -22,12 +22,15 @@ from rdsca.cli.options import (
     write_atomic,
 )
 from rdsca.cli.rotate import journal_option, open_journal
+from rdsca.errors import ConfigError
 from rdsca.readiness.saved import load_readiness
+from rdsca.report.formats import AUDIT_FORMATS, RenderOptions
 from rdsca.report.html import Section, render_html
 from rdsca.report.html_readiness import readiness_section
 from rdsca.report.html_run import run_section
 
 SHELLS = ("bash", "zsh", "fish")
+DEFAULT_OUTPUT = Path("rdsca-report.html")
 
 
 @cli.command()
@@ -38,11 +41,20 @@ SHELLS = ("bash", "zsh", "fish")
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
-    default=Path("rdsca-report.html"),
+    default=DEFAULT_OUTPUT,
     show_default=True,
-    help="Where to write the HTML file ('-' for standard output).",
+    help="Where to write the report ('-' for standard output; the default for markdown and prometheus).",
 )
 @click.option("--title", default="RDS certificate report", show_default=True, help="The page's heading.")
+@click.option(
+    "--format",
+    "-f",
+    "fmt",
+    type=click.Choice(["html", "markdown", "prometheus"]),
+    default="html",
+    show_default=True,
+    help="html: the page; markdown: for a change ticket; prometheus: a node_exporter textfile.",
+)
 @click.option(
     "--run", "run_id", metavar="RUN", help="Add this rollout run from the journal (see `rdsca runs`)."
 )
@@ -61,11 +73,12 @@ def report(
     warn_days: int,
     output: Path,
     title: str,
+    fmt: str,
     run_id: str | None,
     readiness_file: Path | None,
     journal_path: Path | None,
 ) -> None:
-    """Write the audit as one self-contained HTML file.
+    """Write the audit as one self-contained HTML file (or Markdown, or a Prometheus textfile).
 
     A file to open, attach to a change ticket or forward: a summary (by state, severity,
     account, region and env tag), an expiry timeline and a sortable, filterable table with the
@@ -78,7 +91,10 @@ def report(
       rdsca report --region eu-west-1 --tag env=prod -o prod.html
       rdsca report --run 20250301-120000-ab12cd -o change-1234.html
       rdsca report --readiness readiness.json
+      rdsca report --format prometheus -o /var/lib/node_exporter/textfile/rdsca.prom
     """
+    if fmt != "html" and (run_id or readiness_file):
+        raise ConfigError("--run and --readiness add sections to the HTML report: use --format html")
     sections: list[Section] = []
     if readiness_file is not None:
         sections.append(readiness_section(load_readiness(readiness_file)))
@@ -90,7 +106,12 @@ def report(
             journal.close()
     fleet = read_fleet(aws, selection)
     result = evaluate(fleet, fleet.collected_at, Policy(warn_days=warn_days))
-    text = render_html(result, sections, title=title)
+    if fmt == "html":
+        text = render_html(result, sections, title=title)
+    else:
+        text = AUDIT_FORMATS[fmt](result, RenderOptions())
+        if output == DEFAULT_OUTPUT:
+            output = Path("-")
     if str(output) == "-":
         emit(text, None)
     else:
