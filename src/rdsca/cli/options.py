@@ -274,14 +274,18 @@ def catalogue_options(func: F) -> F:
         return func(*args, **kwargs)
 
     functools.update_wrapper(wrapper, func)
-    option = click.option(
+    result: Any = catalogue_bundle_option("catalogue_bundles")(wrapper)
+    return result
+
+
+def catalogue_bundle_option(param: str) -> Callable[[F], F]:
+    """The --catalogue-bundle option itself, for commands that want the paths (`trust catalogue`)."""
+    return click.option(
         "--catalogue-bundle",
-        "catalogue_bundles",
+        param,
         multiple=True,
         envvar="RDSCA_CATALOGUE_BUNDLE",
         type=click.Path(dir_okay=False, path_type=Path),
         help="A newer AWS bundle (PEM) whose RDS CAs extend the built-in catalogue. "
         "Env: RDSCA_CATALOGUE_BUNDLE.",
     )
-    result: Any = option(wrapper)
-    return result

@@ -12,7 +12,7 @@ import click
 
 from rdsca.catalog import Catalog, load_catalog
 from rdsca.cli.app import cli
-from rdsca.cli.options import emit, load_catalogue, output_options, read_password
+from rdsca.cli.options import catalogue_bundle_option, emit, load_catalogue, output_options, read_password
 from rdsca.errors import ConfigError, ExitCode
 from rdsca.readiness import trust_report as report
 from rdsca.readiness.bundles import BundleError, read_bundle
@@ -53,15 +53,7 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
                 help="Region (repeatable or comma-separated). Default: every region the "
                 "catalogue knows for the CA.",
             ),
-            click.option(
-                "--catalogue-bundle",
-                "extra",
-                multiple=True,
-                envvar="RDSCA_CATALOGUE_BUNDLE",
-                type=click.Path(dir_okay=False, path_type=Path),
-                help="A newer AWS bundle (PEM) whose RDS CAs extend the built-in catalogue. "
-                "Env: RDSCA_CATALOGUE_BUNDLE.",
-            ),
+            catalogue_bundle_option("extra"),
             click.option(
                 "--max-size",
                 "max_mb",
