@@ -5,8 +5,10 @@ real client does after the server moves to the new hierarchy."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -64,6 +66,28 @@ def inputs(**kw: Any) -> ReadinessInputs:
     return replace(base, **kw)
 
 
+def connect_pg(pg: realdb.Postgres, bundle: Path) -> None:
+    psycopg.connect(host="127.0.0.1", port=pg.port, user="app", dbname="postgres", password=PW["app"],
+                    sslmode="verify-full", sslrootcert=str(bundle)).close()  # fmt: skip
+
+
+def connect_maria(maria: realdb.MariaDB, bundle: Path) -> None:
+    pymysql.connect(host="127.0.0.1", port=maria.port, user="app", password=PW["app"],
+                    ssl={"ca": str(bundle)}).close()  # fmt: skip
+
+
+@contextmanager
+def new_hierarchy(*servers: realdb.Postgres | realdb.MariaDB) -> Iterator[None]:
+    """The servers present the new hierarchy's chain for the block, then the old one again."""
+    for server in servers:
+        server.rotate("new")
+    try:
+        yield
+    finally:
+        for server in servers:
+            server.rotate("old")
+
+
 def test_old_bundle_is_at_risk_and_real_clients_agree(
     servers: tuple[realdb.Postgres, realdb.MariaDB],
 ) -> None:
@@ -76,18 +100,11 @@ def test_old_bundle_is_at_risk_and_real_clients_agree(
         assert "missing for rds-ca-rsa2048-g1 in us-east-1" in by_id[iid].reasons[0]
         assert by_id[iid].presented_ca == "rds-ca-2019"  # the probe read the old chain
     # The prediction, checked: once the servers present the new chain, the old bundle fails.
-    pg.rotate("new")
-    maria.rotate("new")
-    try:
+    with new_hierarchy(pg, maria):
         with pytest.raises(psycopg.OperationalError, match="certificate verify failed"):
-            psycopg.connect(host="127.0.0.1", port=pg.port, user="app", dbname="postgres", password=PW["app"],
-                            sslmode="verify-full", sslrootcert=str(realdb.pki().old_bundle))  # fmt: skip
+            connect_pg(pg, realdb.pki().old_bundle)
         with pytest.raises(pymysql.err.OperationalError, match="CERTIFICATE_VERIFY_FAILED"):
-            pymysql.connect(host="127.0.0.1", port=maria.port, user="app", password=PW["app"],
-                            ssl={"ca": str(realdb.pki().old_bundle)})  # fmt: skip
-    finally:
-        pg.rotate("old")
-        maria.rotate("old")
+            connect_maria(maria, realdb.pki().old_bundle)
 
 
 def test_both_roots_bundle_is_ready_and_really_connects(
@@ -97,16 +114,9 @@ def test_both_roots_bundle_is_ready_and_really_connects(
     f = fleet(instance("pg1", "postgres", pg.port), instance("maria1", "mariadb", maria.port))
     result = gather(f, inputs(bundles=(realdb.pki().both_bundle,)), NOW)
     assert [r.verdict for r in result.instances] == [Readiness.READY, Readiness.READY]
-    pg.rotate("new")
-    maria.rotate("new")
-    try:
-        psycopg.connect(host="127.0.0.1", port=pg.port, user="app", dbname="postgres", password=PW["app"],
-                        sslmode="verify-full", sslrootcert=str(realdb.pki().both_bundle)).close()  # fmt: skip
-        pymysql.connect(host="127.0.0.1", port=maria.port, user="app", password=PW["app"],
-                        ssl={"ca": str(realdb.pki().both_bundle)}).close()  # fmt: skip
-    finally:
-        pg.rotate("old")
-        maria.rotate("old")
+    with new_hierarchy(pg, maria):
+        connect_pg(pg, realdb.pki().both_bundle)
+        connect_maria(maria, realdb.pki().both_bundle)
 
 
 def test_live_tls_clients_without_bundles_are_unknown_and_named(
