@@ -267,3 +267,40 @@ def test_server_errors_are_retried_then_reported(
     failed = [t for t in doc["targets"] if not t["ok"]]
     assert code == 4 and [(t["account_id"], t["region"]) for t in failed] == [("111111111111", "eu-west-1")]
     assert failed[0]["error"].startswith("InternalFailure")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["audit", "-o", "/nonexistent-dir/a.json"],
+        ["report", "-o", "/nonexistent-dir/r.html"],
+        ["plan", "--to", "rds-ca-rsa2048-g1", "-o", "/nonexistent-dir/p.json"],
+        ["readiness", "--to", "rds-ca-rsa2048-g1", "-o", "/nonexistent-dir/r.json"],
+    ],
+)
+def test_unwritable_output_is_refused_before_any_aws_call(
+    demo: SandboxHandle, capsys: pytest.CaptureFixture[str], args: list[str]
+) -> None:
+    demo.control.reset_calls()
+    got, out, err = run(capsys, *args)
+    assert got == 2 and out == "" and "directory /nonexistent-dir does not exist" in err
+    assert demo.control.call_count() == 0
+
+
+def test_dash_output_is_standard_output(
+    demo: SandboxHandle, capsys: pytest.CaptureFixture[str], tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    got, out, _ = run(capsys, "audit", "--id", "scratch-pg", "-f", "json", "-o", "-")
+    assert got == 0 and json.loads(out)["instances"][0]["id"] == "scratch-pg"
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("ca", ["rds-ca-2015", "rds-ca-2019"])
+def test_plan_to_an_ended_ca_is_refused(
+    demo: SandboxHandle, capsys: pytest.CaptureFixture[str], ca: str
+) -> None:
+    demo.control.reset_calls()
+    got, _, err = run(capsys, "plan", "--to", ca, "-o", "/tmp/never-written-plan.json")
+    assert got == 2 and f"--to {ca}: that CA's roots ended on" in err
+    assert demo.control.call_count() == 0

@@ -185,6 +185,16 @@ def warn_days_option(func: F) -> F:
     return result
 
 
+def writable_file(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    """A click callback: refuse an output file whose directory does not exist, before any AWS call."""
+    if value is None or str(value) == "-":
+        return value
+    parent = value.expanduser().parent
+    if not parent.is_dir():
+        raise click.BadParameter(f"directory {parent} does not exist")
+    return value
+
+
 def output_options(formats: Sequence[str], default: str = "table") -> Callable[[F], F]:
     """Add --format/--output; pass `fmt: str` and `output: Path | None`."""
 
@@ -194,6 +204,7 @@ def output_options(formats: Sequence[str], default: str = "table") -> Callable[[
             "-o",
             "output",
             type=click.Path(dir_okay=False, path_type=Path),
+            callback=writable_file,
             help="Write to this file (atomically) instead of standard output.",
         )(func)
         func = click.option(
@@ -212,7 +223,7 @@ def output_options(formats: Sequence[str], default: str = "table") -> Callable[[
 
 def emit(text: str, output: Path | None) -> None:
     """Print, or write a file atomically so that no half-written file is ever left behind."""
-    if output is None:
+    if output is None or str(output) == "-":
         click.echo(text, nl=not text.endswith("\n"))
         return
     write_atomic(output, text)

@@ -19,6 +19,7 @@ from rdsca.cli.options import (
     emit,
     selection_options,
     warn_days_option,
+    writable_file,
     write_atomic,
 )
 from rdsca.cli.rotate import journal_option, open_journal
@@ -43,6 +44,7 @@ DEFAULT_OUTPUT = Path("rdsca-report.html")
     type=click.Path(dir_okay=False, path_type=Path),
     default=DEFAULT_OUTPUT,
     show_default=True,
+    callback=writable_file,
     help="Where to write the report ('-' for standard output; the default for markdown and prometheus).",
 )
 @click.option("--title", default="RDS certificate report", show_default=True, help="The page's heading.")

@@ -13,10 +13,19 @@ from rdsca.aws.fleet import collect
 from rdsca.aws.session import ResolvedTarget
 from rdsca.cli.app import cli
 from rdsca.cli.common import now_utc, resolve
-from rdsca.cli.options import AwsOptions, Selection, aws_options, emit, selection_options, write_atomic
+from rdsca.cli.options import (
+    AwsOptions,
+    Selection,
+    aws_options,
+    emit,
+    selection_options,
+    writable_file,
+    write_atomic,
+)
 from rdsca.cli.rotate_common import (
     bound_actions,
     cluster_writers,
+    ended_on,
     exec_options,
     journal_option,
     known_cas,
@@ -71,7 +80,7 @@ __all__ = ["journal_option", "open_journal"]
               help="Leave out every instance without a `ready` verdict in this saved `rdsca readiness` "
               "result.")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_PLAN,
-              show_default=True, help="Write the plan file here.")  # fmt: skip
+              show_default=True, callback=writable_file, help="Write the plan file here.")  # fmt: skip
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
               show_default=True, help="How to print the plan (the saved file is always JSON).")  # fmt: skip
 @click.pass_context
@@ -101,6 +110,10 @@ def plan(
     """
     if target_ca not in known_cas():
         raise ConfigError(f"--to {target_ca!r}: unknown CA (known: {', '.join(known_cas())})")
+    ended = ended_on(target_ca, now_utc())
+    if ended:
+        raise ConfigError(f"--to {target_ca}: that CA's roots ended on {ended}; rotate to a current one "
+                          "(rds-ca-rsa2048-g1, rds-ca-rsa4096-g1 or rds-ca-ecc384-g1)")  # fmt: skip
     order = tuple(p.strip() for p in (wave_order or "").split(",") if p.strip())
     if order and not wave_tag:
         raise ConfigError("--wave-order needs --wave-tag")

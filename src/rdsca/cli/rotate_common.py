@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,14 @@ from rdsca.rollout.journal import Journal
 
 def known_cas() -> tuple[str, ...]:
     return load_catalog().ca_ids()
+
+
+def ended_on(ca_id: str, now: datetime) -> str | None:
+    """The day every known root of `ca_id` had ended (rds-ca-2015, rds-ca-2019), or None."""
+    roots = load_catalog().roots(ca_id)
+    if roots and all(r.not_after <= now for r in roots):
+        return max(r.not_after for r in roots).strftime("%Y-%m-%d")
+    return None
 
 
 def default_journal() -> Path:
