@@ -51,5 +51,9 @@ def test_report_with_a_run_shows_waves_steps_and_rollbacks(
 def test_report_with_an_unknown_run_is_exit_2(
     sandbox_env: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    code, _, err = cli(capsys, "report", "--run", "nope", "--journal", str(tmp_path / "j.sqlite"))
+    journal = tmp_path / "j.sqlite"
+    code, _, err = cli(capsys, "report", "--run", "nope", "--journal", str(journal))
+    assert code == 2 and "no journal at" in err and not journal.exists()  # reading never creates one
+    Journal(journal).close()  # an empty journal: the run is what is missing
+    code, _, err = cli(capsys, "report", "--run", "nope", "--journal", str(journal))
     assert code == 2 and "no run 'nope'" in err and "Traceback" not in err

@@ -224,6 +224,9 @@ def test_bad_input_is_exit_2_with_nothing_sent(
         code, out, err = run(capsys, "apply", str(path), "--journal", journal, *FAST)
         assert code == 2 and message in err and out == ""
     for args in (("show", "nope"), ("resume", "nope"), ("rollback", "nope")):
+        code, _, err = run(capsys, *args, "--journal", str(tmp_path / "none.sqlite"))
+        assert code == 2 and "no journal at" in err
+        Journal(Path(journal)).close()
         code, _, err = run(capsys, *args, "--journal", journal)
         assert code == 2 and "no run 'nope'" in err
     assert demo.control.call_count() == 0  # not even a describe

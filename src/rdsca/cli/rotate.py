@@ -236,7 +236,7 @@ def apply(
     click.echo(render.plan_text(plan_), nl=False)
     if not yes:
         click.confirm(f"Apply {len(plan_.steps)} change(s) in {len(plan_.waves)} wave(s)?", abort=True)
-    journal = open_journal(journal_path)
+    journal = open_journal(journal_path, create=True)
     run_id = journal.create_run(plan_, text)
     click.echo(f"run {run_id} (journal {journal.path})")
     opts = ExecOptions(poll_interval, step_timeout, continue_on_failure)

@@ -16,7 +16,7 @@ from rdsca.aws.session import AwsSettings, ResolvedTarget, resolve_targets
 from rdsca.catalog import load_catalog
 from rdsca.cli.common import now_utc
 from rdsca.cli.options import AwsOptions
-from rdsca.errors import PlanError
+from rdsca.errors import JournalError, PlanError
 from rdsca.model import Fleet
 from rdsca.rollout import plan as planmod
 from rdsca.rollout import planfile
@@ -81,8 +81,12 @@ def exec_options(func: Any) -> Any:
     return func
 
 
-def open_journal(path: Path | None) -> Journal:
-    return Journal((path or default_journal()).expanduser())
+def open_journal(path: Path | None, create: bool = False) -> Journal:
+    """The journal; only `apply` creates one, every other command reads an existing one."""
+    where = (path or default_journal()).expanduser()
+    if not create and not where.exists():
+        raise JournalError(f"no journal at {where}: runs are recorded there by `rdsca apply` (see --journal)")
+    return Journal(where)
 
 
 # -- targets --------------------------------------------------------------------------------------
