@@ -19,7 +19,7 @@ from rdsca.cli.rotate_common import (
     open_journal,
     resolve_for,
 )
-from rdsca.errors import ConfigError, PlanError, RdscaError
+from rdsca.errors import ConfigError, JournalError, PlanError, RdscaError
 from rdsca.rollout import planfile, render
 from rdsca.rollout.executor import is_verified
 from rdsca.rollout.journal import Journal, RunStatus, StepStatus
@@ -36,7 +36,11 @@ def runs(journal_path: Path | None) -> None:
     Example:
       rdsca runs --journal ./journal.sqlite
     """
-    journal = open_journal(journal_path)
+    try:
+        journal = open_journal(journal_path)
+    except JournalError:  # nothing applied yet on this machine: an empty list, not an error
+        click.echo(render.runs_text([], {}), nl=False)
+        return
     all_runs = journal.runs()
     counts: dict[str, dict[str, int]] = {}
     for r in all_runs:
