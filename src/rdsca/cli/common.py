@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -18,11 +19,11 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def resolve(aws: AwsOptions) -> list[ResolvedTarget]:
-    """The account x region targets the user's AWS flags name."""
+def resolve(aws: AwsOptions, regions: Sequence[str] = ()) -> list[ResolvedTarget]:
+    """The account x region targets the user's AWS flags name (`regions` when the flags name none)."""
     return resolve_targets(
         profiles=aws.profiles,
-        regions=aws.regions,
+        regions=aws.regions or tuple(regions),
         accounts=aws.accounts,
         role_name=aws.role_name,
         org=aws.org,

@@ -205,9 +205,7 @@ def apply(
     plan_path: Path,
     waves: tuple[str, ...],
     yes: bool,
-    poll_interval: float,
-    step_timeout: float,
-    continue_on_failure: bool,
+    opts: ExecOptions,
     journal_path: Path | None,
 ) -> None:
     """Execute a saved plan wave by wave: modify, wait, verify; journal every step.
@@ -239,7 +237,6 @@ def apply(
     journal = open_journal(journal_path, create=True)
     run_id = journal.create_run(plan_, text)
     click.echo(f"run {run_id} (journal {journal.path})")
-    opts = ExecOptions(poll_interval, step_timeout, continue_on_failure)
     _outcome(ctx, _execute(plan_, journal, run_id, targets, opts, yes), journal)
 
 
@@ -253,9 +250,7 @@ def resume(
     aws: AwsOptions,
     run_id: str,
     yes: bool,
-    poll_interval: float,
-    step_timeout: float,
-    continue_on_failure: bool,
+    opts: ExecOptions,
     journal_path: Path | None,
 ) -> None:
     """Continue a run after a crash or Ctrl-C: re-read each instance, never re-send an accepted change.
@@ -269,7 +264,6 @@ def resume(
     plan_ = planfile.loads(run.plan_json, known_cas())
     targets = resolve_for(aws, plan_.targets)
     journal.set_run_status(run_id, RunStatus.RUNNING, "run-resumed")
-    opts = ExecOptions(poll_interval, step_timeout, continue_on_failure)
     result = _execute(plan_, journal, run_id, targets, opts, yes)
     if run.kind == "rollback":
         mark_rolled_back(journal, run_id)
@@ -294,9 +288,7 @@ def rollback(
     waves: tuple[str, ...],
     id_globs: tuple[str, ...],
     yes: bool,
-    poll_interval: float,
-    step_timeout: float,
-    continue_on_failure: bool,
+    opts: ExecOptions,
     journal_path: Path | None,
 ) -> None:
     """Return every instance a run changed to its previous CA, last wave first.
@@ -322,7 +314,6 @@ def rollback(
         click.confirm(f"Roll back {len(back.steps)} change(s)?", abort=True)
     new_id = journal.create_run(back, text, kind="rollback", parent=run_id)
     click.echo(f"run {new_id} rolls back {run_id} (journal {journal.path})")
-    opts = ExecOptions(poll_interval, step_timeout, continue_on_failure)
     result = _execute(back, journal, new_id, targets, opts, yes)
     mark_rolled_back(journal, new_id)
     _outcome(ctx, result, journal)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -12,14 +13,15 @@ import click
 from rdsca.assess.select import select
 from rdsca.aws import actions as aws_actions
 from rdsca.aws.fleet import collect
-from rdsca.aws.session import AwsSettings, ResolvedTarget, resolve_targets
+from rdsca.aws.session import ResolvedTarget
 from rdsca.catalog import load_catalog
-from rdsca.cli.common import now_utc
+from rdsca.cli.common import now_utc, resolve
 from rdsca.cli.options import AwsOptions
 from rdsca.errors import JournalError, PlanError
 from rdsca.model import Fleet
 from rdsca.rollout import plan as planmod
 from rdsca.rollout import planfile
+from rdsca.rollout.executor import ExecOptions
 from rdsca.rollout.journal import Journal
 
 
@@ -52,6 +54,16 @@ def journal_option(func: Any) -> Any:
 
 
 def exec_options(func: Any) -> Any:
+    """Add --yes, --poll-interval, --step-timeout, --continue-on-failure, --journal; pass
+    `yes`, `opts: ExecOptions` and `journal_path`."""
+
+    def wrapper(*args: Any, poll_interval: float, step_timeout: float, continue_on_failure: bool,
+                **kwargs: Any) -> Any:  # fmt: skip
+        kwargs["opts"] = ExecOptions(poll_interval, step_timeout, continue_on_failure)
+        return func(*args, **kwargs)
+
+    functools.update_wrapper(wrapper, func)
+    result: Any = wrapper
     for opt in reversed(
         [
             click.option(
@@ -77,8 +89,8 @@ def exec_options(func: Any) -> Any:
             journal_option,
         ]
     ):
-        func = opt(func)
-    return func
+        result = opt(result)
+    return result
 
 
 def open_journal(path: Path | None, create: bool = False) -> Journal:
@@ -99,15 +111,7 @@ def resolve_for(
 
     Refuses, before any change is sent, a plan whose accounts the flags do not reach.
     """
-    regions = aws.regions or tuple(sorted({r for _, r in plan_targets}))
-    resolved = resolve_targets(
-        profiles=aws.profiles,
-        regions=regions,
-        accounts=aws.accounts,
-        role_name=aws.role_name,
-        org=aws.org,
-        settings=AwsSettings(endpoint_url=aws.endpoint_url),
-    )
+    resolved = resolve(aws, regions=sorted({r for _, r in plan_targets}))
     by_key = {(r.target.account_id, r.target.region): r for r in resolved}
     reached = {a for (a, _), r in by_key.items() if r.factory is not None}
     missing = sorted({a for a, _ in plan_targets} - reached)
