@@ -89,3 +89,23 @@ def test_readiness_follows_a_rotation_of_the_dev_wave(
         assert inst["ca"] == inst["presented_ca"] == G1, inst
     code, still = readiness(capsys, "--bundle", files["old-bundle.pem"], "--tag", "env=dev")
     assert code == 3 and {i["presented_ca"] for i in still["instances"]} == {G1}
+
+
+def test_bad_readiness_input_names_the_flag(
+    demo_env: SandboxHandle, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("NO_SUCH_VAR", raising=False)
+    demo_env.control.reset_calls()
+    for args, message in (
+        (
+            ["--bundle-password-env", "NO_SUCH_VAR"],
+            "--bundle-password-env NO_SUCH_VAR: the variable is not set",
+        ),
+        (["--password-env", "NO_SUCH_VAR"], "--password-env NO_SUCH_VAR: the variable is not set"),
+        (["--scan", "/no/such/tree"], "--scan /no/such/tree: no such directory"),
+        (["--sessions-dsn", "postgresql://{host}/x"], "unknown placeholder 'host'"),
+    ):
+        code = main(["readiness", "--to", G1, *args])
+        err = capsys.readouterr().err
+        assert code == 2 and message in err and "Traceback" not in err
+    assert demo_env.control.call_count() == 0

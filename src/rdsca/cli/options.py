@@ -243,22 +243,30 @@ def write_atomic(path: Path, text: str) -> None:
         raise ConfigError(f"cannot write {path}: {exc.strerror}") from exc
 
 
-def read_password(password_env: str | None, password_file: Path | None) -> str | None:
-    """A database password from an environment variable or the first line of a file; never echoed."""
+def read_password(
+    password_env: str | None,
+    password_file: Path | None,
+    env_flag: str = "--password-env",
+    file_flag: str = "--password-file",
+) -> str | None:
+    """A password from an environment variable or the first line of a file; never echoed.
+
+    The flag names are those the user typed, for the error messages.
+    """
     if password_env and password_file:
-        raise ConfigError("use one of --password-env and --password-file, not both")
+        raise ConfigError(f"use one of {env_flag} and {file_flag}, not both")
     if password_env:
         if password_env not in os.environ:
-            raise ConfigError(f"--password-env {password_env}: the variable is not set")
+            raise ConfigError(f"{env_flag} {password_env}: the variable is not set")
         return os.environ[password_env]
     if password_file:
         try:
             lines = password_file.read_text(encoding="utf-8").splitlines()
             return lines[0] if lines else ""  # an empty file: the empty password
         except FileNotFoundError as exc:
-            raise ConfigError(f"--password-file {password_file}: no such file") from exc
+            raise ConfigError(f"{file_flag} {password_file}: no such file") from exc
         except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"--password-file {password_file}: cannot read a password from it") from exc
+            raise ConfigError(f"{file_flag} {password_file}: cannot read a password from it") from exc
     return None
 
 

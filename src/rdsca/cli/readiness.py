@@ -178,7 +178,7 @@ def readiness(
     inputs = ReadinessInputs(
         target_ca=target_ca,
         bundles=bundles,
-        bundle_password=read_password(bundle_password_env, None),
+        bundle_password=read_password(bundle_password_env, None, env_flag="--bundle-password-env"),
         scans=scans,
         dsn_template=sessions_dsn,
         db_password=read_password(password_env, password_file),
