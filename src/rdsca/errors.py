@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from enum import IntEnum
 
 
@@ -11,7 +12,9 @@ class ExitCode(IntEnum):
     USAGE = 2  # usage error or bad input
     FINDINGS = 3  # audit --fail-within found something, readiness found an instance at risk
     PARTIAL = 4  # some targets (account x region) failed
-    INTERRUPTED = 130
+    HANGUP = 129  # SIGHUP: the terminal went away
+    INTERRUPTED = 130  # SIGINT: Ctrl-C
+    TERMINATED = 143  # SIGTERM: what CI runners, systemd and Kubernetes send
 
 
 class RdscaError(Exception):
@@ -48,3 +51,17 @@ class ProbeError(RdscaError):
     """A TLS probe, trust bundle or database session check could not run."""
 
     exit_code = ExitCode.ERROR
+
+
+class Interrupted(KeyboardInterrupt):
+    """A signal that ends a command the way Ctrl-C does: SIGINT, SIGTERM or SIGHUP.
+
+    A KeyboardInterrupt, so every `except KeyboardInterrupt` that records "interrupted" (the
+    executor's step boundary) handles all three alike; the exit code is 128 + the signal number.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+        self.signame = signal.Signals(signum).name
+        self.exit_code = 128 + signum

@@ -11,10 +11,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-import botocore.exceptions as bce
-
 from rdsca.aws import mapping
-from rdsca.aws.errors import describe_error, error_code
+from rdsca.aws.errors import AWS_ERRORS, describe_error, error_code
 from rdsca.aws.fleet import read_certificates, read_engine
 from rdsca.aws.permissions import needs
 from rdsca.errors import AwsAccessError
@@ -33,7 +31,7 @@ class ActionError(AwsAccessError):
 def _aws(what: str) -> Iterator[None]:
     try:
         yield
-    except (bce.BotoCoreError, bce.ClientError) as exc:
+    except AWS_ERRORS as exc:
         raise ActionError(f"{what}: {describe_error(exc)}", error_code(exc)) from exc
 
 

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import botocore.exceptions as bce
+from botocore.parsers import ResponseParserError
+
+# Everything a botocore call raises for a failed call. ResponseParserError (an answer that is not
+# an AWS response: an HTML error page, a truncated body) lives in botocore.parsers and is not a
+# BotoCoreError, so it is named here and every caller catches this tuple.
+AWS_ERRORS: tuple[type[Exception], ...] = (bce.BotoCoreError, bce.ClientError, ResponseParserError)
 
 _CREDENTIAL_CODES = frozenset(
     {
@@ -44,7 +50,7 @@ def describe_error(exc: BaseException) -> str:
         return f"cannot reach {exc.kwargs.get('endpoint_url', 'the endpoint')}"
     if isinstance(exc, bce.ConnectTimeoutError | bce.ReadTimeoutError):
         return f"timed out talking to {exc.kwargs.get('endpoint_url', 'AWS')}"
-    if isinstance(exc, bce.ResponseParserError):
+    if isinstance(exc, ResponseParserError):
         return "the endpoint answered with something that is not an AWS response"
     if isinstance(exc, bce.ProfileNotFound):
         return str(exc)

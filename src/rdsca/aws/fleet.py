@@ -10,10 +10,8 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-import botocore.exceptions as bce
-
 from rdsca.aws import mapping
-from rdsca.aws.errors import describe_error
+from rdsca.aws.errors import AWS_ERRORS, describe_error
 from rdsca.aws.permissions import needs
 from rdsca.aws.session import ResolvedTarget
 from rdsca.model import Authority, EngineCapability, Fleet, Instance, PendingAction, RegionCAs, TargetStatus
@@ -136,7 +134,7 @@ def collect_target(resolved: ResolvedTarget, engines: EngineCache, side: ThreadP
                 target.region, engine, version, partial(read_engine, rds, engine, version)
             ).result()
             instances.append(mapping.instance(raw, target.account_id, target.region, actions, capability))
-    except (bce.BotoCoreError, bce.ClientError) as exc:
+    except AWS_ERRORS as exc:
         return TargetResult(TargetStatus(target, False, describe_error(exc)), None, ())
     return TargetResult(TargetStatus(target, True), region_cas, tuple(instances))
 

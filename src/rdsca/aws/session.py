@@ -14,7 +14,7 @@ import boto3
 import botocore.exceptions as bce
 from botocore.config import Config
 
-from rdsca.aws.errors import describe_error
+from rdsca.aws.errors import AWS_ERRORS, describe_error
 from rdsca.aws.permissions import needs
 from rdsca.errors import AwsAccessError, ConfigError
 from rdsca.model import Target
@@ -108,7 +108,7 @@ class SessionFactory:
     def account_id(self) -> str:
         try:
             return str(self.client("sts", self.home_region).get_caller_identity()["Account"])
-        except (bce.BotoCoreError, bce.ClientError) as exc:
+        except AWS_ERRORS as exc:
             raise AwsAccessError(f"cannot identify the AWS account: {describe_error(exc)}") from exc
 
     @needs("sts:AssumeRole", used_by=("audit",))
@@ -133,7 +133,7 @@ class SessionFactory:
         try:
             for page in pages.paginate():
                 out.extend(a["Id"] for a in page["Accounts"] if a.get("Status") == "ACTIVE")
-        except (bce.BotoCoreError, bce.ClientError) as exc:
+        except AWS_ERRORS as exc:
             raise AwsAccessError(f"cannot list the organization's accounts: {describe_error(exc)}") from exc
         return tuple(sorted(out))
 
@@ -214,7 +214,7 @@ def _assume(
     role_arn = f"arn:aws:iam::{account_id}:role/{role_name}"
     try:
         assumed = base.assume(role_arn)
-    except (bce.BotoCoreError, bce.ClientError) as exc:
+    except AWS_ERRORS as exc:
         reason = f"cannot assume {role_arn}: {describe_error(exc)}"
         return [
             ResolvedTarget(Target(account_id, r, profile, role_arn), None, reason) for r in regions or ("*",)
@@ -232,7 +232,7 @@ def _targets_for(
     if not regions:
         try:
             regions = factory.enabled_regions()
-        except (bce.BotoCoreError, bce.ClientError) as exc:
+        except AWS_ERRORS as exc:
             reason = f"cannot list enabled regions: {describe_error(exc)}"
             return [ResolvedTarget(Target(account_id, "*", profile, role_arn), None, reason)]
     return [ResolvedTarget(Target(account_id, r, profile, role_arn), factory) for r in regions]

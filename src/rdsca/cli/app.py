@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
+import threading
+from types import FrameType
 
 import click
 
 from rdsca import __version__
 from rdsca.cli import config, logs
-from rdsca.errors import ExitCode, RdscaError
+from rdsca.errors import ExitCode, Interrupted, RdscaError
 
 # Which module registers each command on `cli`. A module is imported only when one of its commands
 # runs (or help lists them), so `rdsca audit` does not pay for the browser, database and rotation
@@ -71,16 +74,34 @@ def cli(ctx: click.Context, debug: bool, verbose: bool, quiet: bool) -> None:
     config.apply(ctx)  # rdsca.toml -> ctx.default_map: flags and env vars still win
 
 
+def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
+    raise Interrupted(signum)
+
+
+def _signals_as_interrupts() -> None:
+    """SIGTERM and SIGHUP end a command like Ctrl-C (a rollout journals "interrupted")."""
+    if threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, _raise_interrupted)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the group, map errors to exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    _signals_as_interrupts()
     try:
         rc = cli.main(args=argv, prog_name="rdsca", standalone_mode=False)
         if isinstance(rc, int) and not isinstance(rc, bool):  # ctx.exit(code) lands here
             return rc
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as exc:  # click turns KeyboardInterrupt into Abort
+        if isinstance(exc.__cause__, Interrupted):
+            click.echo(f"Interrupted by {exc.__cause__.signame}.", err=True)
+            return exc.__cause__.exit_code
         click.echo("Aborted.", err=True)
         return ExitCode.INTERRUPTED
+    except Interrupted as exc:
+        click.echo(f"Interrupted by {exc.signame}.", err=True)
+        return exc.exit_code
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return ExitCode.INTERRUPTED
