@@ -1,12 +1,11 @@
 """Crash safety: SIGKILL `rdsca apply` at several points, then `rdsca resume` finishes the run.
 
-The kill comes from the executor's documented test hook RDSCA_TEST_CRASH_AFTER=EVENT:N (a real
-SIGKILL of the process at a chosen point, not a timing guess). Ctrl-C is a real SIGINT.
+The kill comes from tests/support/crash.py, which injects the executor's `on_event` callback (a
+real SIGKILL of the process at a chosen point, not a timing guess). Ctrl-C is a real SIGINT.
 """
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -18,6 +17,7 @@ import pytest
 from rdsca.cli.app import main
 from rdsca.rollout.journal import Journal
 from rdsca.sandbox.testing import SandboxHandle
+from support import crash as crash_hook
 
 RDSCA = [sys.executable, "-c", "from rdsca.cli.app import run; run()"]
 US = "us-east-1"
@@ -40,9 +40,9 @@ def plan_three_waves(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path
     return path
 
 
-def apply_subprocess(plan: Path, journal: Path, **env: str) -> subprocess.Popen[str]:
+def apply_subprocess(plan: Path, journal: Path, crash_at: str | None = None) -> subprocess.Popen[str]:
     args = [
-        *RDSCA,
+        *([*crash_hook.COMMAND, crash_at] if crash_at else RDSCA),
         "apply",
         str(plan),
         "--region",
@@ -53,9 +53,7 @@ def apply_subprocess(plan: Path, journal: Path, **env: str) -> subprocess.Popen[
         "--poll-interval",
         "0.05",
     ]
-    return subprocess.Popen(
-        args, env={**os.environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 @pytest.mark.parametrize("crash", ["modify-sending:2", "modify-sent:3", "modify-accepted:4", "verified:6"])
@@ -65,7 +63,7 @@ def test_sigkill_then_resume_finishes_without_a_second_modify(
     plan = plan_three_waves(tmp_path, capsys)
     journal = tmp_path / "j.sqlite"
     demo.control.reset_calls()
-    proc = apply_subprocess(plan, journal, RDSCA_TEST_CRASH_AFTER=crash)
+    proc = apply_subprocess(plan, journal, crash)
     proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL
     j = Journal(journal)

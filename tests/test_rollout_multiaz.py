@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,7 @@ import pytest
 from rdsca.cli.app import main
 from rdsca.rollout.journal import Journal
 from rdsca.sandbox.testing import SandboxHandle
+from support import crash
 
 A1 = "111111111111"
 US = "us-east-1"
@@ -149,10 +148,9 @@ def test_resume_after_a_crash_never_sends_modify_db_cluster_twice(
 ) -> None:
     path, _ = plan(capsys, tmp_path, "--id", "ledger-*")
     journal = tmp_path / "j.sqlite"
-    args = [sys.executable, "-c", "from rdsca.cli.app import run; run()", "apply", str(path),
+    args = [*crash.COMMAND, "modify-sent:1", "apply", str(path),  # the call returned, not journalled
             "--journal", str(journal), "--yes", "--poll-interval", str(POLL)]  # fmt: skip
-    env = {**os.environ, "RDSCA_TEST_CRASH_AFTER": "modify-sent:1"}  # the call returned, not journalled
-    proc = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(args, capture_output=True, text=True, timeout=60)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     run_id = Journal(journal).runs()[-1].id
     code, out, err = run(capsys, "resume", run_id, "--journal", str(journal), "--yes",

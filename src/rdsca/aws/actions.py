@@ -1,15 +1,26 @@
 """Every AWS call that changes or polls instances during a rotation.
 
-Plain functions take an `rds` client; `BoundActions` binds them to the right client per
+Plain functions take an `rds` client; `BoundActions` binds them to the right clients per
 (account, region) so that the executor works with ids and CA names only and never imports boto3.
 Errors leave this module as `ActionError` (an `AwsAccessError`) with the AWS error code.
+
+Writes (modify instance, modify cluster, apply maintenance action, modify certificates) go through
+a client that botocore never retries (`SessionFactory.client(..., write=True)`): none of them is
+idempotent, and a retried ModifyDBInstance whose first reply was only slow is another restart of a
+production database. rdsca retries a write itself only when AWS answered that it did not process
+it (throttling). When the outcome is unknown (a read timeout, a connection closed or reset after
+the request went out, a 5xx, an answer that is not an AWS response) the error says so
+(`ActionError.outcome_unknown`), and the executor reads the instance before it sends anything again.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
+
+import botocore.exceptions as bce
 
 from rdsca.aws import mapping
 from rdsca.aws.errors import AWS_ERRORS, describe_error, error_code
@@ -21,10 +32,49 @@ from rdsca.model import EngineCapability, Instance, RegionCAs
 FILTER_CHUNK = 100  # values per db-instance-id filter, and the page size
 
 
+# AWS answered, so the request was not processed: safe to send again after a pause.
+# ("Error retries and exponential backoff in AWS", AWS SDKs and Tools Reference Guide.)
+THROTTLING_CODES = frozenset(
+    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
+     "RequestThrottled", "RequestThrottledException", "SlowDown"}
+)  # fmt: skip
+WRITE_ATTEMPTS = 5  # throttled attempts of one write, each after a longer pause
+# Raised before a byte of the request left: the request cannot have reached AWS.
+NOT_SENT: tuple[type[Exception], ...] = (
+    bce.EndpointConnectionError, bce.ConnectTimeoutError, bce.ProxyConnectionError, bce.SSLError,
+    bce.NoCredentialsError, bce.PartialCredentialsError, bce.ParamValidationError,
+)  # fmt: skip
+
+
 class ActionError(AwsAccessError):
-    def __init__(self, message: str, code: str | None = None) -> None:
+    def __init__(self, message: str, code: str | None = None, outcome_unknown: bool = False) -> None:
         super().__init__(message)
         self.code = code
+        self.outcome_unknown = outcome_unknown
+
+
+def outcome_unknown(exc: BaseException) -> bool:
+    """True when a write may have been processed although no success answer came back."""
+    if isinstance(exc, NOT_SENT):
+        return False
+    if isinstance(exc, bce.ClientError):
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
+        return int(status) >= 500  # InternalFailure, ServiceUnavailable, a proxy's 502/504
+    return True  # read timeout, connection closed or reset, an answer that is not AWS's
+
+
+def _write(what: str, send: Any, pause: Any = time.sleep) -> None:
+    """Send one write once; again only after AWS said it throttled it (not processed)."""
+    for attempt in range(WRITE_ATTEMPTS):
+        try:
+            send()
+            return
+        except AWS_ERRORS as exc:
+            code = error_code(exc)
+            if code in THROTTLING_CODES and attempt + 1 < WRITE_ATTEMPTS:
+                pause(min(20.0, 0.5 * 2**attempt))
+                continue
+            raise ActionError(f"{what}: {describe_error(exc)}", code, outcome_unknown(exc)) from exc
 
 
 @contextmanager
@@ -44,8 +94,7 @@ def modify_instance(rds: Any, instance_id: str, ca: str, *, apply_now: bool, no_
     }
     if no_restart:  # only valid together with CACertificateIdentifier
         kwargs["CertificateRotationRestart"] = False
-    with _aws(f"modify {instance_id}"):
-        rds.modify_db_instance(**kwargs)
+    _write(f"modify {instance_id}", lambda: rds.modify_db_instance(**kwargs))
 
 
 @needs("rds:ModifyDBCluster", used_by=("rotate",))
@@ -61,20 +110,24 @@ def modify_cluster(rds: Any, cluster_id: str, ca: str, *, apply_now: bool, no_re
             "(it has no CertificateRotationRestart)",
             "InvalidParameterCombination",
         )
-    with _aws(f"modify cluster {cluster_id}"):
-        rds.modify_db_cluster(
+    _write(
+        f"modify cluster {cluster_id}",
+        lambda: rds.modify_db_cluster(
             DBClusterIdentifier=cluster_id, CACertificateIdentifier=ca, ApplyImmediately=apply_now
-        )
+        ),
+    )
 
 
 @needs("rds:ApplyPendingMaintenanceAction", used_by=("rotate",))
 def apply_action(rds: Any, arn: str, action: str, *, apply_now: bool) -> None:
-    with _aws(f"apply {action} to {arn}"):
-        rds.apply_pending_maintenance_action(
+    _write(
+        f"apply {action} to {arn}",
+        lambda: rds.apply_pending_maintenance_action(
             ResourceIdentifier=arn,
             ApplyAction=action,
             OptInType="immediate" if apply_now else "next-maintenance",
-        )
+        ),
+    )
 
 
 @needs("rds:DescribeDBInstances", used_by=("rotate",))
@@ -117,8 +170,7 @@ def cluster_writers(rds: Any, account_id: str, region: str) -> frozenset[str]:
 def set_default_ca(rds: Any, ca: str | None) -> None:
     """Set the account's default CA for new instances in this region; None removes the override."""
     kwargs: dict[str, Any] = {"RemoveCustomerOverride": True} if ca is None else {"CertificateIdentifier": ca}
-    with _aws("modify the default CA"):
-        rds.modify_certificates(**kwargs)
+    _write("modify the default CA", lambda: rds.modify_certificates(**kwargs))
 
 
 def region_cas(rds: Any, account_id: str, region: str) -> RegionCAs:
@@ -134,12 +186,15 @@ def engine_support(rds: Any, engine: str, version: str) -> EngineCapability:
 class BoundActions:
     """The executor's view of AWS: calls by (account, region), each on its own client."""
 
-    def __init__(self, clients: Callable[[str, str], Any]) -> None:
+    def __init__(
+        self, clients: Callable[[str, str], Any], writers: Callable[[str, str], Any] | None = None
+    ) -> None:
         self._clients = clients
+        self._writers = writers or clients
 
-    def _rds(self, account: str, region: str) -> Any:
+    def _rds(self, account: str, region: str, write: bool = False) -> Any:
         try:
-            return self._clients(account, region)
+            return (self._writers if write else self._clients)(account, region)
         except KeyError:
             raise ActionError(f"no credentials for account {account} in {region}") from None
 
@@ -150,16 +205,22 @@ class BoundActions:
         self, account: str, region: str, instance_id: str, ca: str, *, apply_now: bool, no_restart: bool
     ) -> None:
         modify_instance(
-            self._rds(account, region), instance_id, ca, apply_now=apply_now, no_restart=no_restart
+            self._rds(account, region, write=True),
+            instance_id,
+            ca,
+            apply_now=apply_now,
+            no_restart=no_restart,
         )
 
     def modify_cluster(
         self, account: str, region: str, cluster_id: str, ca: str, *, apply_now: bool, no_restart: bool
     ) -> None:
-        modify_cluster(self._rds(account, region), cluster_id, ca, apply_now=apply_now, no_restart=no_restart)
+        modify_cluster(
+            self._rds(account, region, write=True), cluster_id, ca, apply_now=apply_now, no_restart=no_restart
+        )
 
     def apply_action(self, account: str, region: str, arn: str, action: str, *, apply_now: bool) -> None:
-        apply_action(self._rds(account, region), arn, action, apply_now=apply_now)
+        apply_action(self._rds(account, region, write=True), arn, action, apply_now=apply_now)
 
     def region_cas(self, account: str, region: str) -> RegionCAs:
         return region_cas(self._rds(account, region), account, region)

@@ -34,8 +34,18 @@ class AwsSettings:
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
     max_pool_connections: int = 20
+    # Writes: one attempt (rdsca.aws.actions decides what to do when the outcome is unknown) and a
+    # longer read timeout, since a reply that comes late is better than a write in doubt.
+    write_read_timeout: float = 60.0
 
-    def botocore_config(self) -> Config:
+    def botocore_config(self, write: bool = False) -> Config:
+        if write:
+            return Config(
+                retries={"mode": "standard", "total_max_attempts": 1},
+                connect_timeout=self.connect_timeout,
+                read_timeout=self.write_read_timeout,
+                max_pool_connections=self.max_pool_connections,
+            )
         return Config(
             retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},
             connect_timeout=self.connect_timeout,
@@ -79,8 +89,9 @@ class SessionFactory:
         assert self._shared is not None
         return self._shared.session
 
-    def client(self, service: str, region: str) -> Any:
-        key = (service, region)
+    def client(self, service: str, region: str, write: bool = False) -> Any:
+        """A client for reads (retried by botocore) or, with `write`, for writes (never retried)."""
+        key = (service + ":write" if write else service, region)
         assert self._shared is not None
         keys: dict[str, Any] = {}
         if self.credentials:
@@ -95,7 +106,7 @@ class SessionFactory:
                     service,
                     region_name=region,
                     endpoint_url=self.settings.endpoint_url,
-                    config=self.settings.botocore_config(),
+                    config=self.settings.botocore_config(write),
                     **keys,
                 )
             return self._clients[key]

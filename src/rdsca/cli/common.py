@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -19,15 +20,20 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-def resolve(aws: AwsOptions, regions: Sequence[str] = ()) -> list[ResolvedTarget]:
+def resolve(
+    aws: AwsOptions, regions: Sequence[str] = (), write_timeout: float | None = None
+) -> list[ResolvedTarget]:
     """The account x region targets the user's AWS flags name (`regions` when the flags name none)."""
+    settings = AwsSettings(endpoint_url=aws.endpoint_url)
+    if write_timeout is not None:
+        settings = replace(settings, write_read_timeout=write_timeout)
     return resolve_targets(
         profiles=aws.profiles,
         regions=aws.regions or tuple(regions),
         accounts=aws.accounts,
         role_name=aws.role_name,
         org=aws.org,
-        settings=AwsSettings(endpoint_url=aws.endpoint_url),
+        settings=settings,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -35,13 +36,14 @@ from rdsca.cli.rotate_common import (
     resolve_for,
 )
 from rdsca.cli.rotate_progress import make_progress
-from rdsca.errors import ConfigError, ExitCode, PlanError
+from rdsca.errors import ConfigError, ExitCode, JournalError, PlanError
 from rdsca.readiness.saved import load_readiness, not_ready
 from rdsca.report.plan_markdown import plan_markdown
 from rdsca.rollout import plan as planmod
 from rdsca.rollout import planfile, render
 from rdsca.rollout.executor import ExecOptions, Executor, RunResult
 from rdsca.rollout.journal import Journal, RunStatus, StepStatus
+from rdsca.rollout.lease import Heartbeat, Holder
 from rdsca.rollout.rollback import rollback_plan
 
 DEFAULT_PLAN = "rdsca-plan.json"
@@ -159,14 +161,29 @@ def _execute(
     targets: dict[tuple[str, str], ResolvedTarget],
     opts: ExecOptions,
     yes: bool,
+    holder: Holder,
 ) -> RunResult:
+    """Run the plan while holding its lease (renewed by a heartbeat, released at the end)."""
+
     def confirm_wave(wave: str) -> bool:
         if yes or wave.lower() not in PROD_WAVES:
             return True
         return click.confirm(f"Wave {wave!r} is production. Go on?", default=False)
 
-    with make_progress(sys.stdout.isatty(), confirm_wave) as progress:
-        return Executor(plan_, journal, run_id, bound_actions(targets), opts, progress).run()
+    try:
+        with Heartbeat(journal.path, holder), make_progress(sys.stdout.isatty(), confirm_wave) as progress:
+            return Executor(plan_, journal, run_id, bound_actions(targets), opts, progress).run()
+    except KeyboardInterrupt:
+        click.echo(f"run {run_id} interrupted; continue with: rdsca resume {run_id}", err=True)
+        raise
+    finally:
+        with contextlib.suppress(JournalError):
+            journal.release(holder)
+
+
+def _say_taken_over(messages: list[str]) -> None:
+    for line in messages:
+        click.echo(line, err=True)
 
 
 def _outcome(ctx: click.Context, result: RunResult, journal: Journal) -> None:
@@ -220,7 +237,7 @@ def apply(
     if waves:  # checked before any AWS call; the fingerprint still covers the whole plan
         plan_ = planmod.only_waves(plan_, waves)
         text = planfile.dumps(plan_)
-    targets = resolve_for(aws, plan_.targets)
+    targets = resolve_for(aws, plan_.targets, opts.write_timeout)
     current = planmod.seen_of(read_scope(targets, plan_.scope).instances)
     if planmod.fingerprint(current, plan_.targets) != plan_.fingerprint:
         lines = planmod.drift(plan_.seen, current)
@@ -235,9 +252,11 @@ def apply(
     if not yes:
         click.confirm(f"Apply {len(plan_.steps)} change(s) in {len(plan_.waves)} wave(s)?", abort=True)
     journal = open_journal(journal_path, create=True)
-    run_id = journal.create_run(plan_, text)
+    holder = Holder.this_process("rdsca apply")
+    run_id = journal.create_run(plan_, text, holder=holder, take_over=opts.take_over)
+    _say_taken_over([e.detail["message"] for e in journal.events(run_id) if e.event == "lease-taken-over"])
     click.echo(f"run {run_id} (journal {journal.path})")
-    _outcome(ctx, _execute(plan_, journal, run_id, targets, opts, yes), journal)
+    _outcome(ctx, _execute(plan_, journal, run_id, targets, opts, yes, holder), journal)
 
 
 @cli.command()
@@ -262,9 +281,11 @@ def resume(
     journal = open_journal(journal_path)
     run = journal.run(run_id)
     plan_ = planfile.loads(run.plan_json, known_cas())
-    targets = resolve_for(aws, plan_.targets)
+    targets = resolve_for(aws, plan_.targets, opts.write_timeout)
+    holder = Holder.this_process("rdsca resume")
+    _say_taken_over(journal.claim(run_id, plan_, holder, take_over=opts.take_over))
     journal.set_run_status(run_id, RunStatus.RUNNING, "run-resumed")
-    result = _execute(plan_, journal, run_id, targets, opts, yes)
+    result = _execute(plan_, journal, run_id, targets, opts, yes, holder)
     if run.kind == "rollback":
         mark_rolled_back(journal, run_id)
     _outcome(ctx, result, journal)
@@ -302,7 +323,7 @@ def rollback(
     journal = open_journal(journal_path)
     run = journal.run(run_id)
     original = planfile.loads(run.plan_json, known_cas())
-    targets = resolve_for(aws, original.targets)
+    targets = resolve_for(aws, original.targets, opts.write_timeout)
     back = rollback_plan(original, journal, run_id, waves, bound_actions(targets), now_utc(), id_globs)
     if not back.steps:
         narrowed = " matching --wave / --id" if waves or id_globs else ""
@@ -312,9 +333,12 @@ def rollback(
     click.echo(render.plan_text(back), nl=False)
     if not yes:
         click.confirm(f"Roll back {len(back.steps)} change(s)?", abort=True)
-    new_id = journal.create_run(back, text, kind="rollback", parent=run_id)
+    holder = Holder.this_process("rdsca rollback")
+    new_id = journal.create_run(back, text, kind="rollback", parent=run_id, holder=holder,
+                                take_over=opts.take_over)  # fmt: skip
+    _say_taken_over([e.detail["message"] for e in journal.events(new_id) if e.event == "lease-taken-over"])
     click.echo(f"run {new_id} rolls back {run_id} (journal {journal.path})")
-    result = _execute(back, journal, new_id, targets, opts, yes)
+    result = _execute(back, journal, new_id, targets, opts, yes, holder)
     mark_rolled_back(journal, new_id)
     _outcome(ctx, result, journal)
 

@@ -58,8 +58,10 @@ def exec_options(func: Any) -> Any:
     `yes`, `opts: ExecOptions` and `journal_path`."""
 
     def wrapper(*args: Any, poll_interval: float, step_timeout: float, continue_on_failure: bool,
-                **kwargs: Any) -> Any:  # fmt: skip
-        kwargs["opts"] = ExecOptions(poll_interval, step_timeout, continue_on_failure)
+                write_timeout: float, take_over: bool, **kwargs: Any) -> Any:  # fmt: skip
+        kwargs["opts"] = ExecOptions(
+            poll_interval, step_timeout, continue_on_failure, write_timeout=write_timeout, take_over=take_over
+        )
         return func(*args, **kwargs)
 
     functools.update_wrapper(wrapper, func)
@@ -84,7 +86,22 @@ def exec_options(func: Any) -> Any:
                 help="Seconds a step may take before it counts as failed.",
             ),
             click.option(
+                "--write-timeout",
+                type=click.FloatRange(min=0.1),
+                default=60.0,
+                show_default=True,
+                help="Seconds to wait for AWS's answer to a change. A change whose answer does not come "
+                "is never sent again blindly: rdsca reads the instance to learn whether AWS took it.",
+            ),
+            click.option(
                 "--continue-on-failure", is_flag=True, help="Go on to the next wave even after a failed step."
+            ),
+            click.option(
+                "--take-over",
+                is_flag=True,
+                help="Take over a run or instance whose lease holder stopped renewing it (another "
+                "machine, or a stopped process). Leases of dead processes on this machine are taken "
+                "over without it.",
             ),
             journal_option,
         ]
@@ -105,13 +122,13 @@ def open_journal(path: Path | None, create: bool = False) -> Journal:
 
 
 def resolve_for(
-    aws: AwsOptions, plan_targets: Sequence[tuple[str, str]]
+    aws: AwsOptions, plan_targets: Sequence[tuple[str, str]], write_timeout: float | None = None
 ) -> dict[tuple[str, str], ResolvedTarget]:
     """The plan's (account, region) targets, reached with the user's AWS flags.
 
     Refuses, before any change is sent, a plan whose accounts the flags do not reach.
     """
-    resolved = resolve(aws, regions=sorted({r for _, r in plan_targets}))
+    resolved = resolve(aws, regions=sorted({r for _, r in plan_targets}), write_timeout=write_timeout)
     by_key = {(r.target.account_id, r.target.region): r for r in resolved}
     reached = {a for (a, _), r in by_key.items() if r.factory is not None}
     missing = sorted({a for a, _ in plan_targets} - reached)
@@ -130,12 +147,12 @@ def resolve_for(
 
 
 def bound_actions(targets: dict[tuple[str, str], ResolvedTarget]) -> aws_actions.BoundActions:
-    def client(account: str, region: str) -> Any:
+    def client(account: str, region: str, write: bool = False) -> Any:
         factory = targets[(account, region)].factory
         assert factory is not None
-        return factory.client("rds", region)
+        return factory.client("rds", region, write=write)
 
-    return aws_actions.BoundActions(client)
+    return aws_actions.BoundActions(client, functools.partial(client, write=True))
 
 
 def read_scope(targets: dict[tuple[str, str], ResolvedTarget], scope: planmod.Scope) -> Fleet:
@@ -155,8 +172,7 @@ def cluster_writers(targets: Sequence[ResolvedTarget]) -> frozenset[str]:
 
 
 def load_plan(path: Path) -> tuple[planmod.Plan, str]:
-    try:
-        text = path.expanduser().read_text(encoding="utf-8")
-    except OSError as exc:
-        raise PlanError(f"cannot read the plan file {path}: {exc.strerror}") from exc
+    from rdsca.files import PLAN_LIMIT, read_text_input
+
+    text = read_text_input(path, what="plan file", limit=PLAN_LIMIT, error=PlanError)
     return planfile.loads(text, known_cas()), text

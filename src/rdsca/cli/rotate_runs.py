@@ -21,8 +21,8 @@ from rdsca.cli.rotate_common import (
 )
 from rdsca.errors import ConfigError, JournalError, PlanError, RdscaError
 from rdsca.rollout import planfile, render
-from rdsca.rollout.executor import is_verified
 from rdsca.rollout.journal import Journal, RunStatus, StepStatus
+from rdsca.rollout.outcome import is_verified
 
 # -- runs / show ----------------------------------------------------------------------------------
 
@@ -175,7 +175,7 @@ def _set_default(aws: AwsOptions, ca: str | None) -> None:
         refuse_unsupported(fleet, ca)
     for r in targets:
         assert r.factory is not None
-        aws_actions.set_default_ca(r.factory.client("rds", r.target.region), ca)
+        aws_actions.set_default_ca(r.factory.client("rds", r.target.region, write=True), ca)
         click.echo(
             f"{r.target.key}: default CA for new instances " + (f"set to {ca}" if ca else "override removed")
         )

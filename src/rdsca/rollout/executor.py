@@ -1,19 +1,21 @@
-"""Run a plan wave by wave: send each change, wait with batched polls, verify, journal everything.
+"""Run a plan wave by wave: send each change once, wait with batched polls, verify, journal everything.
 
 Each step is an idempotent poll: the instance is read first and the change is sent only when the
 instance is not already on (or on its way to) the target, and never when the journal says a
-modify for this step was accepted before. A failed step stops the run before the next wave unless
-`continue_on_failure`. Ctrl-C marks the running steps "interrupted" and re-raises.
+modify for this step was accepted before. A write is sent exactly once: when its outcome is
+unknown (a timeout, a reset, an answer that is not AWS's), the instances are read until they show
+the change (taken) or show nothing for `confirm_reads` reads in a row (not taken: sent again, at
+most `MAX_SENDS` times in all). An instance busy with another change is waited for, not written.
+A failed step stops the run before the next wave unless `continue_on_failure`. Ctrl-C, SIGTERM
+and SIGHUP mark the running steps "interrupted" and re-raise.
 
-Test hook: `RDSCA_TEST_CRASH_AFTER=EVENT:N` kills this process with SIGKILL right after the N-th
-EVENT of this process (`modify-sending`, `modify-sent` (the AWS call returned, nothing journalled
-yet), `modify-accepted`, `verified`). Only the crash tests set it.
+`on_event` is called with each event's name right after it is journalled (and with `SENT` between
+an AWS answer and its record): the crash tests kill the process there.
 """
 
 from __future__ import annotations
 
-import os
-import signal
+import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,21 +23,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from rdsca.errors import AwsAccessError
+from rdsca.errors import AwsAccessError, JournalError
 from rdsca.model import Instance
+from rdsca.rollout.events import SENT, Event, open_write, sends, was_accepted
 from rdsca.rollout.journal import Journal, RunStatus, StepStatus
+from rdsca.rollout.outcome import busy, is_verified, iso, shows_change
 from rdsca.rollout.plan import Kind, Plan, Restart, Step, When
 
-CRASH_ENV = "RDSCA_TEST_CRASH_AFTER"
-ACCEPTED = frozenset({"modify-accepted", "modify-assumed-accepted"})
 SEND_WORKERS = 10  # concurrent modify calls; well under RDS's burst of 300 requests
-IN_PROGRESS = frozenset(
-    {"modifying", "rebooting", "maintenance", "upgrading", "configuring-enhanced-monitoring"}
+MAX_SENDS = 3  # sends of one step whose outcomes were all unknown, then the step fails
+BUSY_CODES = frozenset(
+    {"InvalidDBInstanceState", "InvalidDBInstanceStateFault", "InvalidDBClusterStateFault"}
 )
 BROKEN = frozenset(
     {"failed", "incompatible-parameters", "incompatible-network", "storage-full", "incompatible-restore",
      "inaccessible-encryption-credentials", "restore-error", "deleting", "stopped", "stopping"}
 )  # fmt: skip
+
+__all__ = ["ExecOptions", "Executor", "RunResult", "is_verified"]
 
 
 class Actions(Protocol):
@@ -77,6 +82,9 @@ class ExecOptions:
     step_timeout: float = 1800.0
     continue_on_failure: bool = False
     max_parallel: int | None = None  # None: the plan's
+    confirm_reads: int = 3  # reads in a row showing nothing before an unknown write counts as not taken
+    write_timeout: float | None = None  # seconds to wait for a write's answer (None: the AWS settings')
+    take_over: bool = False  # take over leases that stopped being renewed (rdsca.rollout.lease)
 
 
 @dataclass(frozen=True)
@@ -87,16 +95,28 @@ class RunResult:
     stopped_before: str | None = None
 
 
+@dataclass(frozen=True)
+class _Sent:
+    """What became of one call: accepted, refused (with AWS's code) or unknown."""
+
+    outcome: str  # "accepted" | "rejected" | "unknown"
+    message: str = ""
+    code: str | None = None
+
+
 @dataclass
 class _Live:
     step: Step
     status: StepStatus
     history: list[str] = field(default_factory=list)
-    started: float = 0.0
+    started: float | None = None
     last_status: str | None = None
     before_ca: str | None = None
     before_valid_till: str | None = None
     before_members: dict[str, str | None] = field(default_factory=dict)  # member id -> valid-till
+    members_ca: dict[str, str | None] = field(default_factory=dict)  # member id -> CA before
+    phase: str = ""  # "" normal, "busy": waiting to send, "unknown": a write's outcome is being read
+    quiet_reads: int = 0
 
     def verified(self, views: Sequence[Instance], now: datetime) -> bool:
         """Every instance of the step verified, each against its own server certificate before."""
@@ -111,52 +131,17 @@ class _Live:
             for v in views
         )
 
-
-class _Crash:
-    def __init__(self) -> None:
-        spec = os.environ.get(CRASH_ENV, "")
-        event, _, n = spec.partition(":")
-        self.event, self.limit, self.seen = event, int(n or 0), 0
-
-    def after(self, event: str) -> None:
-        if self.event == event:
-            self.seen += 1
-            if self.seen == self.limit:
-                os.kill(os.getpid(), signal.SIGKILL)
+    def shows_change(self, views: Sequence[Instance]) -> bool:
+        return shows_change(self.step, views, self.members_ca, self.before_ca)
 
 
-def _iso(d: datetime | None) -> str | None:
-    return d.isoformat() if d else None
-
-
-def _members_before(journal: Journal, run_id: str) -> dict[str, dict[str, str | None]]:
-    """Per Multi-AZ DB cluster step: each member's server certificate valid-till before the modify."""
-    out: dict[str, dict[str, str | None]] = {}
+def _before_members(journal: Journal, run_id: str) -> dict[str, dict[str, Any]]:
+    """Per Multi-AZ DB cluster step: the detail of its last "modify-sending" (members before)."""
+    out: dict[str, dict[str, Any]] = {}
     for e in journal.events(run_id):
-        if (
-            e.event == "modify-sending"
-            and e.step_key
-            and isinstance(e.detail.get("members_valid_till"), dict)
-        ):
-            out[e.step_key] = dict(e.detail["members_valid_till"])
+        if e.event == Event.SENDING and e.step_key and isinstance(e.detail.get("members_valid_till"), dict):
+            out[e.step_key] = e.detail
     return out
-
-
-def is_verified(
-    step: Step, inst: Instance, before_ca: str | None, before_valid_till: str | None, now: datetime
-) -> bool:
-    """Verified: on the target, nothing pending, available, server certificate issued by it and renewed."""
-    if inst.status != "available" or inst.ca != step.to_ca or inst.pending_ca:
-        return False
-    if inst.server_cert_ca is not None and inst.server_cert_ca != step.to_ca:
-        return False
-    if inst.server_cert_valid_till is not None:
-        if inst.server_cert_valid_till <= now:
-            return False
-        unchanged = _iso(inst.server_cert_valid_till) == before_valid_till
-        if before_valid_till and before_ca and before_ca != step.to_ca and unchanged:
-            return False  # the CA changed but the server certificate was not reissued (yet)
-    return True
 
 
 class Executor:
@@ -171,36 +156,40 @@ class Executor:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        on_event: Callable[[str], None] | None = None,
     ) -> None:
         self.plan, self.journal, self.run_id, self.actions = plan, journal, run_id, actions
         self.options, self.progress = options, progress or SilentProgress()
         self.clock, self.sleep, self.now = clock, sleep, now
-        self.crash = _Crash()
+        self.on_event = on_event or (lambda _event: None)
         records = {r.key: r for r in journal.steps(run_id)}
         history = journal.step_events(run_id)
-        members_before = _members_before(journal, run_id) if any(s.members for s in plan.steps) else {}
+        members = _before_members(journal, run_id) if any(s.members for s in plan.steps) else {}
         self.live: dict[str, _Live] = {}
         for s in plan.steps:
             rec = records.get(s.key)
             status = StepStatus(rec.status) if rec else StepStatus.PENDING
             live = _Live(s, status, list(history.get(s.key, ())))
-            if rec is not None and "modify-sending" in live.history:
+            if rec is not None and Event.SENDING in live.history:
                 live.before_ca, live.before_valid_till = rec.before_ca, rec.before_valid_till
-                live.before_members = members_before.get(s.key, {})
+                live.before_members = dict(members.get(s.key, {}).get("members_valid_till", {}))
+                live.members_ca = dict(members.get(s.key, {}).get("members_ca", {}))
             self.live[s.key] = live
         self.no_restart = plan.policy.restart is Restart.NEVER
         self.max_parallel = options.max_parallel or plan.policy.max_parallel
 
     # -- journal + progress ------------------------------------------------------------------
 
-    def _record(self, live: _Live, event: str, status: StepStatus, message: str = "", **fields: Any) -> None:
+    def _record(
+        self, live: _Live, event: Event, status: StepStatus, message: str = "", **fields: Any
+    ) -> None:
         if message:
             fields.setdefault("detail", {"message": message})
         self.journal.record(self.run_id, live.step.key, event, status, **fields)
         live.status = status
         live.history.append(event)
         self.progress.step(live.step, event, status, message)
-        self.crash.after(event)
+        self.on_event(event)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -220,41 +209,92 @@ class Executor:
         views = [region.get(i) for i in live.step.instance_ids]
         return None if any(v is None for v in views) else [v for v in views if v is not None]
 
-    # -- one step ----------------------------------------------------------------------------
+    # -- deciding ----------------------------------------------------------------------------
 
-    def _begin(self, live: _Live, views: list[Instance] | None) -> bool:
-        """Decide from what AWS shows; True when the change is still to be sent."""
+    def _decide(self, live: _Live, views: list[Instance] | None) -> bool:
+        """Decide from what AWS shows and what the journal says; True when the change is to be sent."""
         step = live.step
-        live.started = self.clock()
+        if live.started is None:
+            live.started = self.clock()
         if views is None:
-            self._record(live, "failed", StepStatus.FAILED, reason="instance not found")
+            self._record(live, Event.FAILED, StepStatus.FAILED, reason="instance not found")
             return False
-        now = self.now()
-        sent_before = "modify-sending" in live.history and not ACCEPTED & set(live.history)
-        if live.verified(views, now):
-            if sent_before:  # the journal must say the change AWS took was ours
+        accepted = was_accepted(live.history)
+        if live.verified(views, self.now()):
+            if sends(live.history) and not accepted:  # the journal must say the change AWS took was ours
                 self._record(
-                    live, "modify-assumed-accepted", StepStatus.RUNNING, "the instance shows the change"
+                    live, Event.ASSUMED_ACCEPTED, StepStatus.RUNNING, "the instance shows the change"
                 )
-            self._record(live, "verified", StepStatus.VERIFIED, "already on the target", **self._after(views))
-            return False
-        pending = all(v.pending_ca == step.to_ca for v in views)
-        if step.when is When.WINDOW and pending:
-            self._record(live, "scheduled", StepStatus.SCHEDULED, f"pending change to {step.to_ca} seen")
-            return False
-        moving = (
-            pending or any(v.status in IN_PROGRESS for v in views) or all(v.ca == step.to_ca for v in views)
-        )
-        if ACCEPTED & set(live.history):
             self._record(
-                live, "resumed", StepStatus.RUNNING, "modify accepted earlier: waiting, not resending"
+                live, Event.VERIFIED, StepStatus.VERIFIED, "already on the target", **self._after(views)
             )
             return False
-        if sent_before and moving:
-            self._record(live, "modify-assumed-accepted", StepStatus.RUNNING,
-                         "crash after sending: the instance shows the change, not resending")  # fmt: skip
+        if step.when is When.WINDOW and all(v.pending_ca == step.to_ca for v in views):
+            if open_write(live.history):
+                self._record(live, Event.ASSUMED_ACCEPTED, StepStatus.RUNNING, "the change is pending")
+            self._record(live, Event.SCHEDULED, StepStatus.SCHEDULED, f"pending change to {step.to_ca} seen")
+            return False
+        if accepted:
+            self._record(live, Event.RESUMED, StepStatus.RUNNING, "accepted earlier: waiting, not resending")
+            return False
+        if open_write(live.history):  # a crash after "modify-sending": was it sent? read, never guess
+            if live.shows_change(views):
+                self._record(live, Event.ASSUMED_ACCEPTED, StepStatus.RUNNING,
+                             "crash after sending: the instance shows the change, not resending")  # fmt: skip
+            else:
+                self._unknown(live, "crash after sending: reading the instance before any resend")
+            return False
+        if busy(views):
+            live.phase = "busy"
+            status = ",".join(sorted({v.status for v in views}))
+            self._record(live, Event.INSTANCE_BUSY, StepStatus.RUNNING,
+                         f"{status}: another change is under way; waiting, sending nothing")  # fmt: skip
             return False
         return True
+
+    def _unknown(self, live: _Live, message: str) -> None:
+        live.phase, live.quiet_reads = "unknown", 0
+        self._record(live, Event.OUTCOME_UNKNOWN, StepStatus.RUNNING, message)
+
+    def _reconsider(
+        self, live: _Live, views: list[Instance] | None, again: list[tuple[_Live, list[Instance]]]
+    ) -> None:
+        """A busy step, or one whose write's outcome is unknown, after a new read."""
+        if views is None:
+            self._record(live, Event.FAILED, StepStatus.FAILED, reason="instance no longer exists")
+            return
+        if live.phase == "unknown":
+            if live.shows_change(views):
+                live.phase = ""
+                self._record(live, Event.CONFIRMED, StepStatus.RUNNING, "the instance shows the change")
+                self._check(live, views)
+                return
+            live.quiet_reads += 1
+            if live.quiet_reads < self.options.confirm_reads:
+                self._timeout(live, views, "the outcome of the last send is still unknown")
+                return
+            live.phase = ""
+            if sends(live.history) >= MAX_SENDS:
+                reason = f"sent {sends(live.history)} times, each outcome unknown; not sending again"
+                self._record(live, Event.FAILED, StepStatus.FAILED, reason=reason)
+                return
+            quiet = f"{live.quiet_reads} reads show no sign of the change: sending it again"
+            self._record(live, Event.NOT_ACCEPTED, StepStatus.RUNNING, quiet)
+        elif busy(views):
+            self._timeout(live, views, "the instance stayed busy with another change")
+            return
+        live.phase = ""
+        if self._decide(live, views):
+            again.append((live, views))
+
+    def _timeout(self, live: _Live, views: list[Instance], why: str) -> None:
+        elapsed = self.clock() - (live.started or self.clock())
+        if elapsed > self.options.step_timeout:
+            status = ",".join(sorted({v.status for v in views}))
+            reason = f"timed out after {elapsed:.0f}s: {why} (status {status}, CA {views[0].ca})"
+            self._record(live, Event.TIMED_OUT, StepStatus.FAILED, reason=reason)
+
+    # -- sending -----------------------------------------------------------------------------
 
     def _send_all(self, batch: Sequence[tuple[_Live, list[Instance]]]) -> None:
         """Journal "modify-sending" for each, send the calls concurrently, journal each answer."""
@@ -262,29 +302,32 @@ class Executor:
             first = views[0]
             cas = {v.ca for v in views}
             live.before_ca = first.ca if len(cas) == 1 else None  # members on different CAs: unknown
-            live.before_valid_till = _iso(first.server_cert_valid_till) if not live.step.members else None
+            live.before_valid_till = iso(first.server_cert_valid_till) if not live.step.members else None
             detail: dict[str, Any] = {}
             if live.step.members:  # each member's server certificate must be renewed
-                live.before_members = {v.id: _iso(v.server_cert_valid_till) for v in views}
-                detail = {
-                    "members_valid_till": live.before_members,
-                    "members_ca": {v.id: v.ca for v in views},
-                }
-            self._record(live, "modify-sending", StepStatus.RUNNING, before_ca=live.before_ca,
+                live.before_members = {v.id: iso(v.server_cert_valid_till) for v in views}
+                live.members_ca = {v.id: v.ca for v in views}
+                detail = {"members_valid_till": live.before_members, "members_ca": live.members_ca}
+            self._record(live, Event.SENDING, StepStatus.RUNNING, before_ca=live.before_ca,
                          before_valid_till=live.before_valid_till, detail=detail)  # fmt: skip
         workers = max(1, min(len(batch), SEND_WORKERS))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rdsca-send") as pool:
-            errors = list(pool.map(lambda item: self._call(item[0].step), batch))
-        for (live, _), error in zip(batch, errors, strict=True):
-            if error is not None:
-                self._record(live, "modify-rejected", StepStatus.FAILED, reason=error)
-                continue
-            self.crash.after("modify-sent")
-            live.started = self.clock()
-            self._record(live, "modify-accepted", StepStatus.RUNNING, detail={"no_restart": self.no_restart})
+            answers = list(pool.map(lambda item: self._call(item[0].step), batch))
+        for (live, _), sent in zip(batch, answers, strict=True):
+            if sent.outcome == "accepted":
+                self.on_event(SENT)
+                self._record(live, Event.ACCEPTED, StepStatus.RUNNING, detail={"no_restart": self.no_restart})
+            elif sent.outcome == "unknown":
+                self._unknown(live, f"{sent.message}; reading the instance before any resend")
+            elif sent.code in BUSY_CODES:
+                live.phase = "busy"
+                self._record(live, Event.REJECTED, StepStatus.RUNNING,
+                             f"{sent.message}; waiting for the instance, then deciding again")  # fmt: skip
+            else:
+                self._record(live, Event.REJECTED, StepStatus.FAILED, reason=sent.message)
 
-    def _call(self, step: Step) -> str | None:
-        """Send one step's change; the error message, or None when AWS accepted it."""
+    def _call(self, step: Step) -> _Sent:
+        """Send one step's change, once (writes are never retried by botocore)."""
         apply_now = step.when is When.NOW
         try:
             if step.kind is Kind.MODIFY_CLUSTER:
@@ -297,37 +340,42 @@ class Executor:
                 self.actions.modify_instance(step.account, step.region, step.id, step.to_ca,
                                              apply_now=apply_now, no_restart=self.no_restart)  # fmt: skip
         except AwsAccessError as exc:
-            return str(exc)
-        return None
+            unknown = bool(getattr(exc, "outcome_unknown", False))
+            return _Sent("unknown" if unknown else "rejected", str(exc), getattr(exc, "code", None))
+        return _Sent("accepted")
+
+    # -- waiting -----------------------------------------------------------------------------
 
     def _after(self, views: list[Instance]) -> dict[str, Any]:
         first = views[0]
-        return {"after_ca": first.ca, "after_valid_till": _iso(first.server_cert_valid_till)}
+        return {"after_ca": first.ca, "after_valid_till": iso(first.server_cert_valid_till)}
 
     def _check(self, live: _Live, views: list[Instance] | None) -> None:
         step = live.step
         if views is None:
-            self._record(live, "failed", StepStatus.FAILED, reason="instance no longer exists")
+            self._record(live, Event.FAILED, StepStatus.FAILED, reason="instance no longer exists")
             return
         broken = [v for v in views if v.status in BROKEN]
         if broken:
-            self._record(live, "failed", StepStatus.FAILED, reason=f"{broken[0].id} is {broken[0].status}")
+            self._record(
+                live, Event.FAILED, StepStatus.FAILED, reason=f"{broken[0].id} is {broken[0].status}"
+            )
             return
         if live.verified(views, self.now()):
-            self._record(live, "verified", StepStatus.VERIFIED, **self._after(views))
+            self._record(live, Event.VERIFIED, StepStatus.VERIFIED, **self._after(views))
             return
         if step.when is When.WINDOW and all(v.pending_ca == step.to_ca for v in views):
-            self._record(live, "scheduled", StepStatus.SCHEDULED, "waits for the maintenance window")
+            self._record(live, Event.SCHEDULED, StepStatus.SCHEDULED, "waits for the maintenance window")
             return
         status = ",".join(sorted({v.status for v in views}))
-        elapsed = self.clock() - live.started
+        elapsed = self.clock() - (live.started or self.clock())
         if elapsed > self.options.step_timeout:
             reason = f"timed out after {elapsed:.0f}s (status {status}, CA {views[0].ca})"
-            self._record(live, "timed-out", StepStatus.FAILED, reason=reason)
+            self._record(live, Event.TIMED_OUT, StepStatus.FAILED, reason=reason)
         elif status != live.last_status:
             live.last_status = status
             self._record(
-                live, "status-seen", StepStatus.RUNNING, detail={"status": status, "ca": views[0].ca}
+                live, Event.STATUS_SEEN, StepStatus.RUNNING, detail={"status": status, "ca": views[0].ca}
             )
 
     # -- a wave ------------------------------------------------------------------------------
@@ -350,7 +398,7 @@ class Executor:
     def _wave(self, wave: str, todo: list[_Live]) -> None:
         self.progress.wave(wave, [t.step for t in todo])
         for live in todo:  # re-evaluated from scratch: what AWS shows now decides
-            live.status = StepStatus.PENDING
+            live.status, live.phase = StepStatus.PENDING, ""
         waiting = list(todo)
         running: list[_Live] = []
         # One read of the whole wave, then polls of the running steps only (at most max-parallel
@@ -366,10 +414,16 @@ class Executor:
             last_poll = self.clock()
             polled = self._poll(running)
             seen = {t: {**seen.get(t, {}), **polled.get(t, {})} for t in {*seen, *polled}}
+            again: list[tuple[_Live, list[Instance]]] = []
             for live in list(running):
-                self._check(live, self._views(live, seen))
-                if live.status is not StepStatus.RUNNING:
-                    running.remove(live)
+                views = self._views(live, seen)
+                if live.phase:
+                    self._reconsider(live, views, again)
+                else:
+                    self._check(live, views)
+            if again:
+                self._send_all(again)
+            running[:] = [live for live in running if live.status is StepStatus.RUNNING]
 
     def _start_ready(
         self,
@@ -385,15 +439,14 @@ class Executor:
                 blocker = self._blocked_by(live)
                 if blocker:
                     waiting.remove(live)
-                    self._record(
-                        live, "skipped", StepStatus.SKIPPED, reason=f"dependency {blocker} did not finish"
-                    )
+                    self._record(live, Event.SKIPPED, StepStatus.SKIPPED,
+                                 reason=f"dependency {blocker} did not finish")  # fmt: skip
                     progress = True
                 elif len(running) + len(to_send) < self.max_parallel and self._ready(live):
                     waiting.remove(live)
                     progress = True
                     views = self._views(live, seen)
-                    if self._begin(live, views) and views is not None:
+                    if self._decide(live, views) and views is not None:
                         to_send.append((live, views))
                     elif live.status is StepStatus.RUNNING:
                         running.append(live)
@@ -403,7 +456,7 @@ class Executor:
         if not running and waiting:  # only with a dependency outside the wave; never spin
             for live in list(waiting):
                 waiting.remove(live)
-                self._record(live, "skipped", StepStatus.SKIPPED, reason="dependency outside the run")
+                self._record(live, Event.SKIPPED, StepStatus.SKIPPED, reason="dependency outside the run")
 
     # -- the run -----------------------------------------------------------------------------
 
@@ -424,11 +477,16 @@ class Executor:
                     self.journal.set_run_status(self.run_id, RunStatus.INTERRUPTED, "declined", wave=wave)
                     return self._result(RunStatus.INTERRUPTED, wave)
                 self._wave(wave, todo)
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (rdsca.errors.Interrupted)
+            why = getattr(exc, "signame", "Ctrl-C")
             for live in self.live.values():
                 if live.status is StepStatus.RUNNING:
-                    self._record(live, "interrupted", StepStatus.INTERRUPTED, "Ctrl-C")
-            self.journal.set_run_status(self.run_id, RunStatus.INTERRUPTED, "run-interrupted")
+                    self._record(live, Event.INTERRUPTED, StepStatus.INTERRUPTED, why)
+            self.journal.set_run_status(self.run_id, RunStatus.INTERRUPTED, "run-interrupted", signal=why)
+            raise
+        except JournalError:  # disk full, a damaged file: say "interrupted" if the journal still can
+            with contextlib.suppress(JournalError):
+                self.journal.set_run_status(self.run_id, RunStatus.INTERRUPTED, "run-interrupted")
             raise
         return self._finish(stopped_before)
 

@@ -4,10 +4,14 @@ An event and the step's new status are written together, so the step table is al
 its events. The executor writes "modify-sending" before the AWS call and "modify-accepted" after
 it, each in its own transaction: after a crash the last event says exactly how far a step got.
 Only CA ids, statuses, dates and AWS error messages are stored: never credentials.
+
+Leases (schema 2): a process that runs a rotation holds its run and each instance of it
+(`rdsca.rollout.lease`); a second process is refused while the holder lives.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 import secrets
@@ -20,9 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from rdsca.errors import JournalError
+from rdsca.rollout import lease
+from rdsca.rollout.lease import Holder
 from rdsca.rollout.plan import Plan
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 1: runs, steps, events (release 0.1); 2: + leases
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -66,6 +72,16 @@ CREATE TABLE IF NOT EXISTS events (
     detail TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_step ON events(run_id, step_key);
+CREATE TABLE IF NOT EXISTS leases (
+    scope TEXT PRIMARY KEY,        -- run:<run id> | instance:<account>/<region>/<id>
+    run_id TEXT NOT NULL,
+    holder TEXT NOT NULL,          -- one id per process invocation
+    pid INTEGER NOT NULL,
+    host TEXT NOT NULL,
+    command TEXT NOT NULL,
+    acquired_at TEXT NOT NULL,
+    heartbeat_at TEXT NOT NULL
+);
 """
 
 
@@ -154,8 +170,13 @@ class Journal:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA busy_timeout=10000")
-            if self._db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version == SCHEMA_VERSION:
                 return  # already set up: opening to read takes no write lock
+            if version > SCHEMA_VERSION:
+                raise JournalError(
+                    f"the journal {path} was written by a newer rdsca (schema {version}); upgrade rdsca"
+                )
             with self._tx():
                 for statement in _DDL.split(";"):
                     if statement.strip():
@@ -169,24 +190,51 @@ class Journal:
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
         try:
             yield self._db
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
         except BaseException:
-            self._db.execute("ROLLBACK")
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
 
     def _now(self) -> str:
         return self._clock().isoformat(timespec="milliseconds")
 
     # -- writing --------------------------------------------------------------------------------
 
-    def create_run(self, plan: Plan, plan_json: str, kind: str = "apply", parent: str | None = None) -> str:
-        """Record a run and its planned steps, all in one transaction."""
+    def create_run(
+        self,
+        plan: Plan,
+        plan_json: str,
+        kind: str = "apply",
+        parent: str | None = None,
+        holder: Holder | None = None,
+        take_over: bool = False,
+    ) -> str:
+        """Record a run and its planned steps, all in one transaction, leased to `holder`.
+
+        The lease on the run and on each of its instances is taken in the same transaction: when
+        another live process holds one of them, LeaseHeld is raised and no run is recorded.
+        """
         now = self._now()
         run_id = f"{self._clock():%Y%m%d-%H%M%S}-{secrets.token_hex(3)}"
         with self._tx() as db:
+            if holder is not None:
+                taken = lease.claim(db, run_id, lease.scopes(run_id, plan), holder, self._clock(), take_over)
             db.execute(
                 "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?)",
                 (
@@ -209,7 +257,29 @@ class Journal:
                 )  # fmt: skip
                 self._insert_event(db, run_id, s.key, "planned", StepStatus.PENDING, {"wave": s.wave}, now)
             self._insert_event(db, run_id, None, "run-started", RunStatus.RUNNING, {"kind": kind}, now)
+            if holder is not None:
+                for message in taken:
+                    self._insert_event(db, run_id, None, "lease-taken-over", None, {"message": message}, now)
         return run_id
+
+    def claim(self, run_id: str, plan: Plan, holder: Holder, take_over: bool = False) -> list[str]:
+        """Lease an existing run and its instances to `holder` (resume); LeaseHeld if held.
+
+        Returns what was taken over from holders that are gone (also journalled as events).
+        """
+        now = self._now()
+        with self._tx() as db:
+            taken = lease.claim(db, run_id, lease.scopes(run_id, plan), holder, self._clock(), take_over)
+            for message in taken:
+                self._insert_event(db, run_id, None, "lease-taken-over", None, {"message": message}, now)
+        return taken
+
+    def release(self, holder: Holder) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM leases WHERE holder=?", (holder.id,))
+
+    def leases(self) -> list[lease.LeaseRecord]:
+        return [lease.LeaseRecord(**dict(r)) for r in self._db.execute("SELECT * FROM leases ORDER BY scope")]
 
     def _insert_event(
         self,

@@ -14,11 +14,11 @@ from typing import Protocol
 
 from rdsca.errors import ConfigError, PlanError
 from rdsca.model import EngineCapability, RegionCAs
+from rdsca.rollout.events import was_accepted
 from rdsca.rollout.journal import Journal, StepStatus
 from rdsca.rollout.plan import Kind, Plan, Step, When
 
 PREVIOUS = "previous"  # the target of a rollback plan: each step's own previous CA
-ACCEPTED = frozenset({"modify-accepted", "modify-assumed-accepted"})
 
 
 class Lookups(Protocol):
@@ -36,7 +36,7 @@ def changed_steps(plan: Plan, journal: Journal, run_id: str) -> list[tuple[Step,
         rec = records.get(s.key)
         if rec is None or rec.status == StepStatus.ROLLED_BACK:
             continue
-        if ACCEPTED & set(history.get(s.key, ())):
+        if was_accepted(history.get(s.key, ())):
             out.append((s, rec.before_ca or s.from_ca))
     return out
 
