@@ -44,3 +44,13 @@ def sandbox_env(sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> Sand
     for name, value in sandbox.env().items():
         monkeypatch.setenv(name, value)
     return sandbox
+
+
+from support.faultproxy import FaultProxy  # noqa: E402  (appended with its fixture)
+
+
+@pytest.fixture
+def fault_proxy(sandbox_server: SandboxServer) -> Iterator[FaultProxy]:
+    """A `FaultProxy` (tests/support/faultproxy.py) in front of the session's sandbox, no rules yet."""
+    with FaultProxy(sandbox_server.url) as proxy:
+        yield proxy
