@@ -20,6 +20,7 @@ import click
 from platformdirs import user_config_dir
 
 from rdsca.errors import ConfigError
+from rdsca.files import CONFIG_LIMIT, read_text_input
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,7 @@ def find(cwd: Path | None = None, environ: Mapping[str, str] = os.environ) -> Pa
     explicit = environ.get(ENV_VAR)
     if explicit:
         path = Path(explicit).expanduser()
-        if not path.is_file():
+        if not path.exists():  # a directory or a FIFO: `load` says what it is instead
             raise ConfigError(f"{ENV_VAR}={explicit}: no such file")
         return path
     return next((p for p in candidates(cwd) if p.is_file()), None)
@@ -76,12 +77,13 @@ def _check(path: Path, key: str, value: Any) -> Any:
 
 
 def load(path: Path) -> Config:
+    text = read_text_input(path, what="", limit=CONFIG_LIMIT)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid TOML: nested too deeply") from None
     unknown = sorted(set(data) - set(KEYS))
     if unknown:
         raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(KEYS)}")

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import stat
 import warnings
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
 
 from rdsca.catalog import Catalog, KnownCA, classify, common_name, key_description, load_catalog
 from rdsca.errors import ConfigError
+from rdsca.files import read_input
 
 MAX_BUNDLE_BYTES = 10 * 1024 * 1024
 JKS_DEFAULT_PASSWORD = "changeit"
@@ -92,22 +94,17 @@ def read_bundle(
 
 
 def read_limited(path: Path, max_bytes: int) -> bytes:
-    """The file's bytes, refusing directories, unreadable files and files over `max_bytes`."""
+    """The file's bytes, refusing directories, FIFOs, devices, unreadable files and files over
+    `max_bytes` (a FIFO would block and /dev/zero never end: neither is read)."""
     try:
-        size = path.stat().st_size
-        if path.is_dir():
-            raise BundleError(f"{path} is a directory, not a bundle file")
-        if size > max_bytes:
-            raise BundleError(_too_big(str(path), size, max_bytes))
-        with path.open("rb") as fh:
-            data = fh.read(max_bytes + 1)  # a FIFO or /proc file may lie about its size
+        info = path.stat()
     except FileNotFoundError as exc:
         raise BundleError(f"{path}: no such file") from exc
     except OSError as exc:
         raise BundleError(f"cannot read {path}: {exc.strerror}") from exc
-    if len(data) > max_bytes:
-        raise BundleError(_too_big(str(path), len(data), max_bytes))
-    return data
+    if stat.S_ISREG(info.st_mode) and info.st_size > max_bytes:
+        raise BundleError(_too_big(str(path), info.st_size, max_bytes))
+    return read_input(path, what="", limit=max_bytes, error=BundleError)
 
 
 def _too_big(label: str, size: int, limit: int) -> str:

@@ -9,18 +9,24 @@ from pathlib import Path
 from typing import Any
 
 from rdsca.errors import ConfigError
+from rdsca.files import JSON_LIMIT, read_text_input
 
 READINESS_SCHEMA = "rdsca.readiness/1"
 
 
 def load_readiness(path: Path, flag: str = "--readiness") -> dict[str, Any]:
     """The document, checked enough to use it; a bad file is a clear error, not a traceback."""
+    text = read_text_input(path, what=flag, limit=JSON_LIMIT)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{flag} {path}: no such file") from exc
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise ConfigError(f"{flag} {path}: not a readiness JSON file ({exc})") from exc
+        doc = json.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{flag} {path}: not a readiness JSON file (nested too deeply)") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{flag} {path}: not a readiness JSON file ({exc})") from None
+    except ValueError:  # an integer of more than 4300 digits
+        raise ConfigError(
+            f"{flag} {path}: not a readiness JSON file (a number has thousands of digits)"
+        ) from None
     if not isinstance(doc, dict) or doc.get("schema") != READINESS_SCHEMA:
         raise ConfigError(
             f"{flag} {path}: expected schema {READINESS_SCHEMA} (from `rdsca readiness -f json`)"
