@@ -372,6 +372,64 @@ def build(
     )
 
 
+def check_consistent(plan: Plan, rollback_target: str = "previous") -> None:
+    """Refuse a plan whose steps contradict each other or the plan (PlanError, nothing sent).
+
+    The checksum of a plan file only catches accidents: anyone can recompute it. So a loaded plan
+    is checked for meaning too: each step takes its instance to the plan's target CA (a rollback
+    plan, target `rollback_target`, takes each one back to its own previous CA), names a target the
+    plan reaches, has its own key, and depends only on planned steps, without a cycle (a cycle
+    would wait forever).
+    """
+    targets = set(plan.targets)
+    keys: set[str] = set()
+    for s in plan.steps:
+        if s.key in keys:
+            raise PlanError(f"plan file: step {s.key} appears twice")
+        keys.add(s.key)
+        if s.key != f"{s.account}/{s.region}/{s.id}":
+            raise PlanError(f"plan file: step {s.key} does not match its account, region and id")
+        if plan.target_ca != rollback_target and s.to_ca != plan.target_ca:
+            raise PlanError(
+                f"plan file: step {s.key} goes to {s.to_ca}, not to the plan's target {plan.target_ca}"
+            )
+        if (s.account, s.region) not in targets:
+            raise PlanError(f"plan file: step {s.key} is in {s.account}/{s.region}, not a target of the plan")
+        if s.kind is Kind.APPLY_ACTION and not s.action:
+            raise PlanError(f"plan file: step {s.key} applies a maintenance action but names none")
+        if s.kind is Kind.MODIFY_CLUSTER and not s.members:
+            raise PlanError(f"plan file: step {s.key} modifies a cluster but lists no members")
+    for s in plan.steps:
+        for d in s.depends_on:
+            if d not in keys:
+                raise PlanError(f"plan file: step {s.key} depends on {d}, which is not a step of the plan")
+    _check_acyclic(plan.steps)
+
+
+def _check_acyclic(steps: Sequence[Step]) -> None:
+    """Kahn's algorithm: whatever is left when nothing more can start is on (or behind) a cycle."""
+    waiting = {s.key: len(set(s.depends_on)) for s in steps}
+    dependents: dict[str, list[str]] = {}
+    for s in steps:
+        for d in set(s.depends_on):
+            dependents.setdefault(d, []).append(s.key)
+    ready = [k for k, n in waiting.items() if n == 0]
+    while ready:
+        done = ready.pop()
+        del waiting[done]
+        for key in dependents.get(done, ()):
+            waiting[key] -= 1
+            if waiting[key] == 0:
+                ready.append(key)
+    if waiting:
+        stuck = sorted(waiting)
+        raise PlanError(
+            "plan file: steps depend on each other in a cycle (they would wait forever): "
+            + ", ".join(stuck[:5])
+            + (" ..." if len(stuck) > 5 else "")
+        )
+
+
 def only_waves(plan: Plan, waves: Sequence[str]) -> Plan:
     """The plan cut down to some of its waves (dependencies outside them dropped)."""
     unknown = sorted(set(waves) - set(plan.waves))

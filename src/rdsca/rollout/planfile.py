@@ -2,7 +2,8 @@
 
 `dumps` adds a checksum over the content; `loads` checks the JSON, the schema, every field's
 type, the CA ids and the checksum, so a truncated or hand-edited file is refused before any
-AWS call. Pure.
+AWS call. The checksum is no defence against someone who recomputes it, so the plan's meaning
+is checked too (`plan.check_consistent`). Pure.
 """
 
 from __future__ import annotations
@@ -14,7 +15,20 @@ from datetime import datetime
 from typing import Any
 
 from rdsca.errors import PlanError
-from rdsca.rollout.plan import SCHEMA, Kind, Plan, PlanPolicy, Restart, Scope, Skipped, Step, When
+from rdsca.rollout.plan import (
+    SCHEMA,
+    Kind,
+    Plan,
+    PlanPolicy,
+    Restart,
+    Scope,
+    Skipped,
+    Step,
+    When,
+    check_consistent,
+)
+
+PREVIOUS = "previous"  # the target of a rollback plan (rollback.PREVIOUS): each step's previous CA
 
 
 def _checksum(doc: Mapping[str, Any]) -> str:
@@ -168,8 +182,10 @@ def _seen(raw: Any) -> dict[str, tuple[str | None, str | None, str, str]]:
         raise PlanError("plan file: seen is not an object")
     out: dict[str, tuple[str | None, str | None, str, str]] = {}
     for key, value in raw.items():
-        if not (isinstance(value, list) and len(value) == 4):
-            raise PlanError(f"plan file: seen[{key!r}] must be a list of 4 values")
+        if not (isinstance(value, list) and len(value) == 4) or not all(
+            v is None or isinstance(v, str) for v in value
+        ):
+            raise PlanError(f"plan file: seen[{key!r}] must be a list of 4 strings or nulls")
         out[key] = (value[0], value[1], str(value[2]), str(value[3]))
     return out
 
@@ -186,7 +202,7 @@ def from_dict(doc: Any, known_cas: Collection[str] = ()) -> Plan:
             "plan file: content does not match its checksum (edited by hand?); run `rdsca plan` again"
         )
     target_ca = _get(doc, "target_ca", str, "")
-    if known_cas and target_ca not in known_cas and target_ca != "previous":
+    if known_cas and target_ca not in known_cas and target_ca != PREVIOUS:
         raise PlanError(f"plan file: unknown target CA {target_ca!r}")
     try:
         created_at = datetime.fromisoformat(_get(doc, "created_at", str, ""))
@@ -194,26 +210,35 @@ def from_dict(doc: Any, known_cas: Collection[str] = ()) -> Plan:
         raise PlanError("plan file: created_at is not a date") from None
     scope_raw = _get(doc, "scope", dict, "")
     targets = _get(doc, "targets", list, "")
-    if not all(isinstance(t, dict) and isinstance(t.get("account"), str) for t in targets):
+    if not all(
+        isinstance(t, dict) and isinstance(t.get("account"), str) and isinstance(t.get("region"), str)
+        for t in targets
+    ):
         raise PlanError("plan file: targets must be objects with account and region")
     steps = tuple(_step(raw, n, known_cas) for n, raw in enumerate(_get(doc, "steps", list, "")))
     waves = _strs(doc, "waves", "")
     for s in steps:
         if s.wave not in waves:
             raise PlanError(f"plan file: step {s.key} is in an unknown wave {s.wave!r}")
+    skipped_raw = _get(doc, "skipped", list, "")
+    if not all(isinstance(r, dict) for r in skipped_raw):
+        raise PlanError("plan file: skipped must be a list of objects")
     skipped = tuple(
         Skipped(
             _get(r, "key", str, "skipped."), _opt_str(r, "ca", "skipped."), _get(r, "reason", str, "skipped.")
         )
-        for r in _get(doc, "skipped", list, "")
+        for r in skipped_raw
     )
-    return Plan(
+    tags = _get(scope_raw, "tags", list, "scope.")
+    if not all(isinstance(t, list) and len(t) == 2 and all(isinstance(v, str) for v in t) for t in tags):
+        raise PlanError("plan file: scope.tags must be a list of [key, value] pairs")
+    plan = Plan(
         created_at=created_at,
         target_ca=target_ca,
         policy=_policy(doc.get("policy")),
         scope=Scope(
             engines=_strs(scope_raw, "engines", "scope."),
-            tags=tuple((str(k), str(v)) for k, v in _get(scope_raw, "tags", list, "scope.")),
+            tags=tuple((k, v) for k, v in tags),
             id_globs=_strs(scope_raw, "ids", "scope."),
         ),
         targets=tuple((str(t["account"]), str(t["region"])) for t in targets),
@@ -224,6 +249,8 @@ def from_dict(doc: Any, known_cas: Collection[str] = ()) -> Plan:
         fingerprint=_get(doc, "fingerprint", str, ""),
         seen=_seen(doc.get("seen")),
     )
+    check_consistent(plan, rollback_target=PREVIOUS)
+    return plan
 
 
 def loads(text: str, known_cas: Collection[str] = ()) -> Plan:
@@ -231,4 +258,11 @@ def loads(text: str, known_cas: Collection[str] = ()) -> Plan:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise PlanError(f"plan file is not valid JSON (truncated?): {exc.msg} at line {exc.lineno}") from None
-    return from_dict(doc, known_cas)
+    except RecursionError:
+        raise PlanError("plan file is not a plan: JSON nested too deeply") from None
+    except ValueError:  # not a JSONDecodeError: an integer of more than 4300 digits
+        raise PlanError("plan file is not a plan: a number has thousands of digits") from None
+    try:
+        return from_dict(doc, known_cas)
+    except RecursionError:  # nesting deep enough to pass json but not json.dumps (the checksum)
+        raise PlanError("plan file is not a plan: JSON nested too deeply") from None
