@@ -16,6 +16,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rdsca.catalog import Catalog
+from rdsca.cli import logs
 from rdsca.cli.app import cli
 from rdsca.cli.common import read_fleet
 from rdsca.cli.options import (
@@ -337,6 +338,7 @@ def sessions_command(ctx: click.Context, dsn: str, password_env: str | None,
     """
     password = read_password(password_env, password_file)
     target = parse_dsn(dsn, password=password)
+    logs.register_secret(target.password)  # masked in every log line, whatever a driver quotes
     listing = list_sessions(target, timeout=timeout)
     if fmt == "json":
         text = json.dumps({"schema": SESSIONS_SCHEMA, **listing_dict(listing)}, indent=2)

@@ -9,6 +9,7 @@ turns "cannot see" into "no TLS clients". The password is kept out of every repr
 from __future__ import annotations
 
 import enum
+import re
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -89,8 +90,8 @@ def parse_dsn(dsn: str, *, password: str | None = None) -> DbTarget:
     try:
         parts = urlsplit(dsn)
         port = parts.port
-    except ValueError as exc:
-        raise ConfigError(f"bad DSN: {_mask_dsn(dsn)}: {exc}") from exc
+    except ValueError:  # its text may quote a piece of the password ("...integer value as 'p'")
+        raise ConfigError(f"bad DSN {_mask_dsn(dsn)}: cannot read HOST:PORT; {_ENCODE_HINT}") from None
     engine = _SCHEMES.get(parts.scheme.lower())
     if engine is None:
         raise ConfigError(
@@ -101,6 +102,8 @@ def parse_dsn(dsn: str, *, password: str | None = None) -> DbTarget:
     host = unquote(parts.hostname or "") or dict(params).get("host", "")
     if not host:
         raise ConfigError(f"bad DSN {_mask_dsn(dsn)}: no host")
+    if "@" in parts.path or "@" in parts.fragment:  # postgresql://u:p/s@host: host "p", path "s@host"
+        raise ConfigError(f"bad DSN {_mask_dsn(dsn)}: '@' after the host; {_ENCODE_HINT}")
     user = unquote(parts.username or "")
     if not user:
         raise ConfigError(f"bad DSN {_mask_dsn(dsn)}: no user (postgresql://USER@HOST/DB)")
@@ -116,12 +119,19 @@ def parse_dsn(dsn: str, *, password: str | None = None) -> DbTarget:
     )
 
 
+_ENCODE_HINT = "percent-encode / ? # @ in the password (%2F %3F %23 %40), or use --password-env"
+_KEYWORD_PASSWORD = re.compile(r"(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)")
+
+
 def _mask_dsn(dsn: str) -> str:
-    head, sep, tail = dsn.partition("@")
-    if not sep or ":" not in head.split("//", 1)[-1]:
-        return dsn
-    scheme, _, cred = head.partition("//")
-    return f"{scheme}//{cred.split(':', 1)[0]}:***@{tail}"
+    """`dsn` with its password as ***: all between the user's ':' and the last '@' (p@ss@host)."""
+    scheme, sep, rest = dsn.partition("//")
+    if not sep:  # a keyword DSN: host=... password=...
+        return _KEYWORD_PASSWORD.sub(r"\1***", dsn)
+    cred, at, tail = rest.rpartition("@")
+    if not at or ":" not in cred:
+        return _KEYWORD_PASSWORD.sub(r"\1***", dsn)  # no password, unless ?password=
+    return _KEYWORD_PASSWORD.sub(r"\1***", f"{scheme}//{cred.split(':', 1)[0]}:***@{tail}")
 
 
 def list_sessions(target: DbTarget, *, timeout: float = 10.0) -> SessionListing:
