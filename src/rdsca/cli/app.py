@@ -12,7 +12,8 @@ import click
 
 from rdsca import __version__
 from rdsca.cli import config, logs
-from rdsca.errors import ExitCode, Interrupted, RdscaError
+from rdsca.errors import ExitCode, Interrupted, JournalError, RdscaError
+from rdsca.files import disk_full
 
 # Which module registers each command on `cli`. A module is imported only when one of its commands
 # runs (or help lists them), so `rdsca audit` does not pay for the browser, database and rotation
@@ -110,11 +111,23 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+    except JournalError as exc:  # a full disk under the journal is the machine's fault: 1, not 2
+        if debug:
+            raise
+        click.echo(f"error: {exc}", err=True)
+        return ExitCode.ERROR if disk_full(exc) else int(exc.exit_code)
     except RdscaError as exc:
         if debug:
             raise
         click.echo(f"error: {exc}", err=True)
         return int(exc.exit_code)
+    except OSError as exc:  # a full disk is one line, not a bug; any other OSError is unexpected
+        if debug:
+            raise
+        full = disk_full(exc)
+        what = "disk full" if full else f"unexpected {type(exc).__name__}"
+        click.echo(f"error: {what}: {exc}" + ("" if full else " (run with --debug)"), err=True)
+        return ExitCode.ERROR
     except Exception as exc:  # the boundary: a bug still gets one clear line
         if debug:
             raise

@@ -8,7 +8,7 @@ import click
 
 from rdsca.assess import Policy, evaluate
 from rdsca.cli.app import cli
-from rdsca.cli.common import read_fleet, use_color
+from rdsca.cli.common import failed_targets_code, read_fleet, use_color
 from rdsca.cli.options import (
     AwsOptions,
     Selection,
@@ -26,8 +26,9 @@ from rdsca.report.table import cas_table
 
 
 def exit_code(audit: Audit, fail_within: int | None) -> ExitCode:
-    if audit.fleet.failed:
-        return ExitCode.PARTIAL
+    failed = failed_targets_code(audit.fleet)
+    if failed is not None:
+        return failed
     if fail_within is not None:
         for v in audit.verdicts:
             if v.state in (State.EXPIRED, State.RETIRED_CA):
@@ -99,4 +100,4 @@ def cas(ctx: click.Context, aws: AwsOptions, fmt: str, output: Path | None) -> N
         for t in fleet.failed:
             text += f"FAILED {t.target.account_id} {t.target.region}: {t.error}\n"
         emit(text, output)
-    ctx.exit(ExitCode.PARTIAL if fleet.failed else ExitCode.OK)
+    ctx.exit(failed_targets_code(fleet) or ExitCode.OK)

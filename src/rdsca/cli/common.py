@@ -9,10 +9,13 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+import click
+
 from rdsca.assess.select import select
 from rdsca.aws.fleet import collect
 from rdsca.aws.session import AwsSettings, ResolvedTarget, resolve_targets
 from rdsca.cli.options import AwsOptions, Selection
+from rdsca.errors import ExitCode
 from rdsca.model import Fleet
 
 
@@ -42,6 +45,22 @@ def read_fleet(aws: AwsOptions, selection: Selection | None = None) -> Fleet:
     if selection is not None:
         fleet = select(fleet, selection.engines, selection.tags, selection.id_globs)
     return fleet
+
+
+def failed_targets_code(fleet: Fleet) -> ExitCode | None:
+    """The exit code the failed targets call for: ERROR when every target failed (nothing was
+    read, said in one `error:` line), PARTIAL when some did, None when none did."""
+    if not fleet.failed:
+        return None
+    if len(fleet.failed) < len(fleet.targets):
+        return ExitCode.PARTIAL
+    first = fleet.failed[0]
+    click.echo(
+        f"error: every target failed ({len(fleet.failed)}), nothing was read; "
+        f"{first.target.key}: {first.error}",
+        err=True,
+    )
+    return ExitCode.ERROR
 
 
 def use_color(output: Path | None = None) -> bool:

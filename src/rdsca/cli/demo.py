@@ -16,6 +16,7 @@ from rich.rule import Rule
 
 from rdsca.cli.app import cli, main
 from rdsca.cli.common import use_color
+from rdsca.cli.options import FiniteFloat
 from rdsca.errors import ConfigError
 from rdsca.rollout.journal import Journal
 
@@ -97,7 +98,7 @@ def story(out: Path, poll: float) -> list[Step]:
 @cli.command()
 @click.option("--output-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("rdsca-demo"),
               show_default=True, help="Where the plan, the journal and the report go.")  # fmt: skip
-@click.option("--reboot-seconds", type=click.FloatRange(0), default=1.0, show_default=True,
+@click.option("--reboot-seconds", type=FiniteFloat(0), default=1.0, show_default=True,
               help="How long the sandbox's instances take to apply a CA change.")  # fmt: skip
 def demo(output_dir: Path, reboot_seconds: float) -> None:
     """Walk the whole story against the built-in sandbox: audit, readiness, plan, apply, roll back, report.

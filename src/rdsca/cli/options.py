@@ -2,20 +2,37 @@
 
 from __future__ import annotations
 
+import errno
 import functools
+import math
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import click
 
 from rdsca.catalog import Catalog, load_catalog
-from rdsca.errors import ConfigError
+from rdsca.errors import ConfigError, RdscaError
+from rdsca.files import PASSWORD_LIMIT, check_input, read_text_input
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class FiniteFloat(click.FloatRange):
+    """A number in a range that is also finite: click.FloatRange lets `nan` and `inf` through
+    (nan compares false with every bound), and a poll interval or timeout of nan or inf would
+    crash or hang the command. Use it for every float option."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number.", param, ctx)
+        return number
 
 
 def _split_csv(values: Sequence[str]) -> tuple[str, ...]:
@@ -109,11 +126,11 @@ def aws_options(func: F) -> F:
             raise ConfigError("--accounts and --org need --role-name (the role to assume in each account)")
         kwargs["aws"] = AwsOptions(
             profiles=tuple(profiles),
-            regions=_split_csv(regions or ()),
+            regions=check_regions(regions or ()),
             accounts=accts,
             role_name=role_name,
             org=org,
-            endpoint_url=endpoint_url or None,
+            endpoint_url=check_endpoint_url(endpoint_url),
         )
         return func(*args, **kwargs)
 
@@ -122,6 +139,32 @@ def aws_options(func: F) -> F:
     for opt in reversed(options):
         result = opt(result)
     return result
+
+
+def check_regions(values: Sequence[str], flag: str = "--region") -> tuple[str, ...]:
+    """Regions from repeated or comma-separated values; an empty one is refused, not read as
+    "every region" (which is what giving no --region means)."""
+    for value in values:
+        if not _split_csv([value]):
+            raise ConfigError(f"{flag} {value!r}: empty; name a region such as us-east-1, or leave "
+                              f"{flag} out for every region")  # fmt: skip
+    return _split_csv(values)
+
+
+def check_endpoint_url(url: str | None) -> str | None:
+    """An http(s) URL with a host, or None; anything else is refused before any AWS call."""
+    if not url:
+        return None
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (reading it checks the port)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(
+            f"--endpoint-url {url!r}: expected http(s)://HOST[:PORT], e.g. http://127.0.0.1:5000"
+        )
+    return url
 
 
 def selection_options(func: F) -> F:
@@ -230,17 +273,59 @@ def emit(text: str, output: Path | None) -> None:
 
 
 def write_atomic(path: Path, text: str) -> None:
+    """Write `text` to `path`; a full disk is an error (exit 1), a bad path is bad input (exit 2).
+
+    A regular file (or a new one) is replaced atomically: a temporary file beside it, then a
+    rename. A symlink is followed: its target is replaced atomically and the link stays a link.
+    A FIFO or a device (/dev/stdout, a named pipe a reader waits on) is written through, never
+    replaced. A new file gets mode 0666 minus the umask; an existing one keeps its mode.
+    """
     path = path.expanduser()
-    if path.parent and not path.parent.exists():
-        raise ConfigError(f"cannot write {path}: directory {path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
+        info = path.stat()  # follows a symlink
+    except FileNotFoundError:
+        info = None
     except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
         raise ConfigError(f"cannot write {path}: {exc.strerror}") from exc
+    if info is not None and stat.S_ISDIR(info.st_mode):
+        raise ConfigError(f"cannot write {path}: it is a directory")
+    data = text.encode("utf-8")
+    try:
+        if info is not None and not stat.S_ISREG(info.st_mode):
+            with path.open("wb") as fh:  # a FIFO or a device: write through it
+                fh.write(data)
+            return
+        _replace_file(path.resolve() if path.is_symlink() else path, data, info)
+    except OSError as exc:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            raise RdscaError(f"cannot write {path}: {exc.strerror} (disk full)") from exc
+        raise ConfigError(f"cannot write {path}: {exc.strerror}") from exc
+
+
+def _replace_file(path: Path, data: bytes, info: os.stat_result | None) -> None:
+    if not path.parent.is_dir():
+        raise ConfigError(f"cannot write {path}: directory {path.parent} does not exist")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            fd = os.open(tmp, flags, 0o666)  # the kernel applies the umask, as for any new file
+            break
+        except FileExistsError:
+            continue
+    else:
+        raise ConfigError(f"cannot write {path}: no free temporary name beside it")
+    try:
+        if info is not None:
+            os.fchmod(fd, stat.S_IMODE(info.st_mode))
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def read_password(
@@ -260,21 +345,15 @@ def read_password(
             raise ConfigError(f"{env_flag} {password_env}: the variable is not set")
         return os.environ[password_env]
     if password_file:
-        try:
-            lines = password_file.read_text(encoding="utf-8").splitlines()
-            return lines[0] if lines else ""  # an empty file: the empty password
-        except FileNotFoundError as exc:
-            raise ConfigError(f"{file_flag} {password_file}: no such file") from exc
-        except (OSError, UnicodeDecodeError) as exc:
-            raise ConfigError(f"{file_flag} {password_file}: cannot read a password from it") from exc
+        lines = read_text_input(password_file, what=file_flag, limit=PASSWORD_LIMIT).splitlines()
+        return lines[0] if lines else ""  # an empty file: the empty password
     return None
 
 
 def load_catalogue(extra: Sequence[Path]) -> Catalog:
     """The built-in catalogue of RDS CAs plus the roots of `extra` PEM bundles."""
     for path in extra:
-        if not path.is_file():
-            raise ConfigError(f"--catalogue-bundle {path}: no such file")
+        check_input(path, what="--catalogue-bundle")
     try:
         return load_catalog(extra=extra)
     except ValueError as exc:

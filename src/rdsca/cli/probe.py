@@ -18,9 +18,10 @@ from rich.text import Text
 from rdsca.catalog import Catalog
 from rdsca.cli import logs
 from rdsca.cli.app import cli
-from rdsca.cli.common import read_fleet
+from rdsca.cli.common import failed_targets_code, read_fleet
 from rdsca.cli.options import (
     AwsOptions,
+    FiniteFloat,
     Selection,
     aws_options,
     catalogue_options,
@@ -30,6 +31,7 @@ from rdsca.cli.options import (
     selection_options,
 )
 from rdsca.errors import ConfigError, ExitCode
+from rdsca.files import BUNDLE_LIMIT, read_input
 from rdsca.readiness.gather import endpoints_of
 from rdsca.readiness.probe import DEFAULT_TIMEOUT, Endpoint, Outcome, ProbeResult, Protocol, probe, probe_many
 from rdsca.readiness.probe_chain import TrustBundle
@@ -57,12 +59,7 @@ def parse_target(text: str, protocol: Protocol) -> tuple[str, int]:
 
 def load_trust_bundle(path: Path) -> TrustBundle:
     """PEM, DER or PKCS#7 certificates from a file; bad input is a ConfigError (exit 2)."""
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError as exc:
-        raise ConfigError(f"--bundle {path}: no such file") from exc
-    except OSError as exc:
-        raise ConfigError(f"--bundle {path}: cannot read it: {exc.strerror}") from exc
+    data = read_input(path, what="--bundle", limit=BUNDLE_LIMIT)
     loaders = (
         x509.load_pem_x509_certificates,
         pkcs7.load_pem_pkcs7_certificates,
@@ -107,7 +104,7 @@ def load_trust_bundle(path: Path) -> TrustBundle:
 @click.option("--server-name", metavar="NAME", help="Hostname to send (SNI) and verify. Default: HOST.")
 @click.option(
     "--timeout",
-    type=click.FloatRange(0.1, 300),
+    type=FiniteFloat(0.1, 300),
     default=DEFAULT_TIMEOUT,
     show_default=True,
     help="Seconds allowed for each connection.",
@@ -173,8 +170,9 @@ def _probe_fleet(ctx: click.Context, aws: AwsOptions, selection: Selection, trus
         text += "".join(f"{k}: not probed: {why}\n" for k, why in sorted(skipped.items()))
         text += "".join(f"FAILED {t.target.key}: {t.error}\n" for t in fleet.failed)
     emit(text, output)
-    if fleet.failed:
-        ctx.exit(ExitCode.PARTIAL)
+    failed = failed_targets_code(fleet)
+    if failed is not None:
+        ctx.exit(failed)
     codes = {probe_exit_code(r) for r in results}
     if ExitCode.FINDINGS in codes:  # a bundle that would not trust an endpoint, or no TLS
         ctx.exit(ExitCode.FINDINGS)
@@ -314,7 +312,7 @@ def probe_text(r: ProbeResult) -> str:
 )
 @click.option(
     "--timeout",
-    type=click.FloatRange(0.1, 300),
+    type=FiniteFloat(0.1, 300),
     default=10.0,
     show_default=True,
     help="Seconds allowed to connect.",

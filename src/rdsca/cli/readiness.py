@@ -14,9 +14,10 @@ from rich.text import Text
 
 from rdsca.catalog import Catalog
 from rdsca.cli.app import cli
-from rdsca.cli.common import now_utc, read_fleet, use_color
+from rdsca.cli.common import failed_targets_code, now_utc, read_fleet, use_color
 from rdsca.cli.options import (
     AwsOptions,
+    FiniteFloat,
     Selection,
     aws_options,
     catalogue_options,
@@ -26,6 +27,7 @@ from rdsca.cli.options import (
     selection_options,
 )
 from rdsca.errors import ConfigError, ExitCode
+from rdsca.files import check_input
 from rdsca.model import Fleet
 from rdsca.readiness.gather import ReadinessInputs, ReadinessResult, gather
 from rdsca.readiness.trust_check import TRUSTED
@@ -124,7 +126,7 @@ def readiness_table(result: ReadinessResult, color: bool) -> str:
 @click.option("--password-file", type=click.Path(path_type=Path, dir_okay=False),
               help="Database password for --sessions-dsn from this file.")  # fmt: skip
 @click.option("--probe/--no-probe", default=True, show_default=True, help="Probe each endpoint's TLS chain.")
-@click.option("--timeout", type=click.FloatRange(0.1, 120), default=5.0, show_default=True,
+@click.option("--timeout", type=FiniteFloat(0.1, 120), default=5.0, show_default=True,
               help="Seconds per probe or session listing.")  # fmt: skip
 @catalogue_options
 @output_options(["table", "json"])
@@ -163,8 +165,7 @@ def readiness(
     if target_ca not in known:
         raise ConfigError(f"--to {target_ca}: not a known RDS CA (known: {', '.join(known)})")
     for path in bundles:
-        if not path.exists():
-            raise ConfigError(f"--bundle {path}: no such file")
+        check_input(path, what="--bundle")
     for path in scans:
         if not path.is_dir():
             raise ConfigError(f"--scan {path}: no such directory")
@@ -195,7 +196,8 @@ def readiness(
         for t in fleet.failed:
             text += f"FAILED {t.target.account_id} {t.target.region}: {t.error}\n"
         emit(text, output)
-    if fleet.failed:
-        ctx.exit(ExitCode.PARTIAL)
+    failed = failed_targets_code(fleet)
+    if failed is not None:
+        ctx.exit(failed)
     at_risk = any(r.verdict is Readiness.AT_RISK for r in result.instances)
     ctx.exit(ExitCode.FINDINGS if at_risk else ExitCode.OK)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import click
 
 from rdsca.cli.app import cli
+from rdsca.cli.options import FiniteFloat
 from rdsca.sandbox import demo, process
 from rdsca.sandbox.control import SandboxControl
 from rdsca.sandbox.environment import export_lines
@@ -23,7 +24,7 @@ url_option = click.option(
 )
 reboot_option = click.option(
     "--reboot-seconds",
-    type=click.FloatRange(min=0),
+    type=FiniteFloat(min=0),
     default=3.0,
     show_default=True,
     help="How long an applied CA change takes (modifying, then rebooting where the engine restarts).",
@@ -216,7 +217,7 @@ def status(url: str | None) -> None:
     help="Synthetic: regions.",
 )
 @click.option("--per-region", type=click.IntRange(min=1), default=125, show_default=True, help="Synthetic.")
-@click.option("--retired-fraction", type=click.FloatRange(0, 1), default=0.3, show_default=True)
+@click.option("--retired-fraction", type=FiniteFloat(0, 1), default=0.3, show_default=True)
 @click.option("--reset", "reset_first", is_flag=True, help="Empty the sandbox first.")
 def seed(
     url: str | None,

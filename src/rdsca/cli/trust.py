@@ -12,7 +12,14 @@ import click
 
 from rdsca.catalog import Catalog, load_catalog
 from rdsca.cli.app import cli
-from rdsca.cli.options import catalogue_bundle_option, emit, load_catalogue, output_options, read_password
+from rdsca.cli.options import (
+    catalogue_bundle_option,
+    check_regions,
+    emit,
+    load_catalogue,
+    output_options,
+    read_password,
+)
 from rdsca.errors import ConfigError, ExitCode
 from rdsca.readiness import trust_report as report
 from rdsca.readiness.bundles import BundleError, read_bundle
@@ -84,7 +91,7 @@ def _now(at: str | None) -> datetime:
 def _regions(cat: Catalog, ca_id: str, given: tuple[str, ...]) -> tuple[str, ...] | None:
     if ca_id not in cat.ca_ids():
         raise ConfigError(f"--for {ca_id!r}: unknown CA; known: {', '.join(cat.ca_ids())}")
-    regions = tuple(r.strip() for v in given for r in v.split(",") if r.strip())
+    regions = check_regions(given)
     for region in regions:
         if not cat.roots(ca_id, region):
             known = ", ".join(cat.regions(ca_id)) or "none"

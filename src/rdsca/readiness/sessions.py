@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import re
 import ssl
+import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -275,10 +276,13 @@ def _mysql_sessions(target: DbTarget, timeout: float) -> SessionListing:
             password=target.password or "",
             database=target.database,
             connect_timeout=timeout,
+            read_timeout=timeout,  # connect_timeout covers the TCP connect only, not the greeting
+            write_timeout=timeout,
             program_name="rdsca sessions",
             **mysql_ssl_kwargs(params, target.host),
         )
-    except (pymysql.Error, OSError) as exc:
+    except (pymysql.Error, OSError, struct.error, IndexError, ValueError) as exc:
+        # pymysql parses a short or odd greeting without checking it (struct.error, IndexError)
         raise connect_error(target, exc) from None
     try:
         with conn.cursor() as cur:
