@@ -68,3 +68,66 @@ def test_a_corrupt_journal_is_a_clear_error(tmp_path: Path) -> None:
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(JournalError, match="cannot open the journal"):
         Journal(path)
+
+
+def test_a_release_0_1_journal_opens_and_gains_leases(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    plan = small_plan()
+    j = Journal(path)
+    run_id = j.create_run(plan, planfile.dumps(plan))
+    j.close()
+    with sqlite3.connect(path) as db:  # what release 0.1 wrote: schema 1, no leases table
+        db.execute("DROP TABLE leases")
+        db.execute("PRAGMA user_version=1")
+    j = Journal(path)
+    assert j.run(run_id).status == "running" and j.leases() == []
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 2
+
+
+def test_a_journal_from_a_newer_rdsca_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "journal.sqlite"
+    Journal(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA user_version=99")
+    with pytest.raises(JournalError, match="newer rdsca"):
+        Journal(path)
+
+
+@pytest.mark.parametrize("damage", ["page", "garbage", "empty", "foreign"])
+def test_every_reading_command_reports_a_damaged_journal(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], damage: str
+) -> None:
+    from rdsca.cli.app import main
+
+    path = tmp_path / "journal.sqlite"
+    plan = small_plan()
+    j = Journal(path)
+    run_id = j.create_run(plan, planfile.dumps(plan))
+    for n in range(200):  # enough pages that a damaged one is not the header
+        j.set_run_status(run_id, RunStatus.RUNNING, "run-resumed", filler="x" * 500, n=n)
+    j.close()
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    if damage == "page":
+        data = bytearray(path.read_bytes())
+        data[8192:16384] = b"\xff" * 8192
+        path.write_bytes(bytes(data))
+    elif damage == "garbage":
+        path.write_bytes(b"\x00\x01garbage" * 1000)
+    elif damage == "empty":
+        path.write_bytes(b"")
+    else:
+        path.unlink()
+        with sqlite3.connect(path) as db:
+            db.execute("CREATE TABLE notes (x)")
+    for args in (
+        ["runs"],
+        ["show", run_id, "--no-check"],
+        ["report", "--run", run_id, "-o", str(tmp_path / "r.html")],
+    ):
+        code = main([*args, "--journal", str(path)])
+        _, err = capsys.readouterr()
+        assert code == 2, (args, err)
+        assert err.startswith("error: ") and "unexpected" not in err, (args, err)
+        assert any(w in err for w in ("damaged", "not an rdsca journal", "empty")), (args, err)

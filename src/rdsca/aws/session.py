@@ -18,6 +18,7 @@ from rdsca.aws.errors import AWS_ERRORS, describe_error
 from rdsca.aws.permissions import needs
 from rdsca.errors import AwsAccessError, ConfigError
 from rdsca.model import Target
+from rdsca.redaction import register_credentials
 
 DEFAULT_REGION = "us-east-1"
 MAX_ASSUME_WORKERS = 16
@@ -125,6 +126,7 @@ class SessionFactory:
     @needs("sts:AssumeRole", used_by=("audit",))
     def assume(self, role_arn: str) -> SessionFactory:
         resp = self.client("sts", self.home_region).assume_role(RoleArn=role_arn, RoleSessionName="rdsca")
+        register_credentials(resp["Credentials"])  # never printed, even with --debug
         return SessionFactory(
             settings=self.settings,
             profile=self.profile,

@@ -25,15 +25,17 @@ import logging
 import os
 import re
 import sys
-import threading
 import traceback
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from types import TracebackType
-from typing import Any
-from urllib.parse import quote, quote_plus, unquote
 
-MASK = "***"
-MIN_LITERAL = 8  # shorter values are left to the patterns: replacing "abc" everywhere garbles logs
+from rdsca.redaction import (  # noqa: F401  (re-exported: the CLI's commands register secrets here)
+    MASK,
+    known_secrets,
+    register_credentials,
+    register_secret,
+    register_secrets,
+)
 
 _QUOTED = r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\""
 _BARE = r"(?!\*\*\*)[^'\"\s&]+"  # to the next space, quote or & (a query string's next field)
@@ -75,35 +77,6 @@ _SECRET_ENV = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN
 _SECRET_ENV_NAME = re.compile(r"(?i)password|passwd|secret|token|pwd$|pw$")
 _NOT_SECRET_ENV = {"PWD", "OLDPWD"}
 
-_lock = threading.Lock()
-_known: set[str] = set()
-_ordered: tuple[str, ...] = ()  # _known, longest first
-
-
-def register_secret(value: str | None) -> None:
-    """Mask `value` (and its percent-encoded forms) wherever it appears in a log record."""
-    global _ordered
-    if not value or len(value) < MIN_LITERAL or value == MASK:
-        return
-    forms = {value, quote(value, safe=""), quote_plus(value, safe=""), unquote(value)}
-    forms = {f for f in forms if len(f) >= MIN_LITERAL}
-    with _lock:
-        if forms <= _known:
-            return
-        _known.update(forms)
-        _ordered = tuple(sorted(_known, key=len, reverse=True))
-
-
-def register_secrets(values: Iterable[str | None]) -> None:
-    for value in values:
-        register_secret(value)
-
-
-def register_credentials(credentials: Mapping[str, Any] | None) -> None:
-    """An STS `Credentials` dict (AssumeRole's answer): its secret key and session token."""
-    if credentials:
-        register_secrets(str(credentials.get(k) or "") for k in ("SecretAccessKey", "SessionToken"))
-
 
 def register_environment(environ: Mapping[str, str] | None = None) -> None:
     """The secrets of the environment: AWS keys and tokens, database passwords."""
@@ -138,7 +111,7 @@ def redact(text: str) -> str:
     """`text` with every secret a pattern recognises, and every registered value, masked."""
     for pattern, _learns in _PATTERNS:
         text = pattern.sub(_masked, text)
-    for value in _ordered:
+    for value in known_secrets():
         if value in text:
             text = text.replace(value, MASK)
     return text

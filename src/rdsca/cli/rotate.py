@@ -13,7 +13,7 @@ from rdsca.assess.select import select
 from rdsca.aws.fleet import collect
 from rdsca.aws.session import ResolvedTarget
 from rdsca.cli.app import cli
-from rdsca.cli.common import now_utc, resolve
+from rdsca.cli.common import failed_targets_code, now_utc, resolve
 from rdsca.cli.options import (
     AwsOptions,
     Selection,
@@ -148,7 +148,7 @@ def plan(
     write_atomic(output, text)
     shown = {"json": text, "markdown": plan_markdown(result)}.get(fmt)
     emit(shown or render.plan_text(result) + f"\nplan saved to {output}\n", None)
-    ctx.exit(ExitCode.PARTIAL if fleet.failed else ExitCode.OK)
+    ctx.exit(failed_targets_code(fleet) or ExitCode.OK)
 
 
 # -- apply / resume -------------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from rdsca.aws.fleet import collect
 from rdsca.aws.session import ResolvedTarget
 from rdsca.catalog import load_catalog
 from rdsca.cli.common import now_utc, resolve
-from rdsca.cli.options import AwsOptions
+from rdsca.cli.options import AwsOptions, FiniteFloat
 from rdsca.errors import JournalError, PlanError
 from rdsca.model import Fleet
 from rdsca.rollout import plan as planmod
@@ -73,21 +73,21 @@ def exec_options(func: Any) -> Any:
             ),
             click.option(
                 "--poll-interval",
-                type=click.FloatRange(min=0.01),
+                type=FiniteFloat(min=0.01),
                 default=15.0,
                 show_default=True,
                 help="Seconds between status polls (one describe call per region per poll).",
             ),
             click.option(
                 "--step-timeout",
-                type=click.FloatRange(min=0.1),
+                type=FiniteFloat(min=0.1),
                 default=1800.0,
                 show_default=True,
                 help="Seconds a step may take before it counts as failed.",
             ),
             click.option(
                 "--write-timeout",
-                type=click.FloatRange(min=0.1),
+                type=FiniteFloat(min=0.1),
                 default=60.0,
                 show_default=True,
                 help="Seconds to wait for AWS's answer to a change. A change whose answer does not come "
@@ -115,7 +115,15 @@ def open_journal(path: Path | None, create: bool = False) -> Journal:
     where = (path or default_journal()).expanduser()
     if not create and not where.exists():
         raise JournalError(f"no journal at {where}: runs are recorded there by `rdsca apply` (see --journal)")
-    return Journal(where)
+    if where.exists() and not where.is_file():
+        raise JournalError(f"the journal {where} is not a regular file")
+    if not create and where.stat().st_size == 0:
+        raise JournalError(f"the journal {where} is empty: not a journal written by `rdsca apply`")
+    # A new or empty file becomes a journal; an existing database without rdsca's schema is refused.
+    journal = Journal(where, create=not where.exists() or where.stat().st_size == 0)
+    if where.stat().st_size > 0:
+        journal.check()
+    return journal
 
 
 # -- targets --------------------------------------------------------------------------------------

@@ -14,12 +14,13 @@ from rdsca.cli.common import now_utc
 from rdsca.cli.options import AwsOptions, aws_options
 from rdsca.cli.rotate_common import (
     bound_actions,
+    default_journal,
     journal_option,
     known_cas,
     open_journal,
     resolve_for,
 )
-from rdsca.errors import ConfigError, JournalError, PlanError, RdscaError
+from rdsca.errors import ConfigError, PlanError, RdscaError
 from rdsca.rollout import planfile, render
 from rdsca.rollout.journal import Journal, RunStatus, StepStatus
 from rdsca.rollout.outcome import is_verified
@@ -36,11 +37,11 @@ def runs(journal_path: Path | None) -> None:
     Example:
       rdsca runs --journal ./journal.sqlite
     """
-    try:
-        journal = open_journal(journal_path)
-    except JournalError:  # nothing applied yet on this machine: an empty list, not an error
+    where = (journal_path or default_journal()).expanduser()
+    if not where.exists():  # nothing applied yet on this machine: an empty list, not an error
         click.echo(render.runs_text([], {}), nl=False)
         return
+    journal = open_journal(journal_path)  # damaged or not a journal: said, exit 2
     all_runs = journal.runs()
     counts: dict[str, dict[str, int]] = {}
     for r in all_runs:

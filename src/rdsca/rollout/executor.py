@@ -19,15 +19,16 @@ import contextlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 
 from rdsca.errors import AwsAccessError, JournalError
 from rdsca.model import Instance
+from rdsca.rollout.contracts import Actions, ExecOptions, Progress, RunResult, SilentProgress
 from rdsca.rollout.events import SENT, Event, open_write, sends, was_accepted
 from rdsca.rollout.journal import Journal, RunStatus, StepStatus
-from rdsca.rollout.outcome import busy, is_verified, iso, shows_change
+from rdsca.rollout.live import LiveStep, Sent, before_members
+from rdsca.rollout.outcome import busy, is_verified, iso
 from rdsca.rollout.plan import Kind, Plan, Restart, Step, When
 
 SEND_WORKERS = 10  # concurrent modify calls; well under RDS's burst of 300 requests
@@ -40,108 +41,7 @@ BROKEN = frozenset(
      "inaccessible-encryption-credentials", "restore-error", "deleting", "stopped", "stopping"}
 )  # fmt: skip
 
-__all__ = ["ExecOptions", "Executor", "RunResult", "is_verified"]
-
-
-class Actions(Protocol):
-    def poll(self, account: str, region: str, ids: Sequence[str]) -> Mapping[str, Instance]: ...
-
-    def modify_instance(
-        self, account: str, region: str, instance_id: str, ca: str, *, apply_now: bool, no_restart: bool
-    ) -> None: ...
-
-    def modify_cluster(
-        self, account: str, region: str, cluster_id: str, ca: str, *, apply_now: bool, no_restart: bool
-    ) -> None: ...
-
-    def apply_action(self, account: str, region: str, arn: str, action: str, *, apply_now: bool) -> None: ...
-
-
-class Progress(Protocol):
-    def wave(self, wave: str, steps: Sequence[Step]) -> None: ...
-
-    def step(self, step: Step, event: str, status: StepStatus, message: str) -> None: ...
-
-    def confirm_wave(self, wave: str) -> bool: ...
-
-
-class SilentProgress:
-    def wave(self, wave: str, steps: Sequence[Step]) -> None:
-        pass
-
-    def step(self, step: Step, event: str, status: StepStatus, message: str) -> None:
-        pass
-
-    def confirm_wave(self, wave: str) -> bool:
-        return True
-
-
-@dataclass(frozen=True)
-class ExecOptions:
-    poll_interval: float = 15.0
-    step_timeout: float = 1800.0
-    continue_on_failure: bool = False
-    max_parallel: int | None = None  # None: the plan's
-    confirm_reads: int = 3  # reads in a row showing nothing before an unknown write counts as not taken
-    write_timeout: float | None = None  # seconds to wait for a write's answer (None: the AWS settings')
-    take_over: bool = False  # take over leases that stopped being renewed (rdsca.rollout.lease)
-
-
-@dataclass(frozen=True)
-class RunResult:
-    run_id: str
-    status: RunStatus
-    counts: Mapping[str, int]
-    stopped_before: str | None = None
-
-
-@dataclass(frozen=True)
-class _Sent:
-    """What became of one call: accepted, refused (with AWS's code) or unknown."""
-
-    outcome: str  # "accepted" | "rejected" | "unknown"
-    message: str = ""
-    code: str | None = None
-
-
-@dataclass
-class _Live:
-    step: Step
-    status: StepStatus
-    history: list[str] = field(default_factory=list)
-    started: float | None = None
-    last_status: str | None = None
-    before_ca: str | None = None
-    before_valid_till: str | None = None
-    before_members: dict[str, str | None] = field(default_factory=dict)  # member id -> valid-till
-    members_ca: dict[str, str | None] = field(default_factory=dict)  # member id -> CA before
-    phase: str = ""  # "" normal, "busy": waiting to send, "unknown": a write's outcome is being read
-    quiet_reads: int = 0
-
-    def verified(self, views: Sequence[Instance], now: datetime) -> bool:
-        """Every instance of the step verified, each against its own server certificate before."""
-        return all(
-            is_verified(
-                self.step,
-                v,
-                self.before_ca,
-                self.before_members.get(v.id) if self.step.members else self.before_valid_till,
-                now,
-            )
-            for v in views
-        )
-
-    def shows_change(self, views: Sequence[Instance]) -> bool:
-        return shows_change(self.step, views, self.members_ca, self.before_ca)
-
-
-def _before_members(journal: Journal, run_id: str) -> dict[str, dict[str, Any]]:
-    """Per Multi-AZ DB cluster step: the detail of its last "modify-sending" (members before)."""
-    out: dict[str, dict[str, Any]] = {}
-    for e in journal.events(run_id):
-        if e.event == Event.SENDING and e.step_key and isinstance(e.detail.get("members_valid_till"), dict):
-            out[e.step_key] = e.detail
-    return out
+__all__ = ["Actions", "ExecOptions", "Executor", "Progress", "RunResult", "SilentProgress", "is_verified"]
 
 
 class Executor:
@@ -151,7 +51,7 @@ class Executor:
         journal: Journal,
         run_id: str,
         actions: Actions,
-        options: ExecOptions = ExecOptions(),
+        options: ExecOptions | None = None,
         progress: Progress | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
@@ -159,29 +59,29 @@ class Executor:
         on_event: Callable[[str], None] | None = None,
     ) -> None:
         self.plan, self.journal, self.run_id, self.actions = plan, journal, run_id, actions
-        self.options, self.progress = options, progress or SilentProgress()
+        self.options, self.progress = options or ExecOptions(), progress or SilentProgress()
         self.clock, self.sleep, self.now = clock, sleep, now
         self.on_event = on_event or (lambda _event: None)
         records = {r.key: r for r in journal.steps(run_id)}
         history = journal.step_events(run_id)
-        members = _before_members(journal, run_id) if any(s.members for s in plan.steps) else {}
-        self.live: dict[str, _Live] = {}
+        members = before_members(journal, run_id) if any(s.members for s in plan.steps) else {}
+        self.live: dict[str, LiveStep] = {}
         for s in plan.steps:
             rec = records.get(s.key)
             status = StepStatus(rec.status) if rec else StepStatus.PENDING
-            live = _Live(s, status, list(history.get(s.key, ())))
+            live = LiveStep(s, status, list(history.get(s.key, ())))
             if rec is not None and Event.SENDING in live.history:
                 live.before_ca, live.before_valid_till = rec.before_ca, rec.before_valid_till
                 live.before_members = dict(members.get(s.key, {}).get("members_valid_till", {}))
                 live.members_ca = dict(members.get(s.key, {}).get("members_ca", {}))
             self.live[s.key] = live
         self.no_restart = plan.policy.restart is Restart.NEVER
-        self.max_parallel = options.max_parallel or plan.policy.max_parallel
+        self.max_parallel = self.options.max_parallel or plan.policy.max_parallel
 
     # -- journal + progress ------------------------------------------------------------------
 
     def _record(
-        self, live: _Live, event: Event, status: StepStatus, message: str = "", **fields: Any
+        self, live: LiveStep, event: Event, status: StepStatus, message: str = "", **fields: Any
     ) -> None:
         if message:
             fields.setdefault("detail", {"message": message})
@@ -193,7 +93,7 @@ class Executor:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def _poll(self, lives: Sequence[_Live]) -> dict[tuple[str, str], Mapping[str, Instance]]:
+    def _poll(self, lives: Sequence[LiveStep]) -> dict[tuple[str, str], Mapping[str, Instance]]:
         """One describe per (account, region) for every instance of `lives`."""
         wanted: dict[tuple[str, str], set[str]] = {}
         for live in lives:
@@ -204,14 +104,16 @@ class Executor:
         }
 
     @staticmethod
-    def _views(live: _Live, seen: Mapping[tuple[str, str], Mapping[str, Instance]]) -> list[Instance] | None:
+    def _views(
+        live: LiveStep, seen: Mapping[tuple[str, str], Mapping[str, Instance]]
+    ) -> list[Instance] | None:
         region = seen.get((live.step.account, live.step.region), {})
         views = [region.get(i) for i in live.step.instance_ids]
         return None if any(v is None for v in views) else [v for v in views if v is not None]
 
     # -- deciding ----------------------------------------------------------------------------
 
-    def _decide(self, live: _Live, views: list[Instance] | None) -> bool:
+    def _decide(self, live: LiveStep, views: list[Instance] | None) -> bool:
         """Decide from what AWS shows and what the journal says; True when the change is to be sent."""
         step = live.step
         if live.started is None:
@@ -252,12 +154,12 @@ class Executor:
             return False
         return True
 
-    def _unknown(self, live: _Live, message: str) -> None:
+    def _unknown(self, live: LiveStep, message: str) -> None:
         live.phase, live.quiet_reads = "unknown", 0
         self._record(live, Event.OUTCOME_UNKNOWN, StepStatus.RUNNING, message)
 
     def _reconsider(
-        self, live: _Live, views: list[Instance] | None, again: list[tuple[_Live, list[Instance]]]
+        self, live: LiveStep, views: list[Instance] | None, again: list[tuple[LiveStep, list[Instance]]]
     ) -> None:
         """A busy step, or one whose write's outcome is unknown, after a new read."""
         if views is None:
@@ -287,7 +189,7 @@ class Executor:
         if self._decide(live, views):
             again.append((live, views))
 
-    def _timeout(self, live: _Live, views: list[Instance], why: str) -> None:
+    def _timeout(self, live: LiveStep, views: list[Instance], why: str) -> None:
         elapsed = self.clock() - (live.started or self.clock())
         if elapsed > self.options.step_timeout:
             status = ",".join(sorted({v.status for v in views}))
@@ -296,7 +198,7 @@ class Executor:
 
     # -- sending -----------------------------------------------------------------------------
 
-    def _send_all(self, batch: Sequence[tuple[_Live, list[Instance]]]) -> None:
+    def _send_all(self, batch: Sequence[tuple[LiveStep, list[Instance]]]) -> None:
         """Journal "modify-sending" for each, send the calls concurrently, journal each answer."""
         for live, views in batch:
             first = views[0]
@@ -326,7 +228,7 @@ class Executor:
             else:
                 self._record(live, Event.REJECTED, StepStatus.FAILED, reason=sent.message)
 
-    def _call(self, step: Step) -> _Sent:
+    def _call(self, step: Step) -> Sent:
         """Send one step's change, once (writes are never retried by botocore)."""
         apply_now = step.when is When.NOW
         try:
@@ -341,8 +243,8 @@ class Executor:
                                              apply_now=apply_now, no_restart=self.no_restart)  # fmt: skip
         except AwsAccessError as exc:
             unknown = bool(getattr(exc, "outcome_unknown", False))
-            return _Sent("unknown" if unknown else "rejected", str(exc), getattr(exc, "code", None))
-        return _Sent("accepted")
+            return Sent("unknown" if unknown else "rejected", str(exc), getattr(exc, "code", None))
+        return Sent("accepted")
 
     # -- waiting -----------------------------------------------------------------------------
 
@@ -350,7 +252,7 @@ class Executor:
         first = views[0]
         return {"after_ca": first.ca, "after_valid_till": iso(first.server_cert_valid_till)}
 
-    def _check(self, live: _Live, views: list[Instance] | None) -> None:
+    def _check(self, live: LiveStep, views: list[Instance] | None) -> None:
         step = live.step
         if views is None:
             self._record(live, Event.FAILED, StepStatus.FAILED, reason="instance no longer exists")
@@ -380,7 +282,7 @@ class Executor:
 
     # -- a wave ------------------------------------------------------------------------------
 
-    def _blocked_by(self, live: _Live) -> str | None:
+    def _blocked_by(self, live: LiveStep) -> str | None:
         for dep in live.step.depends_on:
             dep_live = self.live.get(dep)
             if dep_live and dep_live.status in (
@@ -391,16 +293,16 @@ class Executor:
                 return dep
         return None
 
-    def _ready(self, live: _Live) -> bool:
+    def _ready(self, live: LiveStep) -> bool:
         done = (StepStatus.VERIFIED, StepStatus.SCHEDULED, StepStatus.ROLLED_BACK)
         return all(d not in self.live or self.live[d].status in done for d in live.step.depends_on)
 
-    def _wave(self, wave: str, todo: list[_Live]) -> None:
+    def _wave(self, wave: str, todo: list[LiveStep]) -> None:
         self.progress.wave(wave, [t.step for t in todo])
         for live in todo:  # re-evaluated from scratch: what AWS shows now decides
             live.status, live.phase = StepStatus.PENDING, ""
         waiting = list(todo)
-        running: list[_Live] = []
+        running: list[LiveStep] = []
         # One read of the whole wave, then polls of the running steps only (at most max-parallel
         # ids per region, so each describe stays small); a step starts from the latest view of it.
         seen = self._poll(waiting)
@@ -414,7 +316,7 @@ class Executor:
             last_poll = self.clock()
             polled = self._poll(running)
             seen = {t: {**seen.get(t, {}), **polled.get(t, {})} for t in {*seen, *polled}}
-            again: list[tuple[_Live, list[Instance]]] = []
+            again: list[tuple[LiveStep, list[Instance]]] = []
             for live in list(running):
                 views = self._views(live, seen)
                 if live.phase:
@@ -427,14 +329,14 @@ class Executor:
 
     def _start_ready(
         self,
-        waiting: list[_Live],
-        running: list[_Live],
+        waiting: list[LiveStep],
+        running: list[LiveStep],
         seen: Mapping[tuple[str, str], Mapping[str, Instance]],
     ) -> None:
         progress = True
         while progress:  # a step that ends at once (already verified) may free a dependant
             progress = False
-            to_send: list[tuple[_Live, list[Instance]]] = []
+            to_send: list[tuple[LiveStep, list[Instance]]] = []
             for live in list(waiting):
                 blocker = self._blocked_by(live)
                 if blocker:

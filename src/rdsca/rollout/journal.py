@@ -160,7 +160,7 @@ def _utcnow() -> datetime:
 
 
 class Journal:
-    def __init__(self, path: Path, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(self, path: Path, clock: Callable[[], datetime] = _utcnow, create: bool = True) -> None:
         self.path = path
         self._clock = clock
         try:
@@ -173,6 +173,8 @@ class Journal:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version == SCHEMA_VERSION:
                 return  # already set up: opening to read takes no write lock
+            if version == 0 and not create:
+                raise JournalError(f"{path} is not an rdsca journal (it has no rdsca schema)")
             if version > SCHEMA_VERSION:
                 raise JournalError(
                     f"the journal {path} was written by a newer rdsca (schema {version}); upgrade rdsca"
@@ -183,7 +185,7 @@ class Journal:
                         self._db.execute(statement)
                 self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         except sqlite3.DatabaseError as exc:
-            raise JournalError(f"cannot open the journal {path}: {exc}") from exc
+            raise JournalError(f"cannot open the journal {path} (damaged, or not a journal): {exc}") from exc
 
     def close(self) -> None:
         self._db.close()
@@ -279,7 +281,7 @@ class Journal:
             db.execute("DELETE FROM leases WHERE holder=?", (holder.id,))
 
     def leases(self) -> list[lease.LeaseRecord]:
-        return [lease.LeaseRecord(**dict(r)) for r in self._db.execute("SELECT * FROM leases ORDER BY scope")]
+        return [lease.LeaseRecord(**dict(r)) for r in self._rows("SELECT * FROM leases ORDER BY scope")]
 
     def _insert_event(
         self,
@@ -335,18 +337,35 @@ class Journal:
 
     # -- reading --------------------------------------------------------------------------------
 
+    def _rows(self, sql: str, args: Any = ()) -> list[sqlite3.Row]:
+        """A read; a damaged file is a JournalError that says so, not an empty answer."""
+        try:
+            return list(self._db.execute(sql, args).fetchall())
+        except sqlite3.DatabaseError as exc:
+            raise JournalError(f"the journal {self.path} is damaged: {exc}") from exc
+
+    def check(self) -> None:
+        """Refuse a journal that is damaged (SQLite's quick_check) or not rdsca's."""
+        rows = self._rows("PRAGMA quick_check")
+        if [tuple(r) for r in rows] != [("ok",)]:
+            raise JournalError(f"the journal {self.path} is damaged: {rows[0][0] if rows else 'unreadable'}")
+        tables = {r[0] for r in self._rows("SELECT name FROM sqlite_master WHERE type='table'")}
+        if not {"runs", "steps", "events"} <= tables:
+            raise JournalError(f"{self.path} is not an rdsca journal (no runs, steps, events tables)")
+
     def run(self, run_id: str) -> RunRecord:
-        row = self._db.execute("SELECT * FROM runs WHERE id=?", (run_id,)).fetchone()
+        found = self._rows("SELECT * FROM runs WHERE id=?", (run_id,))
+        row = found[0] if found else None
         if row is None:
             raise JournalError(f"no run {run_id!r} in the journal {self.path} (see `rdsca runs`)")
         return RunRecord(**dict(row))
 
     def runs(self) -> list[RunRecord]:
-        rows = self._db.execute("SELECT * FROM runs ORDER BY created_at, id").fetchall()
+        rows = self._rows("SELECT * FROM runs ORDER BY created_at, id")
         return [RunRecord(**dict(r)) for r in rows]
 
     def steps(self, run_id: str) -> list[StepRecord]:
-        rows = self._db.execute("SELECT * FROM steps WHERE run_id=? ORDER BY seq", (run_id,)).fetchall()
+        rows = self._rows("SELECT * FROM steps WHERE run_id=? ORDER BY seq", (run_id,))
         return [StepRecord(**dict(r)) for r in rows]
 
     def events(self, run_id: str, step_key: str | None = None) -> list[EventRecord]:
@@ -354,7 +373,7 @@ class Journal:
         if step_key is not None:
             sql += " AND step_key=?"
             args.append(step_key)
-        rows = self._db.execute(sql + " ORDER BY id", args).fetchall()
+        rows = self._rows(sql + " ORDER BY id", args)
         return [
             EventRecord(
                 r["id"],
