@@ -40,3 +40,12 @@ def test_every_command_is_documented() -> None:
 def test_docs_pages_exist() -> None:
     for page in ("reports.md", "exit-codes.md", "json-schemas.md", "iam.md", "comparison.md"):
         assert (ROOT / "docs" / page).is_file(), page
+
+
+def test_every_json_envelope_is_described_in_json_schemas_md() -> None:
+    from rdsca import schemas
+
+    text = (Path(__file__).parent.parent / "docs" / "json-schemas.md").read_text(encoding="utf-8")
+    named = set(re.findall(r"`(rdsca\.[a-z-]+/\d+)`", text))
+    assert set(schemas.ALL) <= named, f"not in docs/json-schemas.md: {sorted(set(schemas.ALL) - named)}"
+    assert named <= set(schemas.ALL), f"described but never written: {sorted(named - set(schemas.ALL))}"

@@ -15,6 +15,7 @@ from rich import box
 from rich.table import Table
 from rich.text import Text
 
+from rdsca import schemas
 from rdsca.catalog import Catalog
 from rdsca.cli import logs
 from rdsca.cli.app import cli
@@ -40,8 +41,8 @@ from rdsca.report.audit import target_dicts
 from rdsca.report.common import iso
 from rdsca.report.table import render
 
-PROBE_SCHEMA = "rdsca.probe/1"
-SESSIONS_SCHEMA = "rdsca.sessions/1"
+PROBE_SCHEMA = schemas.PROBE
+SESSIONS_SCHEMA = schemas.SESSIONS
 _DEFAULT_PORTS = {Protocol.POSTGRES: 5432, Protocol.MYSQL: 3306}
 _HOSTPORT = re.compile(r"^(?:\[(?P<v6>[0-9a-fA-F:.]+)\]|(?P<host>[A-Za-z0-9_.-]+))(?::(?P<port>\d+))?$")
 

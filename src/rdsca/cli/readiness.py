@@ -30,13 +30,13 @@ from rdsca.errors import ConfigError, ExitCode
 from rdsca.files import check_input
 from rdsca.model import Fleet
 from rdsca.readiness.gather import ReadinessInputs, ReadinessResult, gather
+from rdsca.readiness.saved import READINESS_SCHEMA
 from rdsca.readiness.trust_check import TRUSTED
 from rdsca.readiness.verdict import Readiness
 from rdsca.report import audit as audit_report
 from rdsca.report.common import iso
 from rdsca.report.table import render
 
-READINESS_SCHEMA = "rdsca.readiness/1"
 STYLE = {"ready": "green", "at-risk": "bold red", "unknown": "yellow"}
 
 

@@ -8,10 +8,11 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from rdsca import schemas
 from rdsca.errors import ConfigError
 from rdsca.files import JSON_LIMIT, read_text_input
 
-READINESS_SCHEMA = "rdsca.readiness/1"
+READINESS_SCHEMA = schemas.READINESS
 
 
 def load_readiness(path: Path, flag: str = "--readiness") -> dict[str, Any]:

@@ -10,14 +10,15 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
+from rdsca import schemas
 from rdsca.catalog import Catalog
 from rdsca.readiness.bundles import BundleCert
 from rdsca.readiness.scan import NOT_RDS, ScanResult
 from rdsca.readiness.trust_check import TRUSTED, TrustResult
 
-CHECK_SCHEMA = "rdsca.trust/1"
-SCAN_SCHEMA = "rdsca.trust-scan/1"
-CATALOGUE_SCHEMA = "rdsca.trust-catalogue/1"
+CHECK_SCHEMA = schemas.TRUST_CHECK
+SCAN_SCHEMA = schemas.TRUST_SCAN
+CATALOGUE_SCHEMA = schemas.TRUST_CATALOGUE
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> str:

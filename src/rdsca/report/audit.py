@@ -8,11 +8,12 @@ import json
 from collections import Counter
 from typing import Any
 
+from rdsca import schemas
 from rdsca.model import Audit, Fleet, PendingAction, RegionCAs, Verdict
 from rdsca.report.common import day, iso, md_cell
 
-AUDIT_SCHEMA = "rdsca.audit/1"
-CAS_SCHEMA = "rdsca.cas/1"
+AUDIT_SCHEMA = schemas.AUDIT
+CAS_SCHEMA = schemas.CAS
 
 INSTANCE_KEYS = (
     "account_id",

@@ -1,20 +1,13 @@
-"""Which renderer draws an audit in which format. Add a format here and every command has it."""
+"""The audit's renderers, registered in `rdsca.report.registry` (AUDIT_FORMATS is the same table)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from rdsca.model import Audit
 from rdsca.report import audit as audit_report
 from rdsca.report import html, prometheus, table
-
-
-@dataclass(frozen=True)
-class RenderOptions:
-    color: bool = False
-    width: int | None = None
-
+from rdsca.report.registry import RenderOptions, register
 
 AuditRenderer = Callable[[Audit, RenderOptions], str]
 
@@ -26,3 +19,6 @@ AUDIT_FORMATS: dict[str, AuditRenderer] = {
     "html": lambda a, o: html.render_html(a),
     "prometheus": lambda a, o: prometheus.to_prometheus(a),
 }
+
+for _fmt, _renderer in AUDIT_FORMATS.items():
+    register(Audit, _fmt, _renderer)

@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any
 
+from rdsca import schemas
 from rdsca.model import Audit, Severity, State, Verdict
 from rdsca.report.audit import SEVERITY_ORDER, sort_key, summary
 from rdsca.report.common import day, iso
 from rdsca.report.timeline import earliest_expiry, timeline_svg
 
-REPORT_SCHEMA = "rdsca.report/1"
+REPORT_SCHEMA = schemas.REPORT
 ENV_TAG_KEYS = ("env", "environment", "stage", "tier")
 STATE_ORDER = {s.value: n for n, s in enumerate(State)}
 ACTION_STATES = (State.RETIRED_CA, State.EXPIRED, State.EXPIRING)

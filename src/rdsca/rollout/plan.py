@@ -14,11 +14,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from rdsca import schemas
 from rdsca.errors import ConfigError, PlanError
 from rdsca.model import UNMANAGED_ENGINES, Fleet, Instance
 from rdsca.rollout.waves import order_wave
 
-SCHEMA = "rdsca.plan/1"
+SCHEMA = schemas.PLAN
 UNTAGGED = "untagged"
 ALL = "all"
 # Engines whose instances in a DB cluster form a Multi-AZ DB cluster (modify_db_cluster).

@@ -6,10 +6,11 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from rdsca import schemas
 from rdsca.rollout.journal import EventRecord, RunRecord, StepRecord
 from rdsca.rollout.plan import Plan, Step
 
-RUN_SCHEMA = "rdsca.run/1"
+RUN_SCHEMA = schemas.RUN
 
 
 def _restart(step: Step) -> str:
