@@ -10,7 +10,7 @@ from types import FrameType
 
 import click
 
-from rdsca import __version__
+from rdsca import __version__, signals
 from rdsca.cli import config, logs
 from rdsca.errors import ExitCode, Interrupted, JournalError, RdscaError
 from rdsca.files import disk_full
@@ -76,11 +76,12 @@ def cli(ctx: click.Context, debug: bool, verbose: bool, quiet: bool) -> None:
 
 
 def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
-    raise Interrupted(signum)
+    signals.interrupt(signum)
 
 
 def _signals_as_interrupts() -> None:
     """SIGTERM and SIGHUP end a command like Ctrl-C (a rollout journals "interrupted")."""
+    signals.clear()
     if threading.current_thread() is threading.main_thread():
         for signum in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, _raise_interrupted)

@@ -22,6 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from rdsca import signals
 from rdsca.errors import AwsAccessError, JournalError
 from rdsca.model import Instance
 from rdsca.rollout.contracts import Actions, ExecOptions, Progress, RunResult, SilentProgress
@@ -313,6 +314,7 @@ class Executor:
                 break
             # One poll per interval: the time the last poll and its bookkeeping took counts.
             self.sleep(max(0.0, self.options.poll_interval - (self.clock() - last_poll)))
+            signals.check()  # a SIGTERM/SIGHUP whose exception was swallowed (rdsca.signals)
             last_poll = self.clock()
             polled = self._poll(running)
             seen = {t: {**seen.get(t, {}), **polled.get(t, {})} for t in {*seen, *polled}}
@@ -374,6 +376,7 @@ class Executor:
                 if self._failed(passed) and not self.options.continue_on_failure:
                     stopped_before = wave
                     break
+                signals.check()
                 passed.append(wave)
                 if not self.progress.confirm_wave(wave):
                     self.journal.set_run_status(self.run_id, RunStatus.INTERRUPTED, "declined", wave=wave)
