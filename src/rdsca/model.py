@@ -7,8 +7,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
-# Engines whose certificates are not RDS CAs (ACM / Amazon Trust Services).
-UNMANAGED_ENGINES = frozenset({"neptune"})
+from rdsca import engines
+
+# Engine names rdsca treats as not RDS-CA managed; kept for rollout/defaults.py, which is to call
+# `engines.rotated_by_rdsca` (the table knows families and prefixes; this set only exact names).
+UNMANAGED_ENGINES = frozenset(f.name for f in engines.TABLE if not engines.rotated_by_rdsca(f.name))
 
 CERTIFICATE_ACTIONS = frozenset({"ca-certificate-rotation", "server-certificate-rotation"})
 
@@ -124,7 +127,7 @@ class Instance:
 
     @property
     def is_aurora(self) -> bool:
-        return self.engine.startswith("aurora")
+        return engines.facts(self.engine).cluster_kind == "aurora"
 
     @property
     def certificate_actions(self) -> tuple[PendingAction, ...]:

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from rdsca import engines
 from rdsca.catalog import Catalog
 from rdsca.errors import RdscaError
-from rdsca.model import UNMANAGED_ENGINES, Fleet, Instance
+from rdsca.model import Fleet, Instance
 from rdsca.readiness.probe import Endpoint, ProbeResult, probe_many
 from rdsca.readiness.probe_wire import Protocol
 from rdsca.readiness.scan import ScanResult, scan_tree
@@ -26,13 +27,8 @@ SESSION_WORKERS = 8
 
 def protocol_for(engine: str) -> Protocol | None:
     """How to reach an engine's TLS without credentials; None when rdsca cannot (SQL Server's TDS)."""
-    if "postgres" in engine:
-        return Protocol.POSTGRES
-    if "mysql" in engine or "mariadb" in engine:
-        return Protocol.MYSQL
-    if engine == "docdb" or engine.startswith("oracle"):
-        return Protocol.TLS
-    return None
+    protocol = engines.facts(engine).probe_protocol
+    return None if protocol is None else Protocol(protocol)
 
 
 def endpoints_of(instances: Sequence[Instance]) -> tuple[list[Endpoint], dict[str, str]]:
@@ -79,7 +75,7 @@ class ReadinessResult:
 
 def gather(fleet: Fleet, inputs: ReadinessInputs, now: datetime) -> ReadinessResult:
     """Evidence for every managed instance of the fleet, then a verdict each."""
-    instances = [i for i in fleet.instances if i.engine not in UNMANAGED_ENGINES and i.ca]
+    instances = [i for i in fleet.instances if engines.rotated_by_rdsca(i.engine) and i.ca]
     regions = tuple(sorted({i.region for i in instances}))
     bundles: tuple[TrustResult, ...] = tuple(
         check_bundle(

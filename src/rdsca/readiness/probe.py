@@ -2,9 +2,9 @@
 
 PostgreSQL: the 8-byte SSLRequest, one byte of answer (`S` or `N`), then TLS. MySQL / MariaDB: the
 server greeting (CLIENT_SSL capability), the 32-byte SSLRequest packet, then TLS. `tls`: TLS at once
-(DocumentDB, Oracle TCPS). Every way an endpoint can fail to answer is a `ProbeResult` with an
-`Outcome`, never an exception. `probe_many` probes a fleet concurrently (threads: see
-docs/benchmarks-probe.md for why).
+(DocumentDB, Oracle TCPS); which engine speaks which is `rdsca.engines`. Every way an endpoint can
+fail to answer is a `ProbeResult` with an `Outcome`, never an exception. `probe_many` probes a fleet
+concurrently (threads: see docs/benchmarks-probe.md for why).
 """
 
 from __future__ import annotations

@@ -14,16 +14,14 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from rdsca import schemas
+from rdsca import engines, schemas
 from rdsca.errors import ConfigError, PlanError
-from rdsca.model import UNMANAGED_ENGINES, Fleet, Instance
+from rdsca.model import Fleet, Instance
 from rdsca.rollout.waves import order_wave
 
 SCHEMA = schemas.PLAN
 UNTAGGED = "untagged"
 ALL = "all"
-# Engines whose instances in a DB cluster form a Multi-AZ DB cluster (modify_db_cluster).
-MULTI_AZ_CLUSTER_ENGINES = frozenset({"mysql", "postgres"})
 NO_CLUSTER_NO_RESTART = (
     "--restart never: a Multi-AZ DB cluster's CA change (modify_db_cluster) always restarts"
 )
@@ -175,7 +173,7 @@ def drift(
 
 def skip_reason(inst: Instance, target_ca: str, fleet: Fleet) -> str | None:
     """Why an instance is left out of the plan, or None when it is to be rotated."""
-    if inst.engine in UNMANAGED_ENGINES or not inst.ca:
+    if not engines.rotated_by_rdsca(inst.engine) or not inst.ca:
         return "unmanaged: certificates not issued by an RDS CA"
     if inst.ca == target_ca and not inst.pending_ca:
         return f"already on {target_ca}"
@@ -279,7 +277,7 @@ def _cluster_step(members: Sequence[Instance], target_ca: str, policy: PlanPolic
 
 
 def _is_multi_az_cluster(inst: Instance) -> bool:
-    return bool(inst.cluster) and inst.engine in MULTI_AZ_CLUSTER_ENGINES
+    return bool(inst.cluster) and engines.is_multi_az_cluster_engine(inst.engine)
 
 
 def build(

@@ -34,6 +34,7 @@ from typing import Any
 
 from moto.rds.models import DBInstance, rds_backends
 
+from rdsca import engines as engine_facts
 from rdsca.sandbox import demo, endpoints_wire, fleet, lifecycle, process
 from rdsca.sandbox.endpoints_pki import NAMING, SandboxPki, ServerIdentity
 
@@ -65,14 +66,10 @@ class Listener:
 
 
 def protocol_for(engine: str) -> str | None:
-    """How rdsca probes this engine; None when it cannot (Neptune, SQL Server, ...)."""
-    if "postgres" in engine:
-        return "postgres"
-    if "mysql" in engine or engine == "mariadb":
-        return "mysql"
-    if engine == "docdb":
-        return "tls"
-    return None
+    """What the listener speaks; None when rdsca cannot probe the engine (Neptune, SQL Server, ...)
+    or its TLS is on a second, configured port (Oracle's SSL option), which the sandbox does not open."""
+    found = engine_facts.facts(engine)
+    return found.probe_protocol if found.tls_on_endpoint_port else None
 
 
 class _Endpoints:

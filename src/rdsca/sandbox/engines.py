@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from rdsca import engines as engine_facts
+
 G1_ALL = ("rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1")
 RSA2048_ONLY = ("rds-ca-rsa2048-g1",)
 
@@ -64,8 +66,10 @@ ENGINE_VERSIONS: tuple[EngineVersion, ...] = (
 )
 # fmt: on
 
-# Engines whose server certificates RDS does not manage through its CAs.
-UNMANAGED_ENGINES = frozenset({"neptune"})
+
+def managed(engine: str) -> bool:
+    """Does the server certificate follow the instance's CA id? (`rdsca.engines` knows.)"""
+    return engine_facts.rotated_by_rdsca(engine)
 
 
 def lookup(engine: str, version: str) -> EngineVersion | None:

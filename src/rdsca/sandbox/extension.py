@@ -22,11 +22,11 @@ from moto.rds.exceptions import DBClusterNotFoundError, InvalidParameterCombinat
 from moto.rds.models import DBInstance, RDSBackend
 from moto.rds.responses import RDSResponse
 
+from rdsca import engines as engine_facts
 from rdsca.sandbox import certificates, engines, lifecycle, operations
 
 DOCDB = "docdb"
-DOCDB_PORT = 27017
-MULTI_AZ_CLUSTER_ENGINES = frozenset({"mysql", "postgres"})  # a DB cluster of these is Multi-AZ
+DOCDB_PORT = engine_facts.facts(DOCDB).default_port
 _INSTALLED_FLAG = "_rdsca_extension_installed"
 
 
@@ -103,7 +103,7 @@ def _check_marker(marker: str | None) -> None:
 
 
 def validate_ca(engine: str, version: str | None, region: str, ca_id: str) -> None:
-    if engine in engines.UNMANAGED_ENGINES:
+    if not engines.managed(engine):
         raise InvalidParameterCombination(f"The engine {engine} does not use RDS certificate authorities.")
     certificates.require_listed(ca_id, region)
     if version and not engines.supports_ca(engine, version, ca_id):
@@ -150,7 +150,7 @@ def _create_instance(original: Callable[..., Any]) -> Callable[..., Any]:
             if engine == DOCDB
             else original(self, db_kwargs)
         )
-        unmanaged = engine in engines.UNMANAGED_ENGINES
+        unmanaged = not engines.managed(engine)
         lifecycle.init_instance(db, None if unmanaged else ca or certificates.effective_default(self))
         return db
 
@@ -231,7 +231,8 @@ def _ca_params(kwargs: dict[str, Any]) -> tuple[str | None, bool, bool | None]:
 
 def _multi_az_cluster(backend: RDSBackend, cluster_id: str | None) -> Any:
     cluster = backend.clusters.get(cluster_id or "")
-    return cluster if cluster is not None and cluster.engine in MULTI_AZ_CLUSTER_ENGINES else None
+    multi_az = cluster is not None and engine_facts.is_multi_az_cluster_engine(cluster.engine)
+    return cluster if multi_az else None
 
 
 def _modify_cluster(original: Callable[..., Any]) -> Callable[..., Any]:

@@ -126,7 +126,7 @@ def utcnow() -> datetime:
 
 
 def managed(db: Any) -> bool:
-    return db.engine not in engines.UNMANAGED_ENGINES
+    return engines.managed(db.engine)
 
 
 def without_restart(db: Any) -> bool:
