@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import cache
 
+from rdsca import engines
+from rdsca.catalog import load_catalog
 from rdsca.model import (
-    UNMANAGED_ENGINES,
     Audit,
     Fleet,
     Instance,
@@ -17,7 +19,10 @@ from rdsca.model import (
 )
 
 DEFAULT_WARN_DAYS = 180
-PREFERRED_CA = "rds-ca-rsa2048-g1"
+PREFERRED_CA = "rds-ca-rsa2048-g1"  # the G1 CA AWS makes the default for new instances
+# A CA is current (one to rotate to) when every root of it has this many years left. The
+# generations before G1 (rds-ca-2015, rds-ca-2019) had roots of 5 years; G1's live 40 to 100.
+CURRENT_CA_YEARS = 10
 
 # (fewer than N days left, severity), first match wins; the most used scanner's grading.
 SEVERITY_BANDS: tuple[tuple[int, Severity], ...] = (
@@ -54,10 +59,35 @@ def _severity(state: State, days_left: int | None) -> Severity:
     return Severity.INFO
 
 
-def _recommended(inst: Instance, region: RegionCAs | None, policy: Policy) -> str | None:
+@cache
+def _catalogue_cas() -> tuple[tuple[str, datetime], ...]:
+    """(CA id, when its first production root expires), most widely supported key first."""
+    catalog = load_catalog()
+    earliest: dict[str, datetime] = {}
+    keys: dict[str, str] = {}
+    for e in catalog.entries:
+        if e.role == "root" and e.stage is None:
+            earliest[e.ca_id] = min(earliest.get(e.ca_id, e.not_after), e.not_after)
+            keys[e.ca_id] = e.key
+    return tuple(sorted(earliest.items(), key=lambda kv: (_key_rank(keys[kv[0]]), kv[0])))
+
+
+def _key_rank(key: str) -> tuple[int, int]:
+    """RSA before ECC, smaller keys first: RSA2048, RSA4096, ECC384 (what most clients accept)."""
+    digits = "".join(c for c in key if c.isdigit())
+    return (0 if key.startswith("RSA") else 1, int(digits or 0))
+
+
+def current_cas(now: datetime) -> tuple[str, ...]:
+    """The catalogue's CA ids worth rotating to: every root has `CURRENT_CA_YEARS` left at `now`."""
+    horizon = now + timedelta(days=365 * CURRENT_CA_YEARS)
+    return tuple(ca for ca, until in _catalogue_cas() if until > horizon)
+
+
+def _recommended(inst: Instance, region: RegionCAs | None, now: datetime, policy: Policy) -> str | None:
     """The CA to rotate to: the preferred one when the region and engine offer it."""
     listed = {a.id for a in region.authorities} if region else set()
-    candidates = [policy.preferred_ca, "rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1"]
+    candidates = [policy.preferred_ca, *current_cas(now)]
     for ca in candidates:
         if ca in listed and (not inst.supported_cas or ca in inst.supported_cas):
             return ca
@@ -72,12 +102,13 @@ def judge(inst: Instance, region: RegionCAs | None, now: datetime, policy: Polic
     ends = [d for d in (ca_till, cert_till) if d is not None]
     earliest = min(ends) if ends else None
     days = _days_left(earliest, now)
-    target = _recommended(inst, region, policy)
+    target = _recommended(inst, region, now, policy)
     rotate = f"; rotate to {target}" if target and target != inst.ca else ""
     reasons: list[str] = []
 
-    if inst.engine in UNMANAGED_ENGINES or not inst.ca:
-        what = "Neptune" if inst.engine == "neptune" else "no CA id reported"
+    rotated = engines.rotated_by_rdsca(inst.engine)
+    if not rotated or not inst.ca:
+        what = engines.facts(inst.engine).display_name if not rotated else "no CA id reported"
         reasons.append(f"{what}: certificates not managed through RDS CAs (not rotated by rdsca)")
         state, days, target = State.UNMANAGED, None, None
     elif region is not None and authority is None:
