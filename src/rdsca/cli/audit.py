@@ -1,14 +1,18 @@
-"""`rdsca audit` and `rdsca cas`."""
+"""`rdsca audit` and `rdsca cas`: adapters around `rdsca.api.audit`."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import click
 
-from rdsca.assess import Policy, evaluate
+import rdsca.report.formats  # noqa: F401  (registers the renderers)
+from rdsca.api.audit import CaInventory, findings
+from rdsca.api.audit import audit as run_audit
+from rdsca.api.audit import cas as read_cas
 from rdsca.cli.app import cli
-from rdsca.cli.common import failed_targets_code, read_fleet, use_color
+from rdsca.cli.common import failed_targets_code, resolve, use_color
 from rdsca.cli.options import (
     AwsOptions,
     Selection,
@@ -19,29 +23,23 @@ from rdsca.cli.options import (
     warn_days_option,
 )
 from rdsca.errors import ExitCode
-from rdsca.model import Audit, State
-from rdsca.report import audit as audit_report
-from rdsca.report.formats import AUDIT_FORMATS, RenderOptions
-from rdsca.report.table import cas_table
+from rdsca.model import Audit
+from rdsca.report.registry import RenderOptions, formats, render
 
 
 def exit_code(audit: Audit, fail_within: int | None) -> ExitCode:
     failed = failed_targets_code(audit.fleet)
     if failed is not None:
         return failed
-    if fail_within is not None:
-        for v in audit.verdicts:
-            if v.state in (State.EXPIRED, State.RETIRED_CA):
-                return ExitCode.FINDINGS
-            if v.days_left is not None and v.state is not State.UNMANAGED and v.days_left < fail_within:
-                return ExitCode.FINDINGS
+    if fail_within is not None and findings(audit, fail_within):
+        return ExitCode.FINDINGS
     return ExitCode.OK
 
 
 @cli.command()
 @aws_options
 @selection_options
-@output_options(list(AUDIT_FORMATS))
+@output_options(list(formats(Audit)))
 @warn_days_option
 @click.option(
     "--fail-within",
@@ -67,16 +65,20 @@ def audit(
       rdsca audit --region eu-west-1 --tag env=prod --format json -o audit.json
       rdsca audit --accounts 111111111111,222222222222 --role-name rdsca-audit --fail-within 90
     """
-    fleet = read_fleet(aws, selection)
-    result = evaluate(fleet, fleet.collected_at, Policy(warn_days=warn_days))
-    text = AUDIT_FORMATS[fmt](result, RenderOptions(color=use_color(output)))
-    emit(text, output)
+    result = run_audit(
+        partial(resolve, aws),
+        warn_days=warn_days,
+        engines=selection.engines,
+        tags=selection.tags,
+        id_globs=selection.id_globs,
+    )
+    emit(render(result, fmt, RenderOptions(color=use_color(output))), output)
     ctx.exit(exit_code(result, fail_within))
 
 
 @cli.command()
 @aws_options
-@output_options(["table", "json"])
+@output_options(list(formats(CaInventory)))
 @click.pass_context
 def cas(ctx: click.Context, aws: AwsOptions, fmt: str, output: Path | None) -> None:
     """List the CAs of each region: validity, the default for new instances, account override.
@@ -85,19 +87,6 @@ def cas(ctx: click.Context, aws: AwsOptions, fmt: str, output: Path | None) -> N
     Example:
       rdsca cas --region us-east-1 --region ap-south-1
     """
-    fleet = read_fleet(aws)
-    if fmt == "json":
-        import json
-
-        doc = {
-            "schema": audit_report.CAS_SCHEMA,
-            "targets": audit_report.target_dicts(fleet),
-            "regions": [audit_report.region_dict(r) for r in fleet.regions],
-        }
-        emit(json.dumps(doc, indent=2) + "\n", output)
-    else:
-        text = cas_table(fleet.regions, use_color(output))
-        for t in fleet.failed:
-            text += f"FAILED {t.target.account_id} {t.target.region}: {t.error}\n"
-        emit(text, output)
-    ctx.exit(failed_targets_code(fleet) or ExitCode.OK)
+    result = read_cas(partial(resolve, aws))
+    emit(render(result, fmt, RenderOptions(color=use_color(output))), output)
+    ctx.exit(failed_targets_code(result.fleet) or ExitCode.OK)

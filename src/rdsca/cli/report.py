@@ -1,17 +1,21 @@
-"""`rdsca report`, `rdsca completion` and `rdsca iam-policy`."""
+"""`rdsca report`, `rdsca completion` and `rdsca iam-policy`: adapters around `rdsca.api.report`."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import click
 from click.shell_completion import get_completion_class
 
-from rdsca.assess import Policy, evaluate
-from rdsca.aws.permissions import CAPABILITIES, policy_document
+import rdsca.report.formats  # noqa: F401  (registers the renderers)
+from rdsca.api.report import DEFAULT_TITLE, Report
+from rdsca.api.report import iam_policy as read_iam_policy
+from rdsca.api.report import report as build_report
+from rdsca.aws.permissions import CAPABILITIES
 from rdsca.cli.app import cli
 from rdsca.cli.audit import exit_code
-from rdsca.cli.common import read_fleet
+from rdsca.cli.common import resolve
 from rdsca.cli.options import (
     AwsOptions,
     Selection,
@@ -24,11 +28,7 @@ from rdsca.cli.options import (
 )
 from rdsca.cli.rotate import journal_option, open_journal
 from rdsca.errors import ConfigError
-from rdsca.readiness.saved import load_readiness
-from rdsca.report.formats import AUDIT_FORMATS, RenderOptions
-from rdsca.report.html import Section, render_html
-from rdsca.report.html_readiness import readiness_section
-from rdsca.report.html_run import run_section
+from rdsca.report.registry import formats, render
 
 SHELLS = ("bash", "zsh", "fish")
 DEFAULT_OUTPUT = Path("rdsca-report.html")
@@ -47,12 +47,12 @@ DEFAULT_OUTPUT = Path("rdsca-report.html")
     callback=writable_file,
     help="Where to write the report ('-' for standard output; the default for markdown and prometheus).",
 )
-@click.option("--title", default="RDS certificate report", show_default=True, help="The page's heading.")
+@click.option("--title", default=DEFAULT_TITLE, show_default=True, help="The page's heading.")
 @click.option(
     "--format",
     "-f",
     "fmt",
-    type=click.Choice(["html", "markdown", "prometheus"]),
+    type=click.Choice(formats(Report)),
     default="html",
     show_default=True,
     help="html: the page; markdown: for a change ticket; prometheus: a node_exporter textfile.",
@@ -97,31 +97,29 @@ def report(
     """
     if fmt != "html" and (run_id or readiness_file):
         raise ConfigError("--run and --readiness add sections to the HTML report: use --format html")
-    sections: list[Section] = []
-    if readiness_file is not None:
-        sections.append(readiness_section(load_readiness(readiness_file)))
-    if run_id is not None:  # an unknown run fails before any AWS call
-        journal = open_journal(journal_path)
-        try:
-            sections.append(run_section(journal, run_id))
-        finally:
-            journal.close()
-    fleet = read_fleet(aws, selection)
-    result = evaluate(fleet, fleet.collected_at, Policy(warn_days=warn_days))
-    if fmt == "html":
-        text = render_html(result, sections, title=title)
-    else:
-        text = AUDIT_FORMATS[fmt](result, RenderOptions())
-        if output == DEFAULT_OUTPUT:
-            output = Path("-")
+    result = build_report(
+        partial(resolve, aws),
+        title=title,
+        warn_days=warn_days,
+        engines=selection.engines,
+        tags=selection.tags,
+        id_globs=selection.id_globs,
+        readiness_file=readiness_file,
+        run_id=run_id,
+        open_journal=partial(open_journal, journal_path),
+    )
+    text = render(result, fmt)
+    if fmt != "html" and output == DEFAULT_OUTPUT:
+        output = Path("-")
     if str(output) == "-":
         emit(text, None)
     else:
         write_atomic(output, text)
         if not ctx.find_root().obj.get("quiet"):
             size = len(text.encode("utf-8")) / 1e6
-            click.echo(f"wrote {output} ({size:.2f} MB, {len(result.verdicts)} instances)", err=True)
-    ctx.exit(exit_code(result, None))
+            count = len(result.audit.verdicts)
+            click.echo(f"wrote {output} ({size:.2f} MB, {count} instances)", err=True)
+    ctx.exit(exit_code(result.audit, None))
 
 
 @cli.command()
@@ -167,4 +165,4 @@ def iam_policy(capability: str, output: Path | None) -> None:
       aws iam create-policy --policy-name rdsca-audit \\
           --policy-document "$(rdsca iam-policy --for audit)"
     """
-    emit(policy_document(capability) + "\n", output)
+    emit(render(read_iam_policy(capability), "json"), output)

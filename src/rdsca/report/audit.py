@@ -1,4 +1,4 @@
-"""The audit as data: the versioned JSON envelope, CSV and Markdown."""
+"""The audit and the CA inventory as data: the versioned JSON envelopes, CSV and Markdown."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from collections import Counter
 from typing import Any
 
 from rdsca import schemas
+from rdsca.api.audit import CaInventory
 from rdsca.model import Audit, Fleet, PendingAction, RegionCAs, Verdict
 from rdsca.report.common import day, iso, md_cell
 
@@ -137,6 +138,18 @@ def summary(audit: Audit) -> dict[str, Any]:
 
 def to_json(audit: Audit) -> str:
     return json.dumps(audit_dict(audit), indent=2) + "\n"
+
+
+def cas_dict(inventory: CaInventory) -> dict[str, Any]:
+    return {
+        "schema": CAS_SCHEMA,
+        "targets": target_dicts(inventory.fleet),
+        "regions": [region_dict(r) for r in inventory.regions],
+    }
+
+
+def cas_json(inventory: CaInventory) -> str:
+    return json.dumps(cas_dict(inventory), indent=2) + "\n"
 
 
 CSV_COLUMNS = (

@@ -1,13 +1,15 @@
 """The rollout part of the HTML report: one run from the journal, its waves, steps, timings,
-failures and the rollbacks that undid it. Reads the journal; renders escaped HTML."""
+failures and the rollbacks that undid it (`rdsca.api.report.read_run` reads them); escaped HTML."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import datetime
 
+from rdsca.api.report import RunHistory
 from rdsca.report.html import Section, e
-from rdsca.rollout.journal import EventRecord, Journal, RunRecord, StepRecord, StepStatus
+from rdsca.rollout.journal import EventRecord, RunRecord, StepRecord, StepStatus
 
 BAD = frozenset({StepStatus.FAILED.value, StepStatus.INTERRUPTED.value})
 
@@ -23,7 +25,7 @@ def _span(start: datetime | None, end: datetime | None) -> str:
     return f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def _times(events: list[EventRecord]) -> dict[str, tuple[datetime, datetime]]:
+def _times(events: Sequence[EventRecord]) -> dict[str, tuple[datetime, datetime]]:
     """When each step started working (its first event after planning) and its last event."""
     out: dict[str, tuple[datetime, datetime]] = {}
     for ev in events:
@@ -41,7 +43,7 @@ def _status(value: str) -> str:
     return f'<span class="{cls}">{e(value)}</span>'
 
 
-def _steps_table(steps: list[StepRecord], times: dict[str, tuple[datetime, datetime]]) -> str:
+def _steps_table(steps: Sequence[StepRecord], times: dict[str, tuple[datetime, datetime]]) -> str:
     rows = "".join(
         f'<tr data-step="{e(s.key)}"><td>{e(s.wave)}</td><td>{e(s.ident)}</td><td>{e(s.account)}</td>'
         f"<td>{e(s.region)}</td><td>{e(s.from_ca or '-')} &rarr; {e(s.to_ca)}</td>"
@@ -58,7 +60,7 @@ def _steps_table(steps: list[StepRecord], times: dict[str, tuple[datetime, datet
     )
 
 
-def _waves_table(steps: list[StepRecord], times: dict[str, tuple[datetime, datetime]]) -> str:
+def _waves_table(steps: Sequence[StepRecord], times: dict[str, tuple[datetime, datetime]]) -> str:
     rows = []
     for wave in dict.fromkeys(s.wave for s in steps):
         members = [s for s in steps if s.wave == wave]
@@ -85,10 +87,9 @@ def _run_line(run: RunRecord) -> str:
     )
 
 
-def run_section(journal: Journal, run_id: str) -> Section:
-    run = journal.run(run_id)
-    steps = journal.steps(run_id)
-    times = _times(journal.events(run_id))
+def run_section(history: RunHistory) -> Section:
+    run, steps = history.run, history.steps
+    times = _times(history.events)
     failed = [s for s in steps if s.status in BAD]
     parts = [_run_line(run), _waves_table(steps, times)]
     if failed:
@@ -100,10 +101,8 @@ def run_section(journal: Journal, run_id: str) -> Section:
             f"<ul>{items}</ul></div>"
         )
     parts.append("<h3>Steps</h3>" + _steps_table(steps, times))
-    rollbacks = [r for r in journal.runs() if r.kind == "rollback" and r.parent == run_id]
-    if rollbacks:
+    if history.rollbacks:
         parts.append("<h3>Rollbacks</h3>")
-        for rb in rollbacks:
-            rb_steps = journal.steps(rb.id)
-            parts.append(_run_line(rb) + _steps_table(rb_steps, _times(journal.events(rb.id))))
+        for rb in history.rollbacks:
+            parts.append(_run_line(rb.run) + _steps_table(rb.steps, _times(rb.events)))
     return Section(id="rollout", title=f"Rollout {run.id}", body="".join(parts))

@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from rdsca.api.audit import CaInventory
 from rdsca.model import Audit, RegionCAs
 from rdsca.report.audit import sort_key, summary
 from rdsca.report.common import day
@@ -79,3 +80,11 @@ def cas_table(regions: Sequence[RegionCAs], color: bool = False, width: int | No
                 "yes" if a.customer_override else "",
             )
     return render([table], color, width)
+
+
+def cas_inventory_table(inventory: CaInventory, color: bool = False, width: int | None = None) -> str:
+    """The CAs of each region, then one line per target that could not be read."""
+    text = cas_table(inventory.regions, color, width)
+    for t in inventory.failed:
+        text += f"FAILED {t.target.account_id} {t.target.region}: {t.error}\n"
+    return text
