@@ -1,40 +1,19 @@
-"""Helpers shared by the rotation commands: journal and run flags, targets of a plan, the plan file."""
+"""Flags shared by the rotation commands (journal, run options) and the journal they name."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from rdsca.assess.select import select
-from rdsca.aws import actions as aws_actions
-from rdsca.aws.fleet import collect
-from rdsca.aws.session import ResolvedTarget
-from rdsca.catalog import load_catalog
-from rdsca.cli.common import now_utc, resolve
+from rdsca.api.rotation import Resolve
+from rdsca.cli.common import resolve
 from rdsca.cli.options import AwsOptions, FiniteFloat
-from rdsca.errors import JournalError, PlanError
-from rdsca.model import Fleet
-from rdsca.rollout import plan as planmod
-from rdsca.rollout import planfile
-from rdsca.rollout.executor import ExecOptions
+from rdsca.errors import JournalError
+from rdsca.rollout.contracts import ExecOptions
 from rdsca.rollout.journal import Journal
-
-
-def known_cas() -> tuple[str, ...]:
-    return load_catalog().ca_ids()
-
-
-def ended_on(ca_id: str, now: datetime) -> str | None:
-    """The day every known root of `ca_id` had ended (rds-ca-2015, rds-ca-2019), or None."""
-    roots = load_catalog().roots(ca_id)
-    if roots and all(r.not_after <= now for r in roots):
-        return max(r.not_after for r in roots).strftime("%Y-%m-%d")
-    return None
 
 
 def default_journal() -> Path:
@@ -129,58 +108,6 @@ def open_journal(path: Path | None, create: bool = False) -> Journal:
 # -- targets --------------------------------------------------------------------------------------
 
 
-def resolve_for(
-    aws: AwsOptions, plan_targets: Sequence[tuple[str, str]], write_timeout: float | None = None
-) -> dict[tuple[str, str], ResolvedTarget]:
-    """The plan's (account, region) targets, reached with the user's AWS flags.
-
-    Refuses, before any change is sent, a plan whose accounts the flags do not reach.
-    """
-    resolved = resolve(aws, regions=sorted({r for _, r in plan_targets}), write_timeout=write_timeout)
-    by_key = {(r.target.account_id, r.target.region): r for r in resolved}
-    reached = {a for (a, _), r in by_key.items() if r.factory is not None}
-    missing = sorted({a for a, _ in plan_targets} - reached)
-    if missing:
-        raise PlanError(
-            f"plan for another account: {', '.join(missing)} not reached with these AWS flags "
-            f"(reached: {', '.join(sorted(reached)) or 'none'}); use --profile or --accounts/--role-name"
-        )
-    out = {}
-    for key in plan_targets:
-        r = by_key.get(key)
-        if r is None or r.factory is None:
-            raise PlanError(f"cannot reach {key[0]}/{key[1]}: {r.error if r else 'region not selected'}")
-        out[key] = r
-    return out
-
-
-def bound_actions(targets: dict[tuple[str, str], ResolvedTarget]) -> aws_actions.BoundActions:
-    def client(account: str, region: str, write: bool = False) -> Any:
-        factory = targets[(account, region)].factory
-        assert factory is not None
-        return factory.client("rds", region, write=write)
-
-    return aws_actions.BoundActions(client, functools.partial(client, write=True))
-
-
-def read_scope(targets: dict[tuple[str, str], ResolvedTarget], scope: planmod.Scope) -> Fleet:
-    fleet = collect(list(targets.values()), now=now_utc())
-    for t in fleet.failed:
-        raise PlanError(f"cannot re-read {t.target.key} to check the plan: {t.error}")
-    return select(fleet, scope.engines, scope.tags, scope.id_globs)
-
-
-def cluster_writers(targets: Sequence[ResolvedTarget]) -> frozenset[str]:
-    out: set[str] = set()
-    for r in targets:
-        if r.factory is not None:
-            rds = r.factory.client("rds", r.target.region)
-            out |= aws_actions.cluster_writers(rds, r.target.account_id, r.target.region)
-    return frozenset(out)
-
-
-def load_plan(path: Path) -> tuple[planmod.Plan, str]:
-    from rdsca.files import PLAN_LIMIT, read_text_input
-
-    text = read_text_input(path, what="plan file", limit=PLAN_LIMIT, error=PlanError)
-    return planfile.loads(text, known_cas()), text
+def resolver(aws: AwsOptions, write_timeout: float | None = None) -> Resolve:
+    """The user's AWS flags as the `Resolve` the rotation use cases take (regions -> targets)."""
+    return lambda regions: resolve(aws, regions=regions, write_timeout=write_timeout)

@@ -6,24 +6,13 @@ from pathlib import Path
 
 import click
 
-from rdsca.aws import actions as aws_actions
-from rdsca.aws.fleet import collect
-from rdsca.aws.session import AwsSettings, resolve_targets
+from rdsca.api import rotation as api
 from rdsca.cli.app import cli
 from rdsca.cli.common import now_utc
 from rdsca.cli.options import AwsOptions, aws_options
-from rdsca.cli.rotate_common import (
-    bound_actions,
-    default_journal,
-    journal_option,
-    known_cas,
-    open_journal,
-    resolve_for,
-)
-from rdsca.errors import ConfigError, PlanError, RdscaError
-from rdsca.rollout import planfile, render
-from rdsca.rollout.journal import Journal, RunStatus, StepStatus
-from rdsca.rollout.outcome import is_verified
+from rdsca.cli.rotate_common import default_journal, journal_option, open_journal, resolver
+from rdsca.report import rotation as _rotation_renderers  # noqa: F401  (registers the formats)
+from rdsca.report.registry import render
 
 # -- runs / show ----------------------------------------------------------------------------------
 
@@ -38,57 +27,9 @@ def runs(journal_path: Path | None) -> None:
       rdsca runs --journal ./journal.sqlite
     """
     where = (journal_path or default_journal()).expanduser()
-    if not where.exists():  # nothing applied yet on this machine: an empty list, not an error
-        click.echo(render.runs_text([], {}), nl=False)
-        return
-    journal = open_journal(journal_path)  # damaged or not a journal: said, exit 2
-    all_runs = journal.runs()
-    counts: dict[str, dict[str, int]] = {}
-    for r in all_runs:
-        for s in journal.steps(r.id):
-            counts.setdefault(r.id, {}).setdefault(s.status, 0)
-            counts[r.id][s.status] += 1
-    click.echo(render.runs_text(all_runs, counts), nl=False)
-
-
-def check_scheduled(journal: Journal, run_id: str, aws: AwsOptions) -> list[str]:
-    """Re-read the run's scheduled steps; record the ones the maintenance window applied."""
-    run = journal.run(run_id)
-    scheduled = [s for s in journal.steps(run_id) if s.status == StepStatus.SCHEDULED]
-    if not scheduled:
-        return []
-    plan_ = planfile.loads(run.plan_json, known_cas())
-    steps = {s.key: s for s in plan_.steps}
-    targets = resolve_for(aws, sorted({(s.account, s.region) for s in scheduled}))
-    actions = bound_actions(targets)
-    now, notes = now_utc(), []
-    for rec in scheduled:
-        step = steps[rec.key]
-        seen = actions.poll(step.account, step.region, step.instance_ids)
-        views = [seen.get(i) for i in step.instance_ids]
-        if all(
-            v is not None and is_verified(step, v, rec.before_ca, rec.before_valid_till, now) for v in views
-        ):
-            first = views[0]
-            assert first is not None
-            after = first.server_cert_valid_till.isoformat() if first.server_cert_valid_till else None
-            journal.record(
-                run_id,
-                rec.key,
-                "applied-in-window",
-                StepStatus.VERIFIED,
-                after_ca=first.ca,
-                after_valid_till=after,
-            )
-            notes.append(f"{rec.key}: applied in the maintenance window, verified on {step.to_ca}")
-        else:
-            pending = ", ".join(
-                f"{v.id} {v.ca} pending {v.pending_ca or '-'}" for v in views if v is not None
-            )
-            notes.append(f"{rec.key}: still waiting for the maintenance window ({pending})")
-    if all(s.status in (StepStatus.VERIFIED, StepStatus.ROLLED_BACK) for s in journal.steps(run_id)):
-        journal.set_run_status(run_id, RunStatus.DONE, "run-done", by="show")
-    return notes
+    # No journal yet (nothing applied on this machine): an empty list. A damaged one: exit 2.
+    journal = open_journal(journal_path) if where.exists() else None
+    click.echo(render(api.runs(journal), "text"), nl=False)
 
 
 @cli.command()
@@ -110,21 +51,8 @@ def show(
       rdsca show 20250101-120000-a1b2c3 --events
     """
     journal = open_journal(journal_path)
-    journal.run(run_id)  # an unknown run is an error before any AWS call
-    notes: list[str] = []
-    if not no_check:
-        try:
-            notes = check_scheduled(journal, run_id, aws)
-        except RdscaError as exc:  # the journal is still worth showing
-            notes = [f"could not check the scheduled steps: {exc}"]
-    run = journal.run(run_id)
-    steps, events = journal.steps(run_id), journal.events(run_id)
-    if fmt == "json":
-        click.echo(render.run_json(run, steps, events), nl=False)
-        return
-    click.echo(render.show_text(run, steps, events, all_events), nl=False)
-    for n in notes:
-        click.echo(n)
+    view = api.show(journal, run_id, None if no_check else resolver(aws), now_utc(), all_events)
+    click.echo(render(view, fmt), nl=False)
 
 
 # -- default CA -----------------------------------------------------------------------------------
@@ -154,32 +82,7 @@ def default_show(aws: AwsOptions) -> None:
     Example:
       rdsca default show --region eu-west-1
     """
-    from rdsca.rollout.defaults import region_lines
-
-    targets = resolve_targets(profiles=aws.profiles, regions=aws.regions, accounts=aws.accounts,
-                              role_name=aws.role_name, org=aws.org,
-                              settings=AwsSettings(endpoint_url=aws.endpoint_url))  # fmt: skip
-    fleet = collect(targets, now=now_utc())
-    click.echo(region_lines(fleet), nl=False)
-
-
-def _set_default(aws: AwsOptions, ca: str | None) -> None:
-    from rdsca.rollout.defaults import refuse_unsupported
-
-    targets = resolve_targets(profiles=aws.profiles, regions=aws.regions, accounts=aws.accounts,
-                              role_name=aws.role_name, org=aws.org,
-                              settings=AwsSettings(endpoint_url=aws.endpoint_url))  # fmt: skip
-    fleet = collect(targets, now=now_utc())
-    for t in fleet.failed:
-        raise PlanError(f"cannot read {t.target.key}: {t.error}")
-    if ca is not None:
-        refuse_unsupported(fleet, ca)
-    for r in targets:
-        assert r.factory is not None
-        aws_actions.set_default_ca(r.factory.client("rds", r.target.region, write=True), ca)
-        click.echo(
-            f"{r.target.key}: default CA for new instances " + (f"set to {ca}" if ca else "override removed")
-        )
+    click.echo(render(api.default_show(resolver(aws), now_utc()), "text"), nl=False)
 
 
 @default.command("set")
@@ -192,9 +95,7 @@ def default_set(aws: AwsOptions, ca: str) -> None:
     Example:
       rdsca default set rds-ca-rsa4096-g1 --region eu-west-1
     """
-    if ca not in known_cas():
-        raise ConfigError(f"unknown CA {ca!r} (known: {', '.join(known_cas())})")
-    _set_default(aws, ca)
+    click.echo(render(api.default_set(resolver(aws), ca, now_utc()), "text"), nl=False)
 
 
 @default.command("clear")
@@ -206,4 +107,4 @@ def default_clear(aws: AwsOptions) -> None:
     Example:
       rdsca default clear --region eu-west-1
     """
-    _set_default(aws, None)
+    click.echo(render(api.default_set(resolver(aws), None, now_utc()), "text"), nl=False)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from rdsca.report.common import md_cell
+from rdsca.report.rotation import plan_text
 from rdsca.rollout.plan import Plan
-from rdsca.rollout.render import plan_text
 
 PLAN_HEADER = "| # | account | region | instance | from | to | restart | after |"
 

@@ -1,19 +1,9 @@
-"""The account default CA for new instances: what each region says, and when a CA may not be set."""
+"""The account default CA for new instances: when a CA may not be set."""
 
 from __future__ import annotations
 
 from rdsca.errors import PlanError
 from rdsca.model import UNMANAGED_ENGINES, Fleet
-
-
-def region_lines(fleet: Fleet) -> str:
-    lines = [f"{'ACCOUNT/REGION':<30} {'DEFAULT CA':<20} SOURCE"]
-    for r in sorted(fleet.regions, key=lambda r: (r.account_id, r.region)):
-        source = "account override" if r.override else "AWS default"
-        lines.append(f"{r.account_id + '/' + r.region:<30} {r.default_ca or '-':<20} {source}")
-    for t in fleet.failed:
-        lines.append(f"{t.target.key:<30} {'?':<20} not read: {t.error}")
-    return "\n".join(lines) + "\n"
 
 
 def refuse_unsupported(fleet: Fleet, ca: str) -> None:

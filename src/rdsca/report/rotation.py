@@ -1,12 +1,15 @@
-"""Text for plans, runs and steps. Pure: returns strings, the CLI prints them."""
+"""Plans, runs and steps as text, JSON and Markdown, registered in `rdsca.report.registry`."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rdsca import schemas
+from rdsca.api.rotation import DefaultChanges, Defaults, PlanResult, RunOutcome, RunsView, RunView
+from rdsca.model import Fleet
+from rdsca.report.registry import register
 from rdsca.rollout.journal import EventRecord, RunRecord, StepRecord
 from rdsca.rollout.plan import Plan, Step
 
@@ -48,7 +51,7 @@ def plan_text(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
-def runs_text(runs: Sequence[RunRecord], counts: dict[str, dict[str, int]]) -> str:
+def runs_text(runs: Sequence[RunRecord], counts: Mapping[str, Mapping[str, int]]) -> str:
     if not runs:
         return "no runs in the journal\n"
     lines = [f"{'RUN':<24} {'KIND':<9} {'STATUS':<12} {'TARGET CA':<18} {'CREATED':<30} STEPS"]
@@ -102,3 +105,53 @@ def run_json(run: RunRecord, steps: Sequence[StepRecord], events: Sequence[Event
         "events": [vars(e) for e in events],
     }
     return json.dumps(doc, indent=2, default=str) + "\n"
+
+
+# -- the results of rdsca.api.rotation, by format ------------------------------------------------
+
+
+def _outcome_text(o: RunOutcome) -> str:
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(o.counts.items()))
+    lines = [f"run {o.run_id}: {o.status} ({counts})"]
+    if o.stopped_before:
+        lines.append(f"stopped before wave {o.stopped_before!r}: a step failed (see `rdsca show {o.run_id}`)")
+    lines.extend(f"  {s.status}: {s.key}: {s.reason}" for s in o.steps if s.status in ("failed", "skipped"))
+    if o.status == "scheduled":
+        lines.append(
+            f"scheduled steps wait for the maintenance window; check later with `rdsca show {o.run_id}`"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def _show_text(v: RunView) -> str:
+    return show_text(v.run, v.steps, v.events, v.all_events) + "".join(f"{n}\n" for n in v.notes)
+
+
+register(PlanResult, "text", lambda r, _o: plan_text(r.plan))
+register(PlanResult, "json", lambda r, _o: r.text)
+register(PlanResult, "markdown", lambda r, _o: _plan_markdown(r.plan))
+register(RunOutcome, "text", lambda o, _o: _outcome_text(o))
+register(RunView, "text", lambda v, _o: _show_text(v))
+register(RunView, "json", lambda v, _o: run_json(v.run, v.steps, v.events))
+register(RunsView, "text", lambda v, _o: runs_text(v.runs, v.counts))
+register(Defaults, "text", lambda d, _o: region_lines(d.fleet))
+register(DefaultChanges, "text", lambda c, _o: "".join(
+    f"{t}: default CA for new instances " + (f"set to {c.ca}" if c.ca else "override removed") + "\n"
+    for t in c.targets
+))  # fmt: skip
+
+
+def region_lines(fleet: Fleet) -> str:
+    lines = [f"{'ACCOUNT/REGION':<30} {'DEFAULT CA':<20} SOURCE"]
+    for r in sorted(fleet.regions, key=lambda r: (r.account_id, r.region)):
+        source = "account override" if r.override else "AWS default"
+        lines.append(f"{r.account_id + '/' + r.region:<30} {r.default_ca or '-':<20} {source}")
+    for t in fleet.failed:
+        lines.append(f"{t.target.key:<30} {'?':<20} not read: {t.error}")
+    return "\n".join(lines) + "\n"
+
+
+def _plan_markdown(plan: Plan) -> str:
+    from rdsca.report.plan_markdown import plan_markdown
+
+    return plan_markdown(plan)

@@ -1,0 +1,436 @@
+"""Rotation use cases: plan, apply, resume, rollback, runs, show, and the account default CA.
+
+Each function takes plain arguments and its collaborators (a `Resolve` that turns regions into
+reachable targets, a journal, a progress sink, a clock) and returns a frozen result. Nothing here
+prints, prompts or exits; errors are `RdscaError`s. `rdsca.cli.rotate` is one client; a Step
+Functions task that applies one wave of a saved plan is another (docs/api.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from rdsca.assess.select import select
+from rdsca.aws import actions as aws_actions
+from rdsca.aws.fleet import collect
+from rdsca.aws.session import ResolvedTarget
+from rdsca.catalog import load_catalog
+from rdsca.errors import ConfigError, JournalError, PlanError
+from rdsca.files import PLAN_LIMIT, read_text_input
+from rdsca.model import Fleet, TargetStatus
+from rdsca.readiness.saved import load_readiness, not_ready
+from rdsca.rollout import plan as planmod
+from rdsca.rollout import planfile
+from rdsca.rollout.contracts import ExecOptions, Progress
+from rdsca.rollout.events import Event
+from rdsca.rollout.executor import Executor
+from rdsca.rollout.journal import EventRecord, Journal, RunRecord, RunStatus, StepRecord, StepStatus
+from rdsca.rollout.lease import Heartbeat, Holder
+from rdsca.rollout.outcome import is_verified, iso
+from rdsca.rollout.rollback import rollback_plan
+
+Resolve = Callable[[Sequence[str]], list[ResolvedTarget]]  # regions wanted -> targets the flags reach
+Targets = dict[tuple[str, str], ResolvedTarget]
+
+
+# -- CAs ------------------------------------------------------------------------------------------
+
+
+def known_cas() -> tuple[str, ...]:
+    return load_catalog().ca_ids()
+
+
+def ended_on(ca_id: str, now: datetime) -> str | None:
+    """The day every known root of `ca_id` had ended (rds-ca-2015, rds-ca-2019), or None."""
+    roots = load_catalog().roots(ca_id)
+    if roots and all(r.not_after <= now for r in roots):
+        return max(r.not_after for r in roots).strftime("%Y-%m-%d")
+    return None
+
+
+def current_cas(now: datetime) -> tuple[str, ...]:
+    return tuple(c for c in known_cas() if ended_on(c, now) is None)
+
+
+def check_target_ca(ca: str, now: datetime, flag: str = "--to") -> None:
+    if ca not in known_cas():
+        raise ConfigError(f"{flag} {ca!r}: unknown CA (known: {', '.join(known_cas())})")
+    ended = ended_on(ca, now)
+    if ended:
+        raise ConfigError(
+            f"{flag} {ca}: that CA's roots ended on {ended}; rotate to a current one "
+            f"({', '.join(current_cas(now))})"
+        )
+
+
+# -- targets --------------------------------------------------------------------------------------
+
+
+def reach(resolve: Resolve, plan_targets: Sequence[tuple[str, str]]) -> Targets:
+    """The plan's (account, region) targets; refuses a plan whose accounts `resolve` does not reach."""
+    resolved = resolve(sorted({r for _, r in plan_targets}))
+    by_key = {(r.target.account_id, r.target.region): r for r in resolved}
+    reached = {a for (a, _), r in by_key.items() if r.factory is not None}
+    missing = sorted({a for a, _ in plan_targets} - reached)
+    if missing:
+        raise PlanError(
+            f"plan for another account: {', '.join(missing)} not reached with these AWS flags "
+            f"(reached: {', '.join(sorted(reached)) or 'none'}); use --profile or --accounts/--role-name"
+        )
+    out = {}
+    for key in plan_targets:
+        r = by_key.get(key)
+        if r is None or r.factory is None:
+            raise PlanError(f"cannot reach {key[0]}/{key[1]}: {r.error if r else 'region not selected'}")
+        out[key] = r
+    return out
+
+
+def bound_actions(targets: Targets) -> aws_actions.BoundActions:
+    def client(account: str, region: str, write: bool = False) -> Any:
+        factory = targets[(account, region)].factory
+        assert factory is not None
+        return factory.client("rds", region, write=write)
+
+    return aws_actions.BoundActions(client, lambda a, r: client(a, r, write=True))
+
+
+def read_scope(targets: Targets, scope: planmod.Scope, now: datetime) -> Fleet:
+    fleet = collect(list(targets.values()), now=now)
+    for t in fleet.failed:
+        raise PlanError(f"cannot re-read {t.target.key} to check the plan: {t.error}")
+    return select(fleet, scope.engines, scope.tags, scope.id_globs)
+
+
+def cluster_writers(targets: Sequence[ResolvedTarget]) -> frozenset[str]:
+    out: set[str] = set()
+    for r in targets:
+        if r.factory is not None:
+            rds = r.factory.client("rds", r.target.region)
+            out |= aws_actions.cluster_writers(rds, r.target.account_id, r.target.region)
+    return frozenset(out)
+
+
+# -- plan -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PlanResult:
+    plan: planmod.Plan
+    text: str  # the plan file (JSON)
+    failed: tuple[TargetStatus, ...] = ()  # targets that could not be read
+    targets: int = 0  # targets tried
+
+    @property
+    def all_failed(self) -> bool:
+        return bool(self.failed) and len(self.failed) == self.targets
+
+
+def plan(
+    resolve: Resolve,
+    target_ca: str,
+    policy: planmod.PlanPolicy,
+    scope: planmod.Scope,
+    now: datetime,
+    require_ready: Path | None = None,
+) -> PlanResult:
+    """Read the estate in scope and build the rotation plan (nothing is changed)."""
+    check_target_ca(target_ca, now)
+    if policy.wave_order and not policy.wave_tag:
+        raise ConfigError("--wave-order needs --wave-tag")
+    readiness = load_readiness(require_ready, "--require-ready") if require_ready else None
+    targets = resolve(())
+    fleet = select(collect(targets, now=now), scope.engines, scope.tags, scope.id_globs)
+    failed_keys = {f.target.key for f in fleet.failed}
+    writers = cluster_writers([t for t in targets if t.factory and t.target.key not in failed_keys])
+    held = not_ready(readiness, (i.key for i in fleet.instances)) if readiness else None
+    built = planmod.build(
+        fleet, target_ca, policy, fleet.collected_at, scope=scope, writers=writers, held=held
+    )
+    if fleet.failed:
+        warnings = (*built.warnings, *(f"{t.target.key} not read: {t.error}" for t in fleet.failed))
+        built = replace(built, warnings=warnings)
+    return PlanResult(built, planfile.dumps(built), tuple(fleet.failed), len(fleet.targets))
+
+
+def load_plan(path: Path, waves: Sequence[str] = ()) -> tuple[planmod.Plan, str]:
+    """A saved plan, checked for meaning; with `waves`, only those waves (the fingerprint still
+    covers the whole plan)."""
+    text = read_text_input(path, what="plan file", limit=PLAN_LIMIT, error=PlanError)
+    loaded = planfile.loads(text, known_cas())
+    if waves:
+        loaded = planmod.only_waves(loaded, waves)
+        text = planfile.dumps(loaded)
+    return loaded, text
+
+
+def check_drift(plan_: planmod.Plan, targets: Targets, now: datetime) -> None:
+    """Refuse a plan whose estate changed since it was made (PlanError, one line per instance)."""
+    current = planmod.seen_of(read_scope(targets, plan_.scope, now).instances)
+    if planmod.fingerprint(current, plan_.targets) != plan_.fingerprint:
+        lines = planmod.drift(plan_.seen, current)
+        raise PlanError(
+            "the estate changed since the plan was made; run `rdsca plan` again. Drifted:\n  "
+            + "\n  ".join(lines)
+        )
+
+
+# -- running --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run_id: str
+    kind: str
+    status: RunStatus
+    counts: Mapping[str, int]
+    stopped_before: str | None
+    steps: tuple[StepRecord, ...]
+    taken_over: tuple[str, ...] = ()
+
+
+Started = Callable[[str, Sequence[str]], None]  # (run id, leases taken over) once the run exists
+
+
+def _run(
+    plan_: planmod.Plan,
+    journal: Journal,
+    run_id: str,
+    targets: Targets,
+    options: ExecOptions,
+    progress: Progress | None,
+    holder: Holder,
+    taken_over: Sequence[str],
+    on_event: Callable[[str], None] | None = None,
+) -> RunOutcome:
+    """Run under the lease (renewed by a heartbeat, released however the run ends)."""
+    try:
+        with Heartbeat(journal.path, holder):
+            executor = Executor(
+                plan_, journal, run_id, bound_actions(targets), options, progress, on_event=on_event
+            )
+            result = executor.run()
+    finally:
+        with contextlib.suppress(JournalError):
+            journal.release(holder)
+    run = journal.run(run_id)
+    if run.kind == "rollback":
+        mark_rolled_back(journal, run_id)
+    return RunOutcome(run_id, run.kind, result.status, result.counts, result.stopped_before,
+                      tuple(journal.steps(run_id)), tuple(taken_over))  # fmt: skip
+
+
+def _taken_over(journal: Journal, run_id: str) -> list[str]:
+    return [str(e.detail.get("message")) for e in journal.events(run_id) if e.event == "lease-taken-over"]
+
+
+def apply(
+    plan_: planmod.Plan,
+    text: str,
+    targets: Targets,
+    journal: Journal,
+    options: ExecOptions = ExecOptions(),  # noqa: B008  (frozen: a shared default is safe)
+    progress: Progress | None = None,
+    on_started: Started | None = None,
+) -> RunOutcome:
+    """Record a run of `plan_` (leased to this process) and execute it wave by wave."""
+    holder = Holder.this_process("rdsca apply")
+    run_id = journal.create_run(plan_, text, holder=holder, take_over=options.take_over)
+    taken = _taken_over(journal, run_id)
+    if on_started:
+        on_started(run_id, taken)
+    return _run(plan_, journal, run_id, targets, options, progress, holder, taken)
+
+
+def resume(
+    run_id: str,
+    journal: Journal,
+    resolve: Resolve,
+    options: ExecOptions = ExecOptions(),  # noqa: B008
+    progress: Progress | None = None,
+    on_started: Started | None = None,
+) -> RunOutcome:
+    """Continue a run: re-read each step, never re-send an accepted change."""
+    run = journal.run(run_id)
+    plan_ = planfile.loads(run.plan_json, known_cas())
+    targets = reach(resolve, plan_.targets)
+    holder = Holder.this_process("rdsca resume")
+    taken = journal.claim(run_id, plan_, holder, take_over=options.take_over)
+    journal.set_run_status(run_id, RunStatus.RUNNING, "run-resumed")
+    if on_started:
+        on_started(run_id, taken)
+    return _run(plan_, journal, run_id, targets, options, progress, holder, taken)
+
+
+@dataclass(frozen=True)
+class RollbackPlan:
+    parent: str
+    plan: planmod.Plan
+    text: str
+    targets: Targets
+
+
+def rollback_plan_for(
+    run_id: str,
+    journal: Journal,
+    resolve: Resolve,
+    now: datetime,
+    waves: Sequence[str] = (),
+    id_globs: Sequence[str] = (),
+) -> RollbackPlan:
+    """The plan that returns each instance `run_id` changed to its previous CA (nothing sent)."""
+    original = planfile.loads(journal.run(run_id).plan_json, known_cas())
+    targets = reach(resolve, original.targets)
+    back = rollback_plan(original, journal, run_id, waves, bound_actions(targets), now, id_globs)
+    return RollbackPlan(run_id, back, planfile.dumps(back), targets)
+
+
+def rollback(
+    prepared: RollbackPlan,
+    journal: Journal,
+    options: ExecOptions = ExecOptions(),  # noqa: B008
+    progress: Progress | None = None,
+    on_started: Started | None = None,
+) -> RunOutcome:
+    holder = Holder.this_process("rdsca rollback")
+    new_id = journal.create_run(prepared.plan, prepared.text, kind="rollback", parent=prepared.parent,
+                                holder=holder, take_over=options.take_over)  # fmt: skip
+    taken = _taken_over(journal, new_id)
+    if on_started:
+        on_started(new_id, taken)
+    return _run(prepared.plan, journal, new_id, prepared.targets, options, progress, holder, taken)
+
+
+def mark_rolled_back(journal: Journal, rollback_id: str) -> None:
+    """Each verified step of a rollback run marks the step it undid as rolled back."""
+    parent = journal.run(rollback_id).parent
+    if parent is None:
+        return
+    undone = {s.key for s in journal.steps(parent) if s.status == StepStatus.ROLLED_BACK}
+    for s in journal.steps(rollback_id):
+        if s.status == StepStatus.VERIFIED and s.key not in undone:
+            detail = {"by": rollback_id, "ca": s.to_ca}
+            journal.record(parent, s.key, Event.ROLLED_BACK, StepStatus.ROLLED_BACK, detail=detail)
+
+
+# -- runs / show ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunsView:
+    runs: tuple[RunRecord, ...]
+    counts: Mapping[str, Mapping[str, int]]  # run id -> step status -> n
+
+
+def runs(journal: Journal | None) -> RunsView:
+    """Every run of the journal with its step counts (None: no journal yet, no runs)."""
+    if journal is None:
+        return RunsView((), {})
+    all_runs = journal.runs()
+    counts: dict[str, dict[str, int]] = {}
+    for r in all_runs:
+        for s in journal.steps(r.id):
+            counts.setdefault(r.id, {}).setdefault(s.status, 0)
+            counts[r.id][s.status] += 1
+    return RunsView(tuple(all_runs), counts)
+
+
+@dataclass(frozen=True)
+class RunView:
+    run: RunRecord
+    steps: tuple[StepRecord, ...]
+    events: tuple[EventRecord, ...]
+    notes: tuple[str, ...] = ()  # what re-reading the scheduled steps found
+    all_events: bool = False
+
+
+def show(
+    journal: Journal, run_id: str, resolve: Resolve | None, now: datetime, all_events: bool = False
+) -> RunView:
+    """What a run did; with `resolve`, scheduled steps are re-read to see whether the window applied them."""
+    journal.run(run_id)  # an unknown run is an error before any AWS call
+    notes: list[str] = []
+    if resolve is not None:
+        try:
+            notes = check_scheduled(journal, run_id, resolve, now)
+        except (ConfigError, PlanError, aws_actions.ActionError) as exc:  # still worth showing
+            notes = [f"could not check the scheduled steps: {exc}"]
+    return RunView(journal.run(run_id), tuple(journal.steps(run_id)), tuple(journal.events(run_id)),
+                   tuple(notes), all_events)  # fmt: skip
+
+
+def check_scheduled(journal: Journal, run_id: str, resolve: Resolve, now: datetime) -> list[str]:
+    """Re-read the run's scheduled steps; record the ones the maintenance window applied."""
+    run = journal.run(run_id)
+    scheduled = [s for s in journal.steps(run_id) if s.status == StepStatus.SCHEDULED]
+    if not scheduled:
+        return []
+    plan_ = planfile.loads(run.plan_json, known_cas())
+    steps = {s.key: s for s in plan_.steps}
+    actions = bound_actions(reach(resolve, sorted({(s.account, s.region) for s in scheduled})))
+    notes = []
+    for rec in scheduled:
+        step = steps[rec.key]
+        seen = actions.poll(step.account, step.region, step.instance_ids)
+        views = [seen.get(i) for i in step.instance_ids]
+        if all(
+            v is not None and is_verified(step, v, rec.before_ca, rec.before_valid_till, now) for v in views
+        ):
+            first = views[0]
+            assert first is not None
+            journal.record(run_id, rec.key, "applied-in-window", StepStatus.VERIFIED, after_ca=first.ca,
+                           after_valid_till=iso(first.server_cert_valid_till))  # fmt: skip
+            notes.append(f"{rec.key}: applied in the maintenance window, verified on {step.to_ca}")
+        else:
+            pending = ", ".join(
+                f"{v.id} {v.ca} pending {v.pending_ca or '-'}" for v in views if v is not None
+            )
+            notes.append(f"{rec.key}: still waiting for the maintenance window ({pending})")
+    if all(s.status in (StepStatus.VERIFIED, StepStatus.ROLLED_BACK) for s in journal.steps(run_id)):
+        journal.set_run_status(run_id, RunStatus.DONE, "run-done", by="show")
+    return notes
+
+
+# -- the account default CA -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Defaults:
+    """Each region's default CA for new instances, and whether it is the account's override."""
+
+    fleet: Fleet
+
+
+@dataclass(frozen=True)
+class DefaultChanges:
+    targets: tuple[str, ...]  # account/region keys changed
+    ca: str | None  # None: the override was removed
+
+
+def default_show(resolve: Resolve, now: datetime) -> Defaults:
+    return Defaults(collect(resolve(()), now=now))
+
+
+def default_set(resolve: Resolve, ca: str | None, now: datetime) -> DefaultChanges:
+    """Set (or with None, remove) the default CA for new instances in every target region."""
+    from rdsca.rollout.defaults import refuse_unsupported
+
+    if ca is not None and ca not in known_cas():
+        raise ConfigError(f"unknown CA {ca!r} (known: {', '.join(known_cas())})")
+    targets = resolve(())
+    fleet = collect(targets, now=now)
+    for t in fleet.failed:
+        raise PlanError(f"cannot read {t.target.key}: {t.error}")
+    if ca is not None:
+        refuse_unsupported(fleet, ca)
+    done = []
+    for r in targets:
+        assert r.factory is not None
+        aws_actions.set_default_ca(r.factory.client("rds", r.target.region, write=True), ca)
+        done.append(r.target.key)
+    return DefaultChanges(tuple(done), ca)
