@@ -104,6 +104,7 @@ FAULTS: dict[str, Fault] = {
 EXEMPT = {
     Event.PLANNED: "written in the transaction that creates the run: there is no point between them",
     Event.ROLLED_BACK: "written on the parent run by `rdsca rollback` after its own run ended",
+    Event.APPLIED_IN_WINDOW: "written by `rdsca show` on a scheduled step, outside any run",
     Event.INTERRUPTED: "written on Ctrl-C/SIGTERM/SIGHUP: test_signals_mark_the_run_interrupted",
     Event.SKIPPED: "a step whose dependency failed: never sent; resume decides it afresh",
     Event.TIMED_OUT: "the step failed after its timeout; resume decides it afresh (as after FAILED)",

@@ -90,10 +90,11 @@ def test_aws_facts() -> None:
     assert ports == {"postgres": 5432, "mysql": 3306, "docdb": 27017, "oracle-ee": 1521, "sqlserver-ex": 1433}
 
 
-def test_what_rdsca_rotates_is_unchanged_by_the_table() -> None:
-    """rdsca skips Neptune only; RDS Custom is still rotated (kept; AWS says the CA doesn't apply)."""
+def test_what_rdsca_rotates_follows_aws() -> None:
+    """Neptune and RDS Custom are not rotated: AWS says the RDS CA setting does not apply to them."""
     assert not engines.rotated_by_rdsca("neptune")
-    assert engines.rotated_by_rdsca("custom-oracle-ee")
+    assert not engines.rotated_by_rdsca("custom-oracle-ee")
+    assert not engines.rotated_by_rdsca("custom-sqlserver-ee")
     assert engines.rotated_by_rdsca("made-up-engine")
 
 

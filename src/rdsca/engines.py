@@ -119,12 +119,6 @@ UNKNOWN = EngineFacts("unknown", "unknown engine", True, None, None, None, None,
 
 _BY_NAME = {f.name: f for f in TABLE}
 
-# Behaviour kept from before the table: rdsca skips only Neptune as "not RDS-CA managed" and treats
-# RDS Custom like any engine, although AWS says the CA setting doesn't apply to it [CUSTOM].
-# Delete this line to follow AWS (issue 12 note).
-_TREATED_AS_MANAGED = frozenset({"custom-oracle", "custom-sqlserver"})
-
-
 def facts(engine: str) -> EngineFacts:
     """The facts of an engine name as AWS reports it; `UNKNOWN` (with that name) when unknown."""
     found = _BY_NAME.get(engine)
@@ -138,8 +132,7 @@ def facts(engine: str) -> EngineFacts:
 
 def rotated_by_rdsca(engine: str) -> bool:
     """Does rdsca audit and rotate this engine's CA id? (False: the instance is `unmanaged`.)"""
-    f = facts(engine)
-    return f.managed_by_rds_ca or f.name in _TREATED_AS_MANAGED
+    return facts(engine).managed_by_rds_ca  # RDS Custom follows AWS: not managed [CUSTOM]
 
 
 def is_multi_az_cluster_engine(engine: str) -> bool:

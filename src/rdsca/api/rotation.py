@@ -383,7 +383,7 @@ def check_scheduled(journal: Journal, run_id: str, resolve: Resolve, now: dateti
         ):
             first = views[0]
             assert first is not None
-            journal.record(run_id, rec.key, "applied-in-window", StepStatus.VERIFIED, after_ca=first.ca,
+            journal.record(run_id, rec.key, Event.APPLIED_IN_WINDOW, StepStatus.VERIFIED, after_ca=first.ca,
                            after_valid_till=iso(first.server_cert_valid_till))  # fmt: skip
             notes.append(f"{rec.key}: applied in the maintenance window, verified on {step.to_ca}")
         else:

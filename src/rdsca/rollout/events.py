@@ -29,6 +29,7 @@ class Event(enum.StrEnum):
     SKIPPED = "skipped"
     INTERRUPTED = "interrupted"
     ROLLED_BACK = "rolled-back"
+    APPLIED_IN_WINDOW = "applied-in-window"  # `rdsca show` saw the window apply a scheduled step
 
 
 # Events that mean AWS took the step's change (exactly one of them per changed step).

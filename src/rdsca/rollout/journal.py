@@ -25,6 +25,7 @@ from typing import Any
 
 from rdsca.errors import JournalError
 from rdsca.rollout import lease
+from rdsca.rollout.events import Event
 from rdsca.rollout.lease import Holder
 from rdsca.rollout.plan import Plan
 
@@ -238,26 +239,25 @@ class Journal:
             if holder is not None:
                 taken = lease.claim(db, run_id, lease.scopes(run_id, plan), holder, self._clock(), take_over)
             db.execute(
-                "INSERT INTO runs VALUES (?,?,?,?,?,?,?,?,?)",
-                (
-                    run_id,
-                    kind,
-                    parent,
-                    now,
-                    now,
-                    RunStatus.RUNNING,
-                    plan.target_ca,
-                    plan.fingerprint,
-                    plan_json,
-                ),
-            )
+                "INSERT INTO runs (id, kind, parent, created_at, updated_at, status, target_ca, "
+                "fingerprint, plan_json) "
+                "VALUES (:id, :kind, :parent, :now, :now, :status, :target_ca, :fingerprint, :plan)",
+                {"id": run_id, "kind": kind, "parent": parent, "now": now, "status": str(RunStatus.RUNNING),
+                 "target_ca": plan.target_ca, "fingerprint": plan.fingerprint, "plan": plan_json},
+            )  # fmt: skip
             for seq, s in enumerate(plan.steps):
                 db.execute(
-                    "INSERT INTO steps VALUES (?,?,?,?,?,?,?,?,?,?,?,NULL,?,NULL,NULL,NULL,?)",
-                    (run_id, s.key, seq, s.wave, s.kind, s.account, s.region, s.id, s.from_ca, s.to_ca,
-                     StepStatus.PENDING, s.from_ca, now),
+                    "INSERT INTO steps (run_id, key, seq, wave, kind, account, region, ident, from_ca, "
+                    "to_ca, status, before_ca, updated_at) "
+                    "VALUES (:run_id, :key, :seq, :wave, :kind, :account, "
+                    ":region, :ident, :from_ca, :to_ca, :status, :from_ca, :now)",
+                    {"run_id": run_id, "key": s.key, "seq": seq, "wave": s.wave, "kind": str(s.kind),
+                     "account": s.account, "region": s.region, "ident": s.id, "from_ca": s.from_ca,
+                     "to_ca": s.to_ca, "status": str(StepStatus.PENDING), "now": now},
                 )  # fmt: skip
-                self._insert_event(db, run_id, s.key, "planned", StepStatus.PENDING, {"wave": s.wave}, now)
+                self._insert_event(
+                    db, run_id, s.key, Event.PLANNED, StepStatus.PENDING, {"wave": s.wave}, now
+                )
             self._insert_event(db, run_id, None, "run-started", RunStatus.RUNNING, {"kind": kind}, now)
             if holder is not None:
                 for message in taken:
