@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from rdsca.catalog import Catalog, load_catalog
+from rdsca.api.readiness import DEFAULT_CA, trust_catalogue, trust_check, trust_scan
 from rdsca.cli.app import cli
+from rdsca.cli.common import now_utc
 from rdsca.cli.options import (
     catalogue_bundle_option,
     check_regions,
@@ -21,12 +22,10 @@ from rdsca.cli.options import (
     read_password,
 )
 from rdsca.errors import ConfigError, ExitCode
-from rdsca.readiness import trust_report as report
-from rdsca.readiness.bundles import BundleError, read_bundle
-from rdsca.readiness.scan import ScanLimits, scan_tree
-from rdsca.readiness.trust_check import evaluate
-
-DEFAULT_CA = "rds-ca-rsa2048-g1"
+from rdsca.readiness.bundles import BundleError
+from rdsca.readiness.scan import ScanLimits
+from rdsca.report import trust as _renderers  # noqa: F401  (registers the renderers)
+from rdsca.report.registry import render
 
 
 @cli.group()
@@ -79,27 +78,15 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
-def _now(at: str | None) -> datetime:
+def _now(at: str | None) -> Callable[[], datetime]:
+    """The clock of --at DATE: that day, or now."""
     if not at:
-        return datetime.now(UTC)
+        return now_utc
     try:
-        return datetime.fromisoformat(at).replace(tzinfo=UTC)
+        day = datetime.fromisoformat(at).replace(tzinfo=UTC)
     except ValueError as exc:
         raise ConfigError(f"--at {at!r}: expected a date like 2025-06-30") from exc
-
-
-def _regions(cat: Catalog, ca_id: str, given: tuple[str, ...]) -> tuple[str, ...] | None:
-    if ca_id not in cat.ca_ids():
-        raise ConfigError(f"--for {ca_id!r}: unknown CA; known: {', '.join(cat.ca_ids())}")
-    regions = check_regions(given)
-    for region in regions:
-        if not cat.roots(ca_id, region):
-            known = ", ".join(cat.regions(ca_id)) or "none"
-            raise ConfigError(
-                f"--region {region}: the catalogue knows no {ca_id} root there (known: {known}). "
-                "For a newer region add AWS's current bundle with --catalogue-bundle FILE"
-            )
-    return regions or None
+    return lambda: day
 
 
 @trust.command("check")
@@ -140,15 +127,18 @@ def check(
     Example:
       rdsca trust check global-bundle.pem --for rds-ca-ecc384-g1 --region us-east-1
     """
-    cat = load_catalogue(extra)
-    wanted = _regions(cat, ca_id, regions)
-    bundle = read_bundle(
-        file, password=read_password(password_env, password_file), catalog=cat, max_bytes=max_mb * 1024 * 1024
+    password = read_password(password_env, password_file)
+    result = trust_check(
+        file,
+        ca_id,
+        check_regions(regions),
+        password=password,
+        max_bytes=max_mb * 1024 * 1024,
+        catalog=load_catalogue(extra),
+        now=_now(at),
     )
-    result = evaluate(bundle, ca_id, wanted, now=_now(at), catalog=cat)
     quiet = bool(ctx.obj and ctx.obj.get("quiet"))
-    text = report.check_json(result) if fmt == "json" else report.check_table(result, list_certs=not quiet)
-    emit(text, output)
+    emit(render(replace(result, list_certificates=not quiet), fmt), output)
     if not result.trusted:
         ctx.exit(ExitCode.FINDINGS)
 
@@ -189,14 +179,11 @@ def scan(
     Example:
       rdsca trust scan ./services --for rds-ca-rsa2048-g1 --format json -o scan.json
     """
-    if not path.is_dir():
-        raise ConfigError(f"{path}: not a directory (use `rdsca trust check` for one file)")
-    cat = load_catalogue(extra)
-    wanted = _regions(cat, ca_id, regions)
     limits = ScanLimits(max_files=max_files, max_bundle_bytes=max_mb * 1024 * 1024)
-    result = scan_tree(path, ca_id, wanted, now=_now(at), catalog=cat, limits=limits)
-    text = report.scan_json(result) if fmt == "json" else report.scan_table(result, show_all=show_all)
-    emit(text, output)
+    result = trust_scan(
+        path, ca_id, check_regions(regions), limits=limits, catalog=load_catalogue(extra), now=_now(at)
+    )
+    emit(render(replace(result, show_all=show_all), fmt), output)
     if result.will_break:
         ctx.exit(ExitCode.FINDINGS)
 
@@ -217,50 +204,7 @@ def catalogue(extra: tuple[Path, ...], fmt: str, output: Path | None) -> None:
     Example:
       rdsca trust catalogue --bundle ~/Downloads/global-bundle.pem
     """
-    base = load_catalog()
-    for path in extra:  # fail early, with the bundle reader's clear messages
-        read_bundle(path, catalog=base)
-    cat = load_catalogue(extra)
-    known = {e.sha256 for e in base.entries}
-    added = [e for e in cat.entries if e.sha256 not in known]
-    rows = report.catalogue_rows(cat)
-    if fmt == "json":
-        emit(
-            json.dumps(
-                {
-                    "schema": report.CATALOGUE_SCHEMA,
-                    "cas": [
-                        dict(
-                            zip(
-                                ["ca_id", "roots", "regions", "valid_from", "valid_until", "keys"],
-                                r,
-                                strict=True,
-                            )
-                        )
-                        | {"region_list": list(cat.regions(r[0]))}
-                        for r in rows
-                    ],
-                    "added": [
-                        {
-                            "ca_id": e.ca_id,
-                            "region": e.region,
-                            "role": e.role,
-                            "subject": e.subject,
-                            "sha256": e.sha256,
-                        }
-                        for e in added
-                    ],
-                },
-                indent=2,
-            ),
-            output,
-        )
-        return
-    text = report.table(["CA", "roots", "regions", "first valid", "last expiry", "keys"], rows)
-    if extra:
-        text += f"\n\n{len(added)} certificate(s) new to the catalogue from --bundle"
-        text += "".join(f"\n  {e.ca_id:<18} {e.region or 'global':<15} {e.common_name}" for e in added)
-    emit(text, output)
+    emit(render(trust_catalogue(extra), fmt), output)
 
 
 __all__ = ["BundleError", "trust"]

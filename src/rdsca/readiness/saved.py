@@ -12,8 +12,6 @@ from rdsca import schemas
 from rdsca.errors import ConfigError
 from rdsca.files import JSON_LIMIT, read_text_input
 
-READINESS_SCHEMA = schemas.READINESS
-
 
 def load_readiness(path: Path, flag: str = "--readiness") -> dict[str, Any]:
     """The document, checked enough to use it; a bad file is a clear error, not a traceback."""
@@ -28,9 +26,9 @@ def load_readiness(path: Path, flag: str = "--readiness") -> dict[str, Any]:
         raise ConfigError(
             f"{flag} {path}: not a readiness JSON file (a number has thousands of digits)"
         ) from None
-    if not isinstance(doc, dict) or doc.get("schema") != READINESS_SCHEMA:
+    if not isinstance(doc, dict) or doc.get("schema") != schemas.READINESS:
         raise ConfigError(
-            f"{flag} {path}: expected schema {READINESS_SCHEMA} (from `rdsca readiness -f json`)"
+            f"{flag} {path}: expected schema {schemas.READINESS} (from `rdsca readiness -f json`)"
         )
     instances = doc.get("instances")
     if not isinstance(instances, list) or not all(isinstance(i, dict) for i in instances):

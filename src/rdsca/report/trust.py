@@ -1,6 +1,6 @@
-"""Render trust results: plain-text tables and the versioned JSON envelopes.
-
-`rdsca.trust/1` is the envelope of `trust check`, `rdsca.trust-scan/1` the one of `trust scan`.
+"""Render trust results: plain-text tables and the versioned JSON envelopes of `trust check`
+(`rdsca.trust/1`), `trust scan` (`rdsca.trust-scan/1`) and `trust catalogue`
+(`rdsca.trust-catalogue/1`).
 """
 
 from __future__ import annotations
@@ -11,14 +11,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from rdsca import schemas
+from rdsca.api.readiness import CatalogueReport, TrustCheckReport, TrustScanReport
 from rdsca.catalog import Catalog
 from rdsca.readiness.bundles import BundleCert
-from rdsca.readiness.scan import NOT_RDS, ScanResult
+from rdsca.readiness.scan import NOT_RDS
 from rdsca.readiness.trust_check import TRUSTED, TrustResult
-
-CHECK_SCHEMA = schemas.TRUST_CHECK
-SCAN_SCHEMA = schemas.TRUST_SCAN
-CATALOGUE_SCHEMA = schemas.TRUST_CATALOGUE
+from rdsca.report.registry import RenderOptions, renders
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> str:
@@ -58,9 +56,11 @@ def _cert_json(c: BundleCert) -> dict[str, Any]:
     }
 
 
-def check_json(r: TrustResult) -> str:
+@renders(TrustCheckReport, "json")
+def check_json(report: TrustCheckReport, _options: RenderOptions) -> str:
+    r = report.result
     doc = {
-        "schema": CHECK_SCHEMA,
+        "schema": schemas.TRUST_CHECK,
         "checked_at": r.checked_at.isoformat(),
         "bundle": {
             "source": r.bundle.source,
@@ -95,8 +95,9 @@ def _cert_rows(certs: Sequence[BundleCert], r: TrustResult) -> list[list[str]]:
     return rows
 
 
-def check_table(r: TrustResult, *, list_certs: bool = True) -> str:
-    b = r.bundle
+@renders(TrustCheckReport, "table")
+def check_table(report: TrustCheckReport, _options: RenderOptions) -> str:
+    r, b = report.result, report.result.bundle
     kinds = ", ".join(f"{n} {k}s" for k, n in _count(c.kind for c in b.certificates))
     rds = sum(1 for c in b.certificates if c.rds is not None)
     out = [
@@ -104,7 +105,7 @@ def check_table(r: TrustResult, *, list_certs: bool = True) -> str:
         f"{kinds}; {rds} known RDS CA certificates)",
         f"Target  {r.ca_id}, {len(r.regions)} region(s), as of {r.checked_at:%Y-%m-%d}",
     ]
-    if list_certs:
+    if report.list_certificates:
         out += [
             "",
             table(
@@ -142,9 +143,11 @@ def _count(items: Any) -> list[tuple[str, int]]:
     return sorted(counts.items())
 
 
-def scan_json(r: ScanResult) -> str:
+@renders(TrustScanReport, "json")
+def scan_json(report: TrustScanReport, _options: RenderOptions) -> str:
+    r = report.result
     doc = {
-        "schema": SCAN_SCHEMA,
+        "schema": schemas.TRUST_SCAN,
         "root": r.root,
         "ca_id": r.ca_id,
         "regions": list(r.regions),
@@ -187,12 +190,14 @@ def scan_json(r: ScanResult) -> str:
     return json.dumps(doc, indent=2)
 
 
-def scan_table(r: ScanResult, *, show_all: bool = False) -> str:
+@renders(TrustScanReport, "table")
+def scan_table(report: TrustScanReport, _options: RenderOptions) -> str:
+    r = report.result
     out = [
         f"Scanned {r.root} for {r.ca_id}: {r.files_seen} files, {r.files_searched} searched"
         + (" (stopped at the file limit)" if r.truncated else "")
     ]
-    bundles = [b for b in r.bundles if show_all or b.verdict != NOT_RDS]
+    bundles = [b for b in r.bundles if report.show_all or b.verdict != NOT_RDS]
     hidden = len(r.bundles) - len(bundles)
     out += ["", f"Bundle files ({len(bundles)})"]
     if bundles:
@@ -240,3 +245,33 @@ def catalogue_rows(cat: Catalog) -> list[list[str]]:
             ]
         )
     return rows
+
+
+CATALOGUE_COLUMNS = ("ca_id", "roots", "regions", "valid_from", "valid_until", "keys")
+
+
+@renders(CatalogueReport, "json")
+def catalogue_json(report: CatalogueReport, _options: RenderOptions) -> str:
+    cat = report.catalog
+    doc = {
+        "schema": schemas.TRUST_CATALOGUE,
+        "cas": [
+            dict(zip(CATALOGUE_COLUMNS, r, strict=True)) | {"region_list": list(cat.regions(r[0]))}
+            for r in catalogue_rows(cat)
+        ],
+        "added": [
+            {"ca_id": e.ca_id, "region": e.region, "role": e.role, "subject": e.subject, "sha256": e.sha256}
+            for e in report.added
+        ],
+    }
+    return json.dumps(doc, indent=2)
+
+
+@renders(CatalogueReport, "table")
+def catalogue_table(report: CatalogueReport, _options: RenderOptions) -> str:
+    rows = catalogue_rows(report.catalog)
+    text = table(["CA", "roots", "regions", "first valid", "last expiry", "keys"], rows)
+    if report.extended:
+        text += f"\n\n{len(report.added)} certificate(s) new to the catalogue from --bundle"
+        text += "".join(f"\n  {e.ca_id:<18} {e.region or 'global':<15} {e.common_name}" for e in report.added)
+    return text

@@ -1,0 +1,100 @@
+"""Render client readiness: the `rdsca.readiness/1` envelope (read back by `plan --readiness` and
+`report --readiness`) and the table of `rdsca readiness`."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+from rich import box
+from rich.table import Table
+from rich.text import Text
+
+from rdsca import schemas
+from rdsca.api.readiness import ReadinessReport
+from rdsca.readiness.trust_check import TRUSTED
+from rdsca.readiness.verdict import Readiness
+from rdsca.report.audit import target_dicts
+from rdsca.report.common import iso
+from rdsca.report.registry import RenderOptions, renders
+from rdsca.report.table import render
+
+STYLE = {"ready": "green", "at-risk": "bold red", "unknown": "yellow"}
+ORDER = {Readiness.AT_RISK: 0, Readiness.UNKNOWN: 1, Readiness.READY: 2}
+
+
+def readiness_dict(report: ReadinessReport) -> dict[str, Any]:
+    results = report.instances
+    return {
+        "schema": schemas.READINESS,
+        "generated_at": iso(report.fleet.collected_at),
+        "target_ca": report.target_ca,
+        "targets": target_dicts(report.fleet),
+        "summary": dict(sorted(Counter(r.verdict.value for r in results).items())),
+        "bundles": [
+            {
+                "path": b.bundle.source,
+                "trusted": b.trusted,
+                "regions": {str(r.region): r.status for r in b.regions},
+                "warnings": [w.message for w in b.warnings],
+            }
+            for b in report.result.bundles
+        ],
+        "scans": [{"path": s.root, "will_break": s.will_break} for s in report.result.scans],
+        "instances": [
+            {
+                "account_id": r.instance.account_id,
+                "region": r.instance.region,
+                "id": r.instance.id,
+                "engine": r.instance.engine,
+                "ca": r.instance.ca,
+                "presented_ca": r.presented_ca,
+                "target_ca": r.target_ca,
+                "verdict": r.verdict.value,
+                "reasons": list(r.reasons),
+                "clients": list(r.clients),
+                "warnings": list(r.warnings),
+            }
+            for r in results
+        ],
+    }
+
+
+@renders(ReadinessReport, "json")
+def readiness_json(report: ReadinessReport, _options: RenderOptions) -> str:
+    return json.dumps(readiness_dict(report), indent=2) + "\n"
+
+
+@renders(ReadinessReport, "table")
+def readiness_table(report: ReadinessReport, options: RenderOptions) -> str:
+    results = report.instances
+    table = Table(title="Client readiness", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("account", "region", "instance", "verdict", "why", "TLS clients", "warnings"):
+        table.add_column(col, overflow="fold")
+    for r in sorted(results, key=lambda r: (ORDER[r.verdict], r.instance.key)):
+        table.add_row(
+            r.instance.account_id,
+            r.instance.region,
+            Text(r.instance.id),
+            Text(r.verdict.value, style=STYLE[r.verdict.value]),
+            Text("\n".join(r.reasons)),
+            Text("\n".join(r.clients) or "-"),
+            Text("\n".join(r.warnings) or "-"),
+        )
+    counts = Counter(r.verdict.value for r in results)
+    line = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no managed instances"
+    notes: list[object] = [table, f"{len(results)} instances: {line}."]
+    for b in report.result.bundles:
+        lacking = sorted(str(r.region) for r in b.regions if r.status != TRUSTED)
+        where = (
+            f"does NOT trust it in {', '.join(lacking)}" if lacking else "trusts it in every region in scope"
+        )
+        notes.append(f"bundle {b.bundle.source} ({b.ca_id}): {where}")
+        notes.extend(Text(f"  warning: {w.message}") for w in b.warnings)
+    for s in report.result.scans:
+        notes.append(f"scan of {s.root}: {'something will break' if s.will_break else 'nothing will break'}")
+    text = render(notes, options.color, options.width)
+    return text + "".join(
+        f"FAILED {t.target.account_id} {t.target.region}: {t.error}\n" for t in report.failed
+    )
