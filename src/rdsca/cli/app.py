@@ -37,6 +37,7 @@ COMMANDS = {
     "completion": "rdsca.cli.report",
     "iam-policy": "rdsca.cli.report",
     "demo": "rdsca.cli.demo",
+    "iac": "rdsca.cli.iac",
 }
 
 

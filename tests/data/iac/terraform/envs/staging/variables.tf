@@ -1,0 +1,3 @@
+variable "ca" {
+  type = string
+}
