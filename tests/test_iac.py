@@ -184,7 +184,8 @@ def test_mark_plan_names_each_affected_step() -> None:
     warnings = iac.mark_plan(SimpleNamespace(steps=(step, other)), result)  # type: ignore[arg-type]
     assert warnings[0] == (
         "111111111111/eu-west-1/orders-prod: terraform pin rds-ca-2019 at "
-        "terraform/modules/postgres/main.tf:7 (module.orders_db.aws_db_instance.this, variable-default): the next apply will fail this rotation"
+        "terraform/modules/postgres/main.tf:7 (module.orders_db.aws_db_instance.this, variable-default): "
+        "the next apply will fail this rotation"
     )
     assert not any(w.startswith("111111111111/eu-west-1/quiet") for w in warnings)
     assert warnings[-1].startswith("14 IaC pin(s) that would revert or fail manage no instance of this plan")
