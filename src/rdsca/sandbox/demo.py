@@ -76,13 +76,14 @@ INSTANCES = (
     DemoInstance(A1, US, "catalog-prod-3", "aurora-postgresql", "14.9", "prod", RETIRED,
                  "Aurora reader", cluster="catalog-prod"),
     DemoInstance(A1, US, "web-staging-mysql", "mysql", "8.0.39", "staging", RSA2048,
-                 "already on rds-ca-rsa2048-g1, rotates without restart", leaf_days=240),
+                 "already on rds-ca-rsa2048-g1 (MySQL 8.0: no published answer, so a restart)",
+                 leaf_days=240),
     DemoInstance(A1, US, "reports-staging-pg", "postgres", "13.16", "staging", RETIRED,
                  "a CA change waiting for the maintenance window", pending_ca=RSA2048),
     DemoInstance(A1, US, "sessions-dev-mariadb", "mariadb", "10.11.9", "dev", RSA4096,
                  "on rds-ca-rsa4096-g1", leaf_days=300),
     DemoInstance(A1, US, "legacy-dev-mysql57", "mysql", "5.7.44", "dev", RETIRED,
-                 "old engine version: supports only rds-ca-rsa2048-g1"),
+                 "old engine version: MySQL 5.7 needs a restart (5.7.33 reports false)"),
     DemoInstance(A1, US, "docs-dev-docdb", "docdb", "5.0.0", "dev", RSA2048,
                  "DocumentDB instance", cluster="docs-dev", leaf_days=200),
     DemoInstance(A1, US, "graph-dev-neptune", "neptune", "1.3.2.1", "dev", None,
@@ -113,7 +114,8 @@ INSTANCES = (
     DemoInstance(A2, US, "shop-staging-mysql", "mysql", "8.0.28", "staging", RETIRED,
                  "needs a restart to rotate"),
     DemoInstance(A2, US, "shop-dev-pg", "postgres", "12.20", "dev", RETIRED,
-                 "a tag value that reports must escape", tags=(("team", XSS_TAG),)),
+                 "a tag value that reports must escape; postgres 12: no published answer, a restart",
+                 tags=(("team", XSS_TAG),)),
     # account 2, eu-west-1
     DemoInstance(A2, EU, "inventory-prod-mariadb", "mariadb", "10.11.9", "prod", RSA2048,
                  "already rotated", leaf_days=280),
@@ -129,7 +131,7 @@ INSTANCES = (
     DemoInstance(A2, AP, "ledger-prod-pg", "postgres", "16.4", "prod", RSA2048,
                  "already rotated", leaf_days=310),
     DemoInstance(A2, AP, "ledger-staging-pg", "postgres", "13.16", "staging", RETIRED,
-                 "retired CA, engine needs a restart"),
+                 "retired CA; postgres 13.4 and later rotate without a restart"),
 )
 # fmt: on
 
