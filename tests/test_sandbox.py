@@ -147,8 +147,9 @@ def test_engine_versions_table(sandbox: SandboxHandle) -> None:
     assert one("docdb", "5.0.0")["SupportsCertificateRotationWithoutRestart"] is True
     assert one("docdb", "3.6.0")["SupportsCertificateRotationWithoutRestart"] is False
     assert one("postgres", "16.4")["SupportsCertificateRotationWithoutRestart"] is True
-    assert one("postgres", "13.16")["SupportsCertificateRotationWithoutRestart"] is False
-    assert one("mysql", "5.7.44")["SupportedCACertificateIdentifiers"] == ["rds-ca-rsa2048-g1"]
+    assert one("postgres", "13.16")["SupportsCertificateRotationWithoutRestart"] is True  # 13.4+: true
+    assert one("postgres", "12.20")["SupportsCertificateRotationWithoutRestart"] is False  # unknown: restart
+    assert len(one("mysql", "5.7.44")["SupportedCACertificateIdentifiers"]) == 3  # no published restriction
     assert "rds-ca-ecc384-g1" in one("mysql", "8.0.39")["SupportedCACertificateIdentifiers"]
     neptune = one("neptune", "1.3.2.1")
     assert "SupportsCertificateRotationWithoutRestart" not in neptune
@@ -170,7 +171,7 @@ def test_new_instance_gets_the_default_ca_and_a_leaf(sandbox: SandboxHandle) -> 
     rds = sandbox.client()
     now = datetime.now(UTC)
     fast = create(rds, "pg16", version="16.4")
-    slow = create(rds, "pg13", version="13.16")
+    slow = create(rds, "pg12", version="12.20")
     assert fast["CACertificateIdentifier"] == "rds-ca-rsa2048-g1"  # not moto's rds-ca-default
     for db, days in ((fast, 365), (slow, 3 * 365)):
         details = db["CertificateDetails"]
@@ -198,16 +199,19 @@ def test_create_validates_the_ca(
 
 
 def test_engine_version_must_support_the_ca(sandbox: SandboxHandle) -> None:
+    """No published answer restricts a version to fewer G1 CAs (mysql 5.7.44 was an invented
+    rds-ca-rsa2048-g1-only row): every G1 CA is taken, the retired rds-ca-2019 is not."""
     rds = sandbox.client()
-    with pytest.raises(ClientError) as exc:
-        create(rds, "old", "mysql", "5.7.44", CACertificateIdentifier="rds-ca-rsa4096-g1")
-    assert error_of(exc)[0] == "InvalidParameterCombination"
-    create(rds, "old", "mysql", "5.7.44")
+    create(rds, "old", "mysql", "5.7.44", CACertificateIdentifier="rds-ca-rsa4096-g1")
+    rds.modify_db_instance(
+        DBInstanceIdentifier="old", CACertificateIdentifier="rds-ca-ecc384-g1", ApplyImmediately=True
+    )
+    wait_status(rds, "old", "available")
     with pytest.raises(ClientError) as exc:
         rds.modify_db_instance(
-            DBInstanceIdentifier="old", CACertificateIdentifier="rds-ca-ecc384-g1", ApplyImmediately=True
+            DBInstanceIdentifier="old", CACertificateIdentifier="rds-ca-2019", ApplyImmediately=True
         )
-    assert error_of(exc)[0] == "InvalidParameterCombination"
+    assert error_of(exc) == ("CertificateNotFound", 404)
 
 
 def test_docdb_and_neptune(sandbox: SandboxHandle) -> None:
@@ -251,7 +255,7 @@ def test_docdb_and_neptune(sandbox: SandboxHandle) -> None:
 
 def test_modify_without_apply_immediately_stays_pending_until_the_window(sandbox: SandboxHandle) -> None:
     rds = sandbox.client()
-    create(rds, "pg", version="13.16", CACertificateIdentifier="rds-ca-rsa4096-g1")
+    create(rds, "pg", version="12.20", CACertificateIdentifier="rds-ca-rsa4096-g1")
     answer = rds.modify_db_instance(DBInstanceIdentifier="pg", CACertificateIdentifier="rds-ca-rsa2048-g1")
     db = answer["DBInstance"]
     assert db["CACertificateIdentifier"] == "rds-ca-rsa4096-g1"
@@ -270,9 +274,9 @@ def test_modify_without_apply_immediately_stays_pending_until_the_window(sandbox
 def test_apply_immediately_goes_through_modifying_and_rebooting(sandbox: SandboxHandle) -> None:
     sandbox.control.config(reboot_seconds=0.9, modify_seconds=0.3)  # phases a slow poller still sees
     rds = sandbox.client()
-    create(rds, "needs-restart", version="13.16")
+    create(rds, "needs-restart", version="12.20")
     create(rds, "no-restart", version="16.4")
-    create(rds, "told-no-restart", version="13.16")
+    create(rds, "told-no-restart", version="12.20")
     started = time.monotonic()
     answer = rds.modify_db_instance(
         DBInstanceIdentifier="needs-restart",
@@ -297,7 +301,9 @@ def test_apply_immediately_goes_through_modifying_and_rebooting(sandbox: Sandbox
     for name in ("needs-restart", "no-restart", "told-no-restart"):
         db = describe(rds, name)
         assert db["CACertificateIdentifier"] == "rds-ca-rsa4096-g1" and db["PendingModifiedValues"] == {}
-        assert db["CertificateDetails"]["CAIdentifier"] == "rds-ca-rsa4096-g1"
+        # told not to restart, an engine that needs one keeps serving the old certificate (staged)
+        served = "rds-ca-rsa2048-g1" if name == "told-no-restart" else "rds-ca-rsa4096-g1"
+        assert db["CertificateDetails"]["CAIdentifier"] == served
 
 
 def test_no_reboot_phase_for_restart_free_engines(sandbox: SandboxHandle) -> None:
@@ -388,7 +394,7 @@ def test_misbehaviours(sandbox: SandboxHandle) -> None:
 def test_apply_delay_shows_available_with_the_change_pending(sandbox: SandboxHandle) -> None:
     sandbox.control.config(apply_delay_seconds=0.6, modify_seconds=0.4, reboot_seconds=1.0)
     rds = sandbox.client()
-    create(rds, "pg", version="13.16")
+    create(rds, "pg", version="12.20")
     answer = rds.modify_db_instance(
         DBInstanceIdentifier="pg", CACertificateIdentifier="rds-ca-rsa4096-g1", ApplyImmediately=True
     )["DBInstance"]

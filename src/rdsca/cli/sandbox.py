@@ -33,6 +33,21 @@ port_option = click.option(
     "--port", type=click.IntRange(0, 65535), default=0, help="Port on 127.0.0.1 (default: a free one)."
 )
 empty_option = click.option("--empty", is_flag=True, help="Do not seed the demo fleet.")
+profile_option = click.option(
+    "--profile",
+    type=click.Choice(["fast", "realistic"]),
+    default=None,
+    help="Timing profile: fast (seconds, the default) or realistic (minutes, as AWS takes); "
+    "--reboot-seconds, when given, overrides its reboot time.",
+)
+
+
+def _reboot_given(reboot_seconds: float, profile: str | None) -> float | None:
+    """With a profile, only a --reboot-seconds the user typed overrides the profile's."""
+    source = click.get_current_context().get_parameter_source("reboot_seconds")
+    if profile is not None and source is not click.core.ParameterSource.COMMANDLINE:
+        return None
+    return reboot_seconds
 
 
 def _url(url: str | None) -> str:
@@ -73,8 +88,9 @@ def sandbox() -> None:
 @sandbox.command()
 @port_option
 @reboot_option
+@profile_option
 @empty_option
-def start(port: int, reboot_seconds: float, empty: bool) -> None:
+def start(port: int, reboot_seconds: float, profile: str | None, empty: bool) -> None:
     """Start a sandbox in the background; print the shell lines that point rdsca at it.
 
     The export lines go to standard output (for eval), everything else to standard error.
@@ -89,7 +105,9 @@ def start(port: int, reboot_seconds: float, empty: bool) -> None:
     if proc is not None:
         click.echo(f"sandbox already running at {proc.url} (pid {proc.pid})", err=True)
     else:
-        proc = process.start(port=port, reboot_seconds=reboot_seconds)
+        proc = process.start(
+            port=port, reboot_seconds=_reboot_given(reboot_seconds, profile), profile=profile
+        )
         click.echo(f"sandbox running at {proc.url} (pid {proc.pid}, log {proc.log})", err=True)
         if not empty:
             click.echo(_fleet_line(SandboxControl(proc.url).seed_demo()), err=True)
@@ -128,8 +146,9 @@ def stop() -> None:
 @sandbox.command()
 @port_option
 @reboot_option
+@profile_option
 @empty_option
-def serve(port: int, reboot_seconds: float, empty: bool) -> None:
+def serve(port: int, reboot_seconds: float, profile: str | None, empty: bool) -> None:
     """Run a sandbox in the foreground until Ctrl-C.
 
     \b
@@ -138,7 +157,8 @@ def serve(port: int, reboot_seconds: float, empty: bool) -> None:
     """
     SandboxServer = process.server_class()
 
-    server = SandboxServer(port=port, reboot_seconds=reboot_seconds).start()
+    reboot = _reboot_given(reboot_seconds, profile)
+    server = SandboxServer(port=port, reboot_seconds=reboot, profile=profile).start()
     try:
         started = datetime.now(UTC).isoformat(timespec="seconds")
         process.record(process.SandboxProcess(os.getpid(), server.url, "-", started))

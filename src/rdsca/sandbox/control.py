@@ -126,8 +126,9 @@ class SandboxControl:
     def reset_calls(self) -> None:
         self._call("DELETE", "calls")
 
-    def config(self, **settings: float | None) -> dict[str, Any]:
-        """Read (no arguments) or change reboot_seconds / modify_seconds / apply_delay_seconds."""
+    def config(self, **settings: float | str | None) -> dict[str, Any]:
+        """Read (no arguments) or change reboot_seconds / modify_seconds / apply_delay_seconds;
+        `profile="realistic"` (or "fast") sets all three first (`lifecycle.PROFILES`)."""
         if not settings:
             return dict(self._call("GET", "config"))
         return dict(self._call("POST", "config", dict(settings)))

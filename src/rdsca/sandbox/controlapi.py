@@ -9,7 +9,7 @@
 | GET/POST/DELETE | faults | list / add a rule / clear all |
 | POST | latency | {"seconds", "action"?, "region"?, "account"?} |
 | GET/DELETE | calls | call counts / reset them |
-| GET/POST | config | {"reboot_seconds", "modify_seconds", "apply_delay_seconds"} |
+| GET/POST | config | {"profile"?, "reboot_seconds", "modify_seconds", "apply_delay_seconds"} |
 | POST | misbehave | {"account", "region", "id", "mode": "reject"|"hang"|"fail"|null} |
 | POST | maintenance-window | {"account"?, "region"?, "transition"?} -> {"applied": [...]} |
 | POST | maintenance-action | {"account", "region", "id", "action", "target_ca"?, ...} |
@@ -147,10 +147,17 @@ class ControlApi:
         return self.registry.counts()
 
     def config(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A profile first (every setting), then the settings named beside it."""
         known = {f.name for f in fields(lifecycle.Settings)}
+        body = dict(body)
+        profile = body.pop("profile", None)
         unknown = set(body) - known
         if unknown:
             raise BadRequest(f"unknown setting(s): {', '.join(sorted(unknown))}")
+        if profile is not None:
+            if profile not in lifecycle.PROFILES:
+                raise BadRequest(f"profile must be one of {', '.join(lifecycle.PROFILES)}")
+            lifecycle.use_profile(profile)
         for name, value in body.items():
             if value is not None and float(value) < 0:
                 raise BadRequest(f"{name} must not be negative")

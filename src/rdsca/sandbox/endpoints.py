@@ -7,9 +7,10 @@ fleets get none unless asked. One thread accepts on every listener; a small pool
 the short connections.
 
 At each handshake the listener reads the instance from moto's backend (settling any finished
-status transition) and presents a server certificate from the sandbox hierarchy of the instance's
-*current* `CACertificateIdentifier`, valid till its `CertificateDetails.ValidTill`: after a rotation
-the next probe sees the new chain. While the instance is `rebooting` connections are closed at once.
+status transition) and presents a server certificate from the sandbox hierarchy of the CA it
+*serves* (`CertificateDetails.CAIdentifier`), valid till its `CertificateDetails.ValidTill`: after a
+rotation the next probe sees the new chain; after a CA change staged without a restart, the old
+chain, until the instance restarts. While the instance is `rebooting` connections are closed at once.
 
 The hook into moto: `DBInstance.endpoint` (the property moto's serialiser reads for `Endpoint`) is
 wrapped so that an instance with a listener reports `Address=localhost`, `Port=<listener port>`;
@@ -201,8 +202,8 @@ def _instance(listener: Listener) -> Any:
 
 
 def identity(listener: Listener, db: Any) -> ServerIdentity | None:
-    """The server certificate the instance presents now: its current CA and leaf valid-till."""
-    ca = db.ca_certificate_identifier
+    """The server certificate the instance presents now: its served CA and leaf valid-till."""
+    ca = lifecycle.served_ca(db)
     valid_till = lifecycle.state(db).leaf_valid_till
     if ca not in NAMING or valid_till is None:
         return None
@@ -244,13 +245,13 @@ def listen(instances: Iterable[tuple[str, str, Any]]) -> list[Listener]:
     wanted = [
         (account, region, db, protocol)
         for account, region, db in instances
-        if db.ca_certificate_identifier in NAMING and (protocol := protocol_for(db.engine)) is not None
+        if lifecycle.served_ca(db) in NAMING and (protocol := protocol_for(db.engine)) is not None
     ]
     if len(wanted) > MAX_LISTENERS:
         raise ValueError(f"{len(wanted)} endpoints asked; the sandbox opens at most {MAX_LISTENERS}")
     install_endpoint_hook()
     regions = sorted({region for _, region, _, _ in wanted} | set(demo.REGIONS))
-    ENDPOINTS.pki.ensure(regions, {(db.ca_certificate_identifier, r) for _, r, db, _ in wanted})
+    ENDPOINTS.pki.ensure(regions, {(str(lifecycle.served_ca(db)), r) for _, r, db, _ in wanted})
     return [ENDPOINTS.open(account, region, db, protocol) for account, region, db, protocol in wanted]
 
 

@@ -9,6 +9,10 @@ does the same to every member of a Multi-AZ DB cluster (engine mysql/postgres); 
 clusters refuse it, and the members of a Multi-AZ DB cluster refuse `ModifyDBInstance`, as on AWS.
 DocumentDB (`Engine='docdb'`), which moto rejects, is created as a close relative and then given
 its own engine.
+
+As on AWS, CA ids are accepted in any case and stored lower-case (`RDS-CA-RSA2048-G1` works), a
+no-restart change on an engine version that needs a restart is staged (`lifecycle`), and a Multi-AZ
+DB cluster reports `CertificateDetails` (DescribeDBClusters; its writer's server certificate).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from typing import Any
 
 from botocore.paginate import TokenDecoder
 from moto.rds.exceptions import DBClusterNotFoundError, InvalidParameterCombination, RDSClientError
-from moto.rds.models import DBInstance, RDSBackend
+from moto.rds.models import DBCluster, DBInstance, RDSBackend
 from moto.rds.responses import RDSResponse
 
 from rdsca import engines as engine_facts
@@ -39,6 +43,7 @@ def install() -> None:
     setattr(DBInstance, "status", property(_get_status, _set_status))  # noqa: B010
     setattr(DBInstance, "certificate_details", property(_certificate_details))  # noqa: B010
     setattr(DBInstance, "pending_modified_values", property(_pending_values))  # noqa: B010
+    setattr(DBCluster, "certificate_details", property(_cluster_certificate_details))  # noqa: B010
     _patch(RDSBackend, "create_db_cluster", _create_cluster)
     _patch(RDSBackend, "create_db_instance", _create_instance)
     _patch(RDSBackend, "create_db_instance_read_replica", _create_replica)
@@ -64,11 +69,34 @@ def _set_status(db: Any, value: str) -> None:
 
 
 def _certificate_details(db: Any) -> dict[str, Any] | None:
+    """The server certificate served now: after a staged change, still the old CA's."""
     lifecycle.settle(db)
-    leaf = lifecycle.state(db).leaf_valid_till
-    if not lifecycle.managed(db) or not db.ca_certificate_identifier or leaf is None:
+    st = lifecycle.state(db)
+    if not lifecycle.managed(db) or not st.served_ca or st.leaf_valid_till is None:
         return None
-    return {"CAIdentifier": db.ca_certificate_identifier, "ValidTill": leaf}
+    return {"CAIdentifier": st.served_ca, "ValidTill": st.leaf_valid_till}
+
+
+def _cluster_certificate_details(cluster: Any) -> dict[str, Any] | None:
+    """A Multi-AZ DB cluster's CertificateDetails ("You can view the details about the CA for a
+    Multi-AZ DB cluster by using the describe-db-clusters command": RDS User Guide, "Using SSL/TLS
+    to encrypt a connection to a DB instance or cluster"): its writer's (first member's) server
+    certificate. Aurora, DocumentDB and Neptune clusters carry none (their CA is per instance)."""
+    if not engine_facts.is_multi_az_cluster_engine(cluster.engine):
+        return None
+    members = sorted(
+        (
+            db
+            for db in list(cluster.backend.databases.values())
+            if db.db_cluster_identifier == cluster.db_cluster_identifier
+        ),
+        key=lambda db: (not getattr(db, "is_cluster_writer", False), db.db_instance_identifier),
+    )
+    for db in members:
+        details = _certificate_details(db)
+        if details is not None:
+            return details
+    return None
 
 
 def _pending_values(db: Any) -> dict[str, Any]:
@@ -140,7 +168,7 @@ def _create_instance(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def create_db_instance(self: RDSBackend, db_kwargs: dict[str, Any]) -> Any:
         engine = db_kwargs.get("engine") or ""
-        ca = db_kwargs.pop("ca_certificate_identifier", None)
+        ca = _lower(db_kwargs.pop("ca_certificate_identifier", None))
         cluster = self.clusters.get(db_kwargs.get("db_cluster_identifier") or "")
         version = cluster.engine_version if cluster else db_kwargs.get("engine_version")
         if ca:
@@ -183,7 +211,7 @@ def _create_docdb(
 def _create_replica(original: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(original)
     def create_db_instance_read_replica(self: RDSBackend, db_kwargs: dict[str, Any]) -> Any:
-        ca = db_kwargs.pop("ca_certificate_identifier", None)
+        ca = _lower(db_kwargs.pop("ca_certificate_identifier", None))
         if ca:
             certificates.require_listed(ca, self.region_name)
         replica = original(self, db_kwargs)
@@ -211,7 +239,7 @@ def _modify_instance(original: Callable[..., Any]) -> Callable[..., Any]:
             if ca:
                 validate_ca(db.engine, db.engine_version, self.region_name, ca)
             result = original(self, db_instance_identifier, db_kwargs)
-            _ca_change(db, ca, apply_now, restart is None or restart)
+            _ca_change(db, ca, apply_now, restart)
         return result
 
     return modify_db_instance
@@ -219,7 +247,7 @@ def _modify_instance(original: Callable[..., Any]) -> Callable[..., Any]:
 
 def _ca_params(kwargs: dict[str, Any]) -> tuple[str | None, bool, bool | None]:
     """Pop the CA id, ApplyImmediately and CertificateRotationRestart (checked together)."""
-    ca = kwargs.pop("ca_certificate_identifier", None)
+    ca = _lower(kwargs.pop("ca_certificate_identifier", None))
     apply_now = _truthy(kwargs.pop("apply_immediately", False))
     restart = kwargs.pop("certificate_rotation_restart", None)
     if restart is not None and not _truthy(restart) and not ca:
@@ -262,22 +290,25 @@ def _modify_cluster(original: Callable[..., Any]) -> Callable[..., Any]:
                 lifecycle.require_available(db)
             result = original(self, rest)
             for db in members:
-                _ca_change(db, ca, apply_now, restart is None or restart)
+                _ca_change(db, ca, apply_now, restart)
         return result
 
     return modify_db_cluster
 
 
-def _ca_change(db: Any, ca: str | None, apply_now: bool, restart_allowed: bool) -> None:
+def _ca_change(db: Any, ca: str | None, apply_now: bool, restart: bool | None) -> None:
+    """A CA in the call: now, or pending with its CertificateRotationRestart; none: an
+    ApplyImmediately applies the pending CA change, with the flag it was queued with."""
     st = lifecycle.state(db)
     if ca and ca == db.ca_certificate_identifier:
-        st.pending_ca = None  # back to the current CA: nothing left to do
+        st.pending_ca, st.pending_restart = None, True  # back to the current CA: nothing left to do
         return
+    restart_allowed = (restart is None or restart) if ca else st.pending_restart
     target = ca or (st.pending_ca if apply_now else None)
     if target and apply_now:
         lifecycle.change_ca(db, target, restart_allowed=restart_allowed)
     elif ca:
-        st.pending_ca = ca
+        st.pending_ca, st.pending_restart = ca, restart_allowed
 
 
 def _reboot_instance(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -288,6 +319,11 @@ def _reboot_instance(original: Callable[..., Any]) -> Callable[..., Any]:
         return db
 
     return reboot_db_instance
+
+
+def _lower(ca_id: Any) -> str | None:
+    """AWS takes CA ids in any case and stores them lower-case."""
+    return str(ca_id).lower() if ca_id else None
 
 
 def _truthy(value: Any) -> bool:

@@ -48,6 +48,7 @@ def force_state(
     lifecycle.init_instance(db, None)
     db.ca_certificate_identifier = ca
     st = lifecycle.state(db)
+    st.served_ca = ca
     if ca is None:
         return
     if leaf_days is not None:

@@ -1,7 +1,14 @@
 """Certificate state of one sandbox DB instance and its status transitions.
 
 The state lives on moto's own `DBInstance` object (attribute `_rdsca`), so `/moto-api/reset` clears
-it. Status is computed lazily from timestamps: a transition is a list of phases
+it. The instance's recorded CA (`CACertificateIdentifier`) and the CA of the server certificate it
+serves (`CertificateDetails.CAIdentifier`, `served_ca`) are kept apart: a CA change with
+`CertificateRotationRestart=False` on an engine version that cannot rotate without a restart records
+the new CA but keeps serving the old certificate until the next restart ("This option will not
+rotate the certificate until the next time the database restarts, either for planned or unplanned
+maintenance": "Rotating your SSL/TLS certificate", Amazon RDS User Guide).
+
+Status is computed lazily from timestamps: a transition is a list of phases
 (`modifying`, `rebooting`, ...) started at a wall-clock time; whoever reads the instance after the
 last phase settles it (applies the new CA, renews the server certificate). No background thread.
 """
@@ -27,7 +34,8 @@ MISBEHAVIOURS = ("reject", "hang", "fail")
 
 @dataclass
 class Settings:
-    """The sandbox clock. A CA change with restart takes `reboot_seconds` in all."""
+    """The sandbox clock. A CA change with restart takes `reboot_seconds` in all (after the
+    `apply_delay_seconds` it stays `available` with the change pending)."""
 
     reboot_seconds: float = 3.0
     modify_seconds: float | None = None  # time in `modifying`; default a third of reboot_seconds
@@ -49,7 +57,27 @@ class Settings:
         }
 
 
+# "fast" (the default) keeps tests quick. "realistic" plays minutes, as AWS does: the reboot itself
+# "typically takes less than two minutes" (RDS User Guide, "Rotating your SSL/TLS certificate",
+# quoted in issue 9); how long AWS keeps a change pending (`available`) before `modifying`, and how
+# long `modifying` lasts, AWS does not publish: one and three minutes are what users report seeing,
+# not documented figures.
+PROFILES: dict[str, Settings] = {
+    "fast": Settings(),
+    "realistic": Settings(reboot_seconds=180.0 + 100.0, modify_seconds=180.0, apply_delay_seconds=60.0),
+}
 SETTINGS = Settings()
+
+
+def use_profile(name: str) -> Settings:
+    """Set the sandbox clock to a named profile (every setting); return it."""
+    if name not in PROFILES:
+        raise ValueError(f"profile must be one of {', '.join(PROFILES)}")
+    chosen = PROFILES[name]
+    SETTINGS.reboot_seconds = chosen.reboot_seconds
+    SETTINGS.modify_seconds = chosen.modify_seconds
+    SETTINGS.apply_delay_seconds = chosen.apply_delay_seconds
+    return SETTINGS
 
 
 @dataclass
@@ -82,6 +110,7 @@ class Change:
     new_ca: str | None = None
     renew_leaf: bool = False
     done_action: str | None = None  # the maintenance action this change carries out
+    restart: bool = False  # the instance restarts: a staged certificate becomes the served one
 
 
 @dataclass
@@ -107,7 +136,9 @@ class Transition:
 @dataclass
 class CertState:
     leaf_valid_till: datetime | None
+    served_ca: str | None = None  # CertificateDetails.CAIdentifier: the certificate served now
     pending_ca: str | None = None
+    pending_restart: bool = True  # CertificateRotationRestart of the pending change, kept with it
     transition: Transition | None = None
     misbehaviour: str | None = None
     actions: list[PendingAction] = field(default_factory=list)
@@ -142,10 +173,21 @@ def new_leaf(db: Any, ca_id: str, at: datetime) -> datetime:
 
 def init_instance(db: Any, ca_id: str | None, at: datetime | None = None) -> None:
     """Fresh certificate state for a new instance on `ca_id` (None: not RDS-managed)."""
-    db.__dict__["_rdsca"] = CertState(leaf_valid_till=None)
+    db.__dict__["_rdsca"] = CertState(leaf_valid_till=None, served_ca=ca_id)
     db.ca_certificate_identifier = ca_id
     if ca_id is not None:
         state(db).leaf_valid_till = new_leaf(db, ca_id, at or utcnow())
+
+
+def served_ca(db: Any) -> str | None:
+    """The CA of the server certificate the instance presents (not always its recorded CA)."""
+    return state(db).served_ca
+
+
+def staged(db: Any) -> bool:
+    """A recorded CA that waits for a restart to be served."""
+    st = state(db)
+    return db.ca_certificate_identifier is not None and st.served_ca != db.ca_certificate_identifier
 
 
 def base_status(db: Any) -> str:
@@ -171,6 +213,7 @@ def finish(db: Any, t: Transition) -> None:
     st = state(db)
     db.__dict__["_rdsca_status"] = t.end_status
     st.pending_ca = None
+    st.pending_restart = True
     if t.end_status != "available":
         return
     at = datetime.fromtimestamp(t.end_time(), UTC)
@@ -178,8 +221,11 @@ def finish(db: Any, t: Transition) -> None:
     if change.new_ca is not None:
         db.ca_certificate_identifier = change.new_ca
         st.actions = [a for a in st.actions if a.action != "ca-certificate-rotation"]
-    if change.renew_leaf and db.ca_certificate_identifier:
-        st.leaf_valid_till = new_leaf(db, db.ca_certificate_identifier, at)
+    current = db.ca_certificate_identifier
+    live = current and (change.restart or without_restart(db))
+    if live and (change.renew_leaf or st.served_ca != current):  # a staged certificate goes live
+        st.served_ca = current
+        st.leaf_valid_till = new_leaf(db, current, at)
     if change.done_action:
         st.actions = [a for a in st.actions if a.action != change.done_action]
 
@@ -207,6 +253,7 @@ def start(db: Any, change: Change, restart: bool, instant: bool = False) -> None
     with LOCK:
         st = state(db)
         mode = st.misbehaviour
+        change.restart = restart
         if change.new_ca is not None:
             st.pending_ca = change.new_ca
         if instant and mode not in ("hang", "fail"):
@@ -231,14 +278,18 @@ def start(db: Any, change: Change, restart: bool, instant: bool = False) -> None
 
 
 def change_ca(db: Any, ca_id: str, restart_allowed: bool = True, instant: bool = False) -> None:
+    """Without a restart, an engine that needs one records `ca_id` and keeps serving the old
+    certificate (staged) until its next restart."""
     restart = restart_allowed and not without_restart(db)
     start(db, Change(new_ca=ca_id, renew_leaf=True), restart, instant)
 
 
 def reboot(db: Any) -> None:
+    """RebootDBInstance: `rebooting`, then a staged certificate is served."""
     require_available(db)
     with LOCK:
-        state(db).transition = Transition(time.time(), [("rebooting", SETTINGS.rebooting())], Change())
+        change = Change(restart=True)
+        state(db).transition = Transition(time.time(), [("rebooting", SETTINGS.rebooting())], change)
 
 
 def set_misbehaviour(db: Any, mode: str | None) -> None:
@@ -251,6 +302,7 @@ def set_misbehaviour(db: Any, mode: str | None) -> None:
         if mode is None:
             st.transition = None
             st.pending_ca = None
+            st.pending_restart = True
             db.__dict__["_rdsca_status"] = "available"
 
 

@@ -55,15 +55,17 @@ def filters_of(params: Any) -> dict[str, list[str]]:
 
 
 def describe_certificates(self: Any) -> ActionResult:
-    certs, default = certificates.describe(self.backend, self.params.get("CertificateIdentifier"))
+    wanted = self.params.get("CertificateIdentifier")
+    certs, default = certificates.describe(self.backend, wanted.lower() if wanted else None)
     page, marker = paginate(certs, self.params)
     return ActionResult({"Certificates": page, "DefaultCertificateForNewLaunches": default, "Marker": marker})
 
 
 def modify_certificates(self: Any) -> ActionResult:
+    wanted = self.params.get("CertificateIdentifier")
     cert = certificates.modify(
         self.backend,
-        self.params.get("CertificateIdentifier"),
+        wanted.lower() if wanted else None,  # AWS takes CA ids in any case
         bool(self.params.get("RemoveCustomerOverride")),
     )
     return ActionResult({"Certificate": cert})

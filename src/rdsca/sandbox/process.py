@@ -92,7 +92,9 @@ def forget() -> None:
     state_path().unlink(missing_ok=True)
 
 
-def start(port: int = 0, reboot_seconds: float | None = None, timeout: float = 30.0) -> SandboxProcess:
+def start(
+    port: int = 0, reboot_seconds: float | None = None, timeout: float = 30.0, profile: str | None = None
+) -> SandboxProcess:
     """Start `python -m rdsca.sandbox.server` detached; return once it answers."""
     directory = state_dir()
     directory.mkdir(parents=True, exist_ok=True)
@@ -102,6 +104,8 @@ def start(port: int = 0, reboot_seconds: float | None = None, timeout: float = 3
     args = [sys.executable, "-m", MODULE, "--port", str(port), "--url-file", str(url_file)]
     if reboot_seconds is not None:
         args += ["--reboot-seconds", str(reboot_seconds)]
+    if profile is not None:
+        args += ["--profile", profile]
     with open(log_path, "ab") as log:
         child = subprocess.Popen(
             args, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -30,14 +30,17 @@ def quiet_logs() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
 
 
-def build_app(reboot_seconds: float | None = None) -> tuple[Middleware, Registry]:
-    """The WSGI app (middleware + control API + moto); installs the extension."""
+def build_app(reboot_seconds: float | None = None, profile: str | None = None) -> tuple[Middleware, Registry]:
+    """The WSGI app (middleware + control API + moto); installs the extension. The clock starts
+    from `profile` (`lifecycle.PROFILES`), with `reboot_seconds` over it when given."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
     # RDS needs EC2 only for a default security group; skipping moto's ~1,300 sample AMIs per
     # account x region makes a new target cost milliseconds instead of 0.4 s.
     os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
     extension.install()
+    if profile is not None:
+        lifecycle.use_profile(profile)
     if reboot_seconds is not None:
         lifecycle.SETTINGS.reboot_seconds = reboot_seconds
     registry = Registry()
@@ -49,10 +52,17 @@ def build_app(reboot_seconds: float | None = None) -> tuple[Middleware, Registry
 class SandboxServer:
     """A sandbox serving from a thread of this process."""
 
-    def __init__(self, port: int = 0, reboot_seconds: float | None = None, host: str = DEFAULT_HOST) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        reboot_seconds: float | None = None,
+        host: str = DEFAULT_HOST,
+        profile: str | None = None,
+    ) -> None:
         self.host = host
         self.port = port
         self.reboot_seconds = reboot_seconds
+        self.profile = profile
         self._server: BaseWSGIServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -66,7 +76,7 @@ class SandboxServer:
         from moto.moto_server.werkzeug_app import MotoRequestHandler
 
         quiet_logs()
-        app, _ = build_app(self.reboot_seconds)
+        app, _ = build_app(self.reboot_seconds, self.profile)
         self._server = make_server(
             self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler
         )
@@ -100,12 +110,13 @@ def serve(
     reboot_seconds: float | None = None,
     url_file: Path | None = None,
     seed_demo: bool = False,
+    profile: str | None = None,
 ) -> None:
     """Serve in the foreground until SIGINT/SIGTERM; write the URL to `url_file` once ready."""
     from moto.moto_server.werkzeug_app import MotoRequestHandler
 
     quiet_logs()
-    app, _ = build_app(reboot_seconds)
+    app, _ = build_app(reboot_seconds, profile)
     server = make_server(host, port, app, threaded=True, request_handler=MotoRequestHandler)
     url = f"http://{host}:{server.server_port}"
     if seed_demo:
@@ -139,8 +150,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reboot-seconds", type=float, default=None)
     parser.add_argument("--url-file", type=Path, default=None)
     parser.add_argument("--seed-demo", action="store_true")
+    parser.add_argument("--profile", choices=sorted(lifecycle.PROFILES), default=None)
     args: Any = parser.parse_args(argv)
-    serve(args.port, args.host, args.reboot_seconds, args.url_file, args.seed_demo)
+    serve(args.port, args.host, args.reboot_seconds, args.url_file, args.seed_demo, args.profile)
 
 
 if __name__ == "__main__":

@@ -62,7 +62,7 @@ def _apply_due(db: Any, now: datetime, transition: bool) -> str | None:
         return None
     if st.pending_ca:
         what = f"ca {db.ca_certificate_identifier} -> {st.pending_ca}"
-        lifecycle.change_ca(db, st.pending_ca, instant=not transition)
+        lifecycle.change_ca(db, st.pending_ca, st.pending_restart, instant=not transition)
         return what
     for action in st.actions:
         overdue = action.auto_applied_after is not None and action.auto_applied_after <= now
@@ -84,7 +84,9 @@ def listing(account: str | None = None, region: str | None = None) -> list[dict[
                 "engine": db.engine,
                 "status": lifecycle.settle(db),
                 "ca": db.ca_certificate_identifier,
+                "served_ca": st.served_ca,
                 "pending_ca": st.pending_ca,
+                "pending_restart": st.pending_restart if st.pending_ca else None,
                 "misbehaviour": st.misbehaviour,
                 "actions": [a.action for a in st.actions],
             }
