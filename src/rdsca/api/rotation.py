@@ -143,6 +143,8 @@ def plan(
     check_target_ca(target_ca, now)
     if policy.wave_order and not policy.wave_tag:
         raise ConfigError("--wave-order needs --wave-tag")
+    if policy.via_maintenance_action and policy.when is planmod.When.WINDOW:
+        raise ConfigError(planmod.ACTION_IN_WINDOW)
     readiness = load_readiness(require_ready, "--require-ready") if require_ready else None
     targets = resolve(())
     fleet = select(collect(targets, now=now), scope.engines, scope.tags, scope.id_globs)
@@ -209,6 +211,7 @@ def _run(
     on_event: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """Run under the lease (renewed by a heartbeat, released however the run ends)."""
+    journal.fence = holder  # every "modify-sending" checks that this process still holds the run
     try:
         with Heartbeat(journal.path, holder):
             executor = Executor(
@@ -216,6 +219,7 @@ def _run(
             )
             result = executor.run()
     finally:
+        journal.fence = None
         with contextlib.suppress(JournalError):
             journal.release(holder)
     run = journal.run(run_id)

@@ -43,7 +43,13 @@ SENT = "modify-sent"
 
 
 def was_accepted(history: Iterable[str]) -> bool:
-    return any(e in ACCEPTED for e in history)
+    """True when the step's last decided write was taken by AWS (a later "not accepted" undoes a
+    provisional confirmation; see outcome.evidence)."""
+    last = None
+    for e in history:
+        if e in DECIDED:
+            last = e
+    return last in ACCEPTED
 
 
 def open_write(history: Iterable[str]) -> bool:

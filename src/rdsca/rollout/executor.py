@@ -28,7 +28,7 @@ from rdsca.model import Instance
 from rdsca.rollout.contracts import Actions, ExecOptions, Progress, RunResult, SilentProgress
 from rdsca.rollout.events import SENT, Event, open_write, sends, was_accepted
 from rdsca.rollout.journal import Journal, RunStatus, StepStatus
-from rdsca.rollout.live import LiveStep, Sent, before_members
+from rdsca.rollout.live import LiveStep, Sent, before_members, provisional_steps
 from rdsca.rollout.outcome import busy, is_verified, iso
 from rdsca.rollout.plan import Kind, Plan, Restart, Step, When
 
@@ -66,6 +66,7 @@ class Executor:
         records = {r.key: r for r in journal.steps(run_id)}
         history = journal.step_events(run_id)
         members = before_members(journal, run_id) if any(s.members for s in plan.steps) else {}
+        provisional = provisional_steps(journal, run_id)
         self.live: dict[str, LiveStep] = {}
         for s in plan.steps:
             rec = records.get(s.key)
@@ -75,6 +76,7 @@ class Executor:
                 live.before_ca, live.before_valid_till = rec.before_ca, rec.before_valid_till
                 live.before_members = dict(members.get(s.key, {}).get("members_valid_till", {}))
                 live.members_ca = dict(members.get(s.key, {}).get("members_ca", {}))
+            live.provisional = s.key in provisional
             self.live[s.key] = live
         self.no_restart = plan.policy.restart is Restart.NEVER
         self.max_parallel = self.options.max_parallel or plan.policy.max_parallel
@@ -122,6 +124,12 @@ class Executor:
         if views is None:
             self._record(live, Event.FAILED, StepStatus.FAILED, reason="instance not found")
             return False
+        broken = [v for v in views if v.status in BROKEN]
+        if broken:  # never written, never waited for: a failed or stopped instance needs a person
+            self._record(
+                live, Event.FAILED, StepStatus.FAILED, reason=f"{broken[0].id} is {broken[0].status}"
+            )
+            return False
         accepted = was_accepted(live.history)
         if live.verified(views, self.now()):
             if sends(live.history) and not accepted:  # the journal must say the change AWS took was ours
@@ -137,15 +145,22 @@ class Executor:
                 self._record(live, Event.ASSUMED_ACCEPTED, StepStatus.RUNNING, "the change is pending")
             self._record(live, Event.SCHEDULED, StepStatus.SCHEDULED, f"pending change to {step.to_ca} seen")
             return False
+        if accepted and live.provisional and not busy(views) and live.evidence(views) is None:
+            self._unknown(live, "the busy status that confirmed the change was another change: reading again")
+            return False
         if accepted:
             self._record(live, Event.RESUMED, StepStatus.RUNNING, "accepted earlier: waiting, not resending")
             return False
         if open_write(live.history):  # a crash after "modify-sending": was it sent? read, never guess
             if live.shows_change(views):
-                self._record(live, Event.ASSUMED_ACCEPTED, StepStatus.RUNNING,
-                             "crash after sending: the instance shows the change, not resending")  # fmt: skip
+                why = "crash after sending: the instance shows the change, not resending"
+                self._accept_on_evidence(live, views, Event.ASSUMED_ACCEPTED, why)
             else:
                 self._unknown(live, "crash after sending: reading the instance before any resend")
+            return False
+        if sends(live.history) >= MAX_SENDS:
+            reason = f"sent {sends(live.history)} times without a change to show for it; not sending again"
+            self._record(live, Event.FAILED, StepStatus.FAILED, reason=reason)
             return False
         if busy(views):
             live.phase = "busy"
@@ -156,8 +171,14 @@ class Executor:
         return True
 
     def _unknown(self, live: LiveStep, message: str) -> None:
-        live.phase, live.quiet_reads = "unknown", 0
+        live.phase, live.quiet_reads, live.provisional = "unknown", 0, False
         self._record(live, Event.OUTCOME_UNKNOWN, StepStatus.RUNNING, message)
+
+    def _accept_on_evidence(self, live: LiveStep, views: list[Instance], event: Event, message: str) -> None:
+        """Journal that AWS took the change, and on what evidence (a busy status is provisional)."""
+        seen = live.evidence(views)
+        live.provisional = seen == "status"
+        self._record(live, event, StepStatus.RUNNING, message, detail={"message": message, "evidence": seen})
 
     def _reconsider(
         self, live: LiveStep, views: list[Instance] | None, again: list[tuple[LiveStep, list[Instance]]]
@@ -166,10 +187,16 @@ class Executor:
         if views is None:
             self._record(live, Event.FAILED, StepStatus.FAILED, reason="instance no longer exists")
             return
+        broken = [v for v in views if v.status in BROKEN]
+        if broken:
+            self._record(
+                live, Event.FAILED, StepStatus.FAILED, reason=f"{broken[0].id} is {broken[0].status}"
+            )
+            return
         if live.phase == "unknown":
             if live.shows_change(views):
                 live.phase = ""
-                self._record(live, Event.CONFIRMED, StepStatus.RUNNING, "the instance shows the change")
+                self._accept_on_evidence(live, views, Event.CONFIRMED, "the instance shows the change")
                 self._check(live, views)
                 return
             live.quiet_reads += 1
@@ -189,6 +216,8 @@ class Executor:
         live.phase = ""
         if self._decide(live, views):
             again.append((live, views))
+        elif live.status is StepStatus.RUNNING:
+            self._timeout(live, views, "still waiting to send")
 
     def _timeout(self, live: LiveStep, views: list[Instance], why: str) -> None:
         elapsed = self.clock() - (live.started or self.clock())
@@ -213,6 +242,10 @@ class Executor:
                 detail = {"members_valid_till": live.before_members, "members_ca": live.members_ca}
             self._record(live, Event.SENDING, StepStatus.RUNNING, before_ca=live.before_ca,
                          before_valid_till=live.before_valid_till, detail=detail)  # fmt: skip
+        # Once more right before the calls: a process stopped after journalling (a suspended VM) may
+        # have lost its run to another. AWS has no conditional write, so a stop between this check
+        # and the call remains the one window no client can close (docs/rotation.md).
+        self.journal.check_fence(self.run_id)
         workers = max(1, min(len(batch), SEND_WORKERS))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rdsca-send") as pool:
             answers = list(pool.map(lambda item: self._call(item[0].step), batch))
@@ -267,6 +300,11 @@ class Executor:
         if live.verified(views, self.now()):
             self._record(live, Event.VERIFIED, StepStatus.VERIFIED, **self._after(views))
             return
+        if live.provisional and not busy(views) and live.evidence(views) is None:
+            self._unknown(live, "the busy status that confirmed the change was another change: reading again")
+            return
+        if live.provisional and live.evidence(views) not in (None, "status"):
+            live.provisional = False  # the CA or the pending change now shows: ours for certain
         if step.when is When.WINDOW and all(v.pending_ca == step.to_ca for v in views):
             self._record(live, Event.SCHEDULED, StepStatus.SCHEDULED, "waits for the maintenance window")
             return
@@ -388,6 +426,12 @@ class Executor:
                 if live.status is StepStatus.RUNNING:
                     self._record(live, Event.INTERRUPTED, StepStatus.INTERRUPTED, why)
             self.journal.set_run_status(self.run_id, RunStatus.INTERRUPTED, "run-interrupted", signal=why)
+            raise
+        except AwsAccessError as exc:  # AWS unreachable mid-run: nothing is "running" any more
+            for live in self.live.values():
+                if live.status is StepStatus.RUNNING:
+                    self._record(live, Event.INTERRUPTED, StepStatus.INTERRUPTED, f"AWS: {exc}")
+            self.journal.set_run_status(self.run_id, RunStatus.INTERRUPTED, "run-interrupted", error=str(exc))
             raise
         except JournalError:  # disk full, a damaged file: say "interrupted" if the journal still can
             with contextlib.suppress(JournalError):

@@ -164,6 +164,7 @@ class Journal:
     def __init__(self, path: Path, clock: Callable[[], datetime] = _utcnow, create: bool = True) -> None:
         self.path = path
         self._clock = clock
+        self.fence: Holder | None = None  # set while a run executes: "modify-sending" checks the lease
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -276,6 +277,12 @@ class Journal:
                 self._insert_event(db, run_id, None, "lease-taken-over", None, {"message": message}, now)
         return taken
 
+    def check_fence(self, run_id: str) -> None:
+        """LeaseLost unless this process (the `fence` holder) still holds the run; a read."""
+        if self.fence is not None:
+            with self._tx() as db:
+                lease.check_fence(db, run_id, self.fence)
+
     def release(self, holder: Holder) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM leases WHERE holder=?", (holder.id,))
@@ -314,6 +321,8 @@ class Journal:
         detail.update({k: v for k, v in fields.items() if v is not None})
         now = self._now()
         with self._tx() as db:
+            if event == Event.SENDING and self.fence is not None:
+                lease.check_fence(db, run_id, self.fence)  # raises before anything is recorded or sent
             self._insert_event(db, run_id, step_key, event, status, detail, now)
             sets = ["updated_at=?"]
             values: list[Any] = [now]

@@ -38,6 +38,12 @@ class LeaseHeld(RdscaError):
     exit_code = ExitCode.USAGE
 
 
+class LeaseLost(RdscaError):
+    """This process no longer holds its run (another process took it over): it must send nothing."""
+
+    exit_code = ExitCode.ERROR
+
+
 @dataclass(frozen=True)
 class Holder:
     id: str
@@ -78,20 +84,38 @@ def _alive(pid: int) -> bool:
 
 
 def gone(rec: LeaseRecord, now: datetime, ttl: float = TTL) -> str | None:
-    """Why the holder of `rec` is gone ("dead" or "expired"), or None while it may still run."""
-    if rec.host == socket.gethostname() and not _alive(rec.pid):
-        return "dead"
+    """Why the holder of `rec` is gone ("dead" or "expired"), or None while it may still run.
+
+    A holder on this host whose process exists is never gone, whatever its heartbeat says (a
+    stopped process wakes up and writes): stop it first. A heartbeat from more than `ttl` in the
+    future comes from a clock that disagrees with ours and counts as expired.
+    """
+    if rec.host == socket.gethostname():
+        return None if _alive(rec.pid) else "dead"
     age = (now - datetime.fromisoformat(rec.heartbeat_at)).total_seconds()
-    return "expired" if age > ttl else None
+    return "expired" if age > ttl or age < -ttl else None
 
 
 def describe(rec: LeaseRecord, now: datetime) -> str:
     age = (now - datetime.fromisoformat(rec.heartbeat_at)).total_seconds()
     what = rec.scope.replace("run:", "run ").replace("instance:", "instance ")
+    beat = (
+        f"last heartbeat {age:.0f}s ago"
+        if age >= 0
+        else f"last heartbeat {-age:.0f}s in the future: clocks disagree"
+    )
     return (
         f"{what} is held by `{rec.command}` (run {rec.run_id}, pid {rec.pid} on {rec.host}, "
-        f"since {rec.acquired_at}, last heartbeat {age:.0f}s ago)"
+        f"since {rec.acquired_at}, {beat})"
     )
+
+
+def check_fence(db: sqlite3.Connection, run_id: str, holder: Holder) -> None:
+    """Inside the transaction of a "modify-sending": LeaseLost unless `holder` still holds the run."""
+    row = db.execute("SELECT holder, pid, host FROM leases WHERE scope=?", (f"run:{run_id}",)).fetchone()
+    if row is None or row[0] != holder.id:
+        who = f"pid {row[1]} on {row[2]}" if row is not None else "nobody"
+        raise LeaseLost(f"run {run_id} was taken over by {who}: this process sends nothing more")
 
 
 def claim(
@@ -140,6 +164,7 @@ class Heartbeat:
     def __init__(self, path: Path, holder: Holder, interval: float = HEARTBEAT) -> None:
         self.path, self.holder, self.interval = path, holder, interval
         self._stop = threading.Event()
+        self.lost = False
         self._thread = threading.Thread(target=self._run, name="rdsca-lease", daemon=True)
 
     def __enter__(self) -> Heartbeat:
@@ -157,7 +182,10 @@ class Heartbeat:
                 stamp = datetime.now(UTC).isoformat(timespec="milliseconds")
                 try:
                     with db:
-                        db.execute("UPDATE leases SET heartbeat_at=? WHERE holder=?", (stamp, self.holder.id))
+                        cur = db.execute(
+                            "UPDATE leases SET heartbeat_at=? WHERE holder=?", (stamp, self.holder.id)
+                        )
+                    self.lost = self.lost or cur.rowcount == 0  # taken over: the fence stops our sends
                 except sqlite3.Error:
                     continue  # a busy or full disk: the next beat tries again; the TTL is generous
         finally:

@@ -10,7 +10,7 @@ from typing import Any
 from rdsca.model import Instance
 from rdsca.rollout.events import Event
 from rdsca.rollout.journal import Journal, StepStatus
-from rdsca.rollout.outcome import is_verified, shows_change
+from rdsca.rollout.outcome import evidence, is_verified, shows_change
 from rdsca.rollout.plan import Step
 
 
@@ -36,6 +36,7 @@ class LiveStep:
     members_ca: dict[str, str | None] = field(default_factory=dict)  # member id -> CA before
     phase: str = ""  # "" normal, "busy": waiting to send, "unknown": a write's outcome is being read
     quiet_reads: int = 0
+    provisional: bool = False  # accepted only on a busy status: may be somebody else's change
 
     def verified(self, views: Sequence[Instance], now: datetime) -> bool:
         """Every instance of the step verified, each against its own server certificate before."""
@@ -52,6 +53,21 @@ class LiveStep:
 
     def shows_change(self, views: Sequence[Instance]) -> bool:
         return shows_change(self.step, views, self.members_ca, self.before_ca)
+
+    def evidence(self, views: Sequence[Instance]) -> str | None:
+        return evidence(self.step, views, self.members_ca, self.before_ca)
+
+
+def provisional_steps(journal: Journal, run_id: str) -> set[str]:
+    """Steps whose last acceptance rests only on a busy status (see LiveStep.provisional)."""
+    out: set[str] = set()
+    for e in journal.events(run_id):
+        if e.step_key and e.event in (Event.CONFIRMED, Event.ASSUMED_ACCEPTED, Event.ACCEPTED):
+            if e.detail.get("evidence") == "status":
+                out.add(e.step_key)
+            else:
+                out.discard(e.step_key)
+    return out
 
 
 def before_members(journal: Journal, run_id: str) -> dict[str, dict[str, Any]]:

@@ -39,23 +39,34 @@ def busy(views: Sequence[Instance]) -> bool:
     return any(v.status in IN_PROGRESS for v in views)
 
 
+def evidence(
+    step: Step, views: Sequence[Instance], before: Mapping[str, str | None], fallback: str | None
+) -> str | None:
+    """What shows that the step's change was taken: "ca", "pending", "cancel", "status", or None.
+
+    `before` maps instance id to its CA before the send (members of a cluster step each have
+    theirs); `fallback` is the step's recorded CA before, for ids missing from `before`. "status"
+    (a change in progress) is the weakest: it may be somebody else's reboot, so it is provisional
+    until the instance shows the CA or the pending change (see Executor._check).
+    """
+    found: str | None = None
+    for v in views:
+        was = before.get(v.id, fallback)
+        if v.pending_ca == step.to_ca:
+            return "pending"
+        if was != step.to_ca and v.ca == step.to_ca:
+            return "ca"
+        if was == step.to_ca and v.ca == step.to_ca and not v.pending_ca:
+            return "cancel"  # a cancel: the pending change to another CA is gone
+        if v.status in IN_PROGRESS:
+            found = "status"
+    return found
+
+
 def shows_change(
     step: Step, views: Sequence[Instance], before: Mapping[str, str | None], fallback: str | None
 ) -> bool:
-    """True when the instances show the step's change was taken.
-
-    `before` maps instance id to its CA before the send (members of a cluster step each have
-    theirs); `fallback` is the step's recorded CA before, for ids missing from `before`.
-    """
-    for v in views:
-        was = before.get(v.id, fallback)
-        if v.status in IN_PROGRESS or v.pending_ca == step.to_ca:
-            return True
-        if was != step.to_ca and v.ca == step.to_ca:
-            return True
-        if was == step.to_ca and v.ca == step.to_ca and not v.pending_ca:
-            return True  # a cancel: the pending change to another CA is gone
-    return False
+    return evidence(step, views, before, fallback) is not None
 
 
 def iso(d: datetime | None) -> str | None:

@@ -371,6 +371,15 @@ def build(
     )
 
 
+# An opt-in for the next window shows only in DescribePendingMaintenanceActions, never in the
+# instance: rdsca could neither tell it was taken (a lost reply would be sent again) nor see it
+# scheduled. So the combination is refused; `--when window` alone stages a modify that shows.
+ACTION_IN_WINDOW = (
+    "--via-maintenance-action with --when window is not supported: the window opt-in is not visible "
+    "on the instance, so rdsca could not verify it; use --when now, or leave out --via-maintenance-action"
+)
+
+
 def check_consistent(plan: Plan, rollback_target: str = "previous") -> None:
     """Refuse a plan whose steps contradict each other or the plan (PlanError, nothing sent).
 
@@ -396,6 +405,8 @@ def check_consistent(plan: Plan, rollback_target: str = "previous") -> None:
             raise PlanError(f"plan file: step {s.key} is in {s.account}/{s.region}, not a target of the plan")
         if s.kind is Kind.APPLY_ACTION and not s.action:
             raise PlanError(f"plan file: step {s.key} applies a maintenance action but names none")
+        if s.kind is Kind.APPLY_ACTION and s.when is When.WINDOW:
+            raise PlanError(f"plan file: step {s.key}: {ACTION_IN_WINDOW}")
         if s.kind is Kind.MODIFY_CLUSTER and not s.members:
             raise PlanError(f"plan file: step {s.key} modifies a cluster but lists no members")
     for s in plan.steps:
