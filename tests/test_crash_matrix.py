@@ -58,6 +58,13 @@ KINDS = {
     # queue-staging-mysql is on rds-ca-rsa2048-g1 with a pending change to rds-ca-rsa4096-g1:
     # the step cancels that pending change.
     "cancel-pending": Kind("cancel-pending", ("--to", G1, "--region", EU, "--id", "queue-staging-mysql")),
+    # mysql 8.0.28 cannot rotate without a restart: with --restart never AWS records the CA and
+    # keeps the old certificate until the next restart; the step ends "awaiting-restart".
+    "restart-never": Kind(
+        "restart-never",
+        ("--to", G1, "--region", US, "--id", "billing-prod-mysql", "--restart", "never"),
+        final="awaiting-restart",
+    ),
     "window": Kind(
         "window",
         ("--to", G1, "--region", US, "--id", "legacy-dev-mysql57", "--when", "window"),
@@ -105,6 +112,7 @@ EXEMPT = {
     Event.PLANNED: "written in the transaction that creates the run: there is no point between them",
     Event.ROLLED_BACK: "written on the parent run by `rdsca rollback` after its own run ended",
     Event.APPLIED_IN_WINDOW: "written by `rdsca show` on a scheduled step, outside any run",
+    Event.RESTART_SEEN: "written by `rdsca show` on an awaiting-restart step, outside any run",
     Event.INTERRUPTED: "written on Ctrl-C/SIGTERM/SIGHUP: test_signals_mark_the_run_interrupted",
     Event.SKIPPED: "a step whose dependency failed: never sent; resume decides it afresh",
     Event.TIMED_OUT: "the step failed after its timeout; resume decides it afresh (as after FAILED)",
@@ -115,10 +123,11 @@ EXEMPT = {
 NEVER = {  # (kind, event) that does not happen on the kind's path
     ("window", Event.STATUS_SEEN): "a window change is scheduled, not watched",
     ("window", Event.VERIFIED): "verified at the window, later",
+    ("restart-never", Event.VERIFIED): "verified after the user's restart, by `rdsca show`",
     ("cancel-pending", Event.STATUS_SEEN): "the cancel is verified at the first read after it",
 }
 CASES = [(k, e) for k in KINDS for e in HAPPY if (k, e) not in NEVER]
-CASES += [("window", Event.SCHEDULED)]
+CASES += [("window", Event.SCHEDULED), ("restart-never", Event.AWAITING_RESTART)]
 CASES += [("modify-instance", e) for e in FAULTS]
 
 

@@ -49,10 +49,10 @@ def _create(rds: Any, cluster: str, engine: str, version: str, members: tuple[st
 
 @pytest.fixture
 def clusters(sandbox_env: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> SandboxHandle:
-    """A Multi-AZ DB cluster (postgres 13.16: needs a restart) and an Aurora cluster, both staging."""
+    """A Multi-AZ DB cluster (postgres 12.20: needs a restart) and an Aurora cluster, both staging."""
     monkeypatch.setenv("RDSCA_REGIONS", US)
     rds = sandbox_env.client("rds", US, account=A1)
-    _create(rds, MAZ, "postgres", "13.16", MEMBERS)
+    _create(rds, MAZ, "postgres", "12.20", MEMBERS)
     _create(rds, AURORA, "aurora-postgresql", "14.9", AURORA_MEMBERS)
     sandbox_env.control.reset_calls()
     return sandbox_env
@@ -128,7 +128,7 @@ def test_apply_sends_one_modify_db_cluster_then_rollback_returns_every_member(
     step = next(s for s in j.steps(run_id) if s.ident == MAZ)
     assert (step.kind, step.status, step.before_ca, step.after_ca) == ("modify-cluster", "verified", FROM, TO)
     seen = {e.detail.get("status") for e in j.events(run_id, step.key) if e.event == "status-seen"}
-    assert "rebooting" in seen  # postgres 13.16 restarts: modifying -> rebooting -> available
+    assert "rebooting" in seen  # postgres 12.20 restarts: modifying -> rebooting -> available
     sending = next(e for e in j.events(run_id, step.key) if e.event == "modify-sending")
     assert set(sending.detail["members_valid_till"]) == set(MEMBERS)
 
@@ -172,9 +172,8 @@ def test_sandbox_modify_db_cluster_validates_and_refuses_aurora(clusters: Sandbo
 
     assert error(DBClusterIdentifier=MAZ, CACertificateIdentifier="rds-ca-2019") == "CertificateNotFound"
     assert error(DBClusterIdentifier=AURORA, CACertificateIdentifier=TO) == "InvalidParameterCombination"
-    _create(rds, "legacy-maz", "mysql", "5.7.44", ("legacy-maz-1", "legacy-maz-2"))
-    assert error(DBClusterIdentifier="legacy-maz", CACertificateIdentifier=TO) == (
-        "InvalidParameterCombination"  # mysql 5.7.44 supports only rds-ca-rsa2048-g1
+    assert (
+        error(DBClusterIdentifier="no-such-cluster", CACertificateIdentifier=TO) == "DBClusterNotFoundFault"
     )
     with pytest.raises(botocore.exceptions.ClientError, match="Multi-AZ DB cluster"):
         rds.modify_db_instance(DBInstanceIdentifier=MEMBERS[0], CACertificateIdentifier=TO)

@@ -119,6 +119,7 @@ UNKNOWN = EngineFacts("unknown", "unknown engine", True, None, None, None, None,
 
 _BY_NAME = {f.name: f for f in TABLE}
 
+
 def facts(engine: str) -> EngineFacts:
     """The facts of an engine name as AWS reports it; `UNKNOWN` (with that name) when unknown."""
     found = _BY_NAME.get(engine)

@@ -369,31 +369,41 @@ def show(
 
 
 def check_scheduled(journal: Journal, run_id: str, resolve: Resolve, now: datetime) -> list[str]:
-    """Re-read the run's scheduled steps; record the ones the maintenance window applied."""
+    """Re-read the run's steps that wait for something outside rdsca: a maintenance window
+    (`scheduled`) or a restart (`awaiting-restart`); record the ones that happened."""
     run = journal.run(run_id)
-    scheduled = [s for s in journal.steps(run_id) if s.status == StepStatus.SCHEDULED]
-    if not scheduled:
+    waiting = [
+        s for s in journal.steps(run_id) if s.status in (StepStatus.SCHEDULED, StepStatus.AWAITING_RESTART)
+    ]
+    if not waiting:
         return []
     plan_ = planfile.loads(run.plan_json, known_cas())
     steps = {s.key: s for s in plan_.steps}
-    actions = bound_actions(reach(resolve, sorted({(s.account, s.region) for s in scheduled})))
+    actions = bound_actions(reach(resolve, sorted({(s.account, s.region) for s in waiting})))
     notes = []
-    for rec in scheduled:
+    for rec in waiting:
         step = steps[rec.key]
         seen = actions.poll(step.account, step.region, step.instance_ids)
         views = [seen.get(i) for i in step.instance_ids]
-        if all(
+        done = [
             v is not None and is_verified(step, v, rec.before_ca, rec.before_valid_till, now) for v in views
-        ):
+        ]
+        restart = rec.status == StepStatus.AWAITING_RESTART
+        if all(done):
             first = views[0]
             assert first is not None
-            journal.record(run_id, rec.key, Event.APPLIED_IN_WINDOW, StepStatus.VERIFIED, after_ca=first.ca,
+            event = Event.RESTART_SEEN if restart else Event.APPLIED_IN_WINDOW
+            journal.record(run_id, rec.key, event, StepStatus.VERIFIED, after_ca=first.ca,
                            after_valid_till=iso(first.server_cert_valid_till))  # fmt: skip
-            notes.append(f"{rec.key}: applied in the maintenance window, verified on {step.to_ca}")
-        else:
-            pending = ", ".join(
-                f"{v.id} {v.ca} pending {v.pending_ca or '-'}" for v in views if v is not None
+            how = "restarted: serves" if restart else "applied in the maintenance window, verified on"
+            notes.append(f"{rec.key}: {how} {step.to_ca}")
+        elif restart:
+            served = ", ".join(f"{v.id} serves {v.server_cert_ca or '-'}" for v in views if v)
+            notes.append(
+                f"{rec.key}: still waiting for a restart ({served}); reboot it to serve {step.to_ca}"
             )
+        else:
+            pending = ", ".join(f"{v.id} {v.ca} pending {v.pending_ca or '-'}" for v in views if v)
             notes.append(f"{rec.key}: still waiting for the maintenance window ({pending})")
     if all(s.status in (StepStatus.VERIFIED, StepStatus.ROLLED_BACK) for s in journal.steps(run_id)):
         journal.set_run_status(run_id, RunStatus.DONE, "run-done", by="show")

@@ -142,7 +142,7 @@ def _run(
             click.echo(f"run {run_id} interrupted; continue with: rdsca resume {run_id}", err=True)
         raise
     click.echo(render(outcome, "text"), nl=False)
-    if outcome.status in (RunStatus.DONE, RunStatus.SCHEDULED):
+    if outcome.status in (RunStatus.DONE, RunStatus.SCHEDULED, RunStatus.AWAITING_RESTART):
         ctx.exit(ExitCode.OK)
     ctx.exit(ExitCode.INTERRUPTED if outcome.status is RunStatus.INTERRUPTED else ExitCode.ERROR)
 

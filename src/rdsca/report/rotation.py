@@ -116,6 +116,12 @@ def _outcome_text(o: RunOutcome) -> str:
     if o.stopped_before:
         lines.append(f"stopped before wave {o.stopped_before!r}: a step failed (see `rdsca show {o.run_id}`)")
     lines.extend(f"  {s.status}: {s.key}: {s.reason}" for s in o.steps if s.status in ("failed", "skipped"))
+    waiting = [s.key for s in o.steps if s.status == "awaiting-restart"]
+    if waiting:
+        lines.append(
+            f"{len(waiting)} instance(s) have the new CA recorded but serve the old certificate until their "
+            f"next restart (--restart never): reboot them in a quiet moment, then `rdsca show {o.run_id}`"
+        )
     if o.status == "scheduled":
         lines.append(
             f"scheduled steps wait for the maintenance window; check later with `rdsca show {o.run_id}`"

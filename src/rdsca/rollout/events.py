@@ -23,6 +23,8 @@ class Event(enum.StrEnum):
     RESUMED = "resumed"
     STATUS_SEEN = "status-seen"
     SCHEDULED = "scheduled"
+    AWAITING_RESTART = "awaiting-restart"  # the CA is recorded; the old certificate until a restart
+    RESTART_SEEN = "restart-seen"  # `rdsca show` saw the restart serve the new certificate
     VERIFIED = "verified"
     TIMED_OUT = "timed-out"
     FAILED = "failed"

@@ -29,7 +29,7 @@ from rdsca.rollout.contracts import Actions, ExecOptions, Progress, RunResult, S
 from rdsca.rollout.events import SENT, Event, open_write, sends, was_accepted
 from rdsca.rollout.journal import Journal, RunStatus, StepStatus
 from rdsca.rollout.live import LiveStep, Sent, before_members, provisional_steps
-from rdsca.rollout.outcome import busy, is_verified, iso
+from rdsca.rollout.outcome import awaiting_restart, busy, is_verified, iso
 from rdsca.rollout.plan import Kind, Plan, Restart, Step, When
 
 SEND_WORKERS = 10  # concurrent modify calls; well under RDS's burst of 300 requests
@@ -308,6 +308,12 @@ class Executor:
         if step.when is When.WINDOW and all(v.pending_ca == step.to_ca for v in views):
             self._record(live, Event.SCHEDULED, StepStatus.SCHEDULED, "waits for the maintenance window")
             return
+        if self.no_restart and all(awaiting_restart(step, v) for v in views):
+            served = ",".join(sorted({v.server_cert_ca or "-" for v in views}))
+            self._record(live, Event.AWAITING_RESTART, StepStatus.AWAITING_RESTART,
+                         f"{step.to_ca} recorded; still serves a {served} certificate until its next restart",
+                         **self._after(views))  # fmt: skip
+            return
         status = ",".join(sorted({v.status for v in views}))
         elapsed = self.clock() - (live.started or self.clock())
         if elapsed > self.options.step_timeout:
@@ -333,7 +339,12 @@ class Executor:
         return None
 
     def _ready(self, live: LiveStep) -> bool:
-        done = (StepStatus.VERIFIED, StepStatus.SCHEDULED, StepStatus.ROLLED_BACK)
+        done = (
+            StepStatus.VERIFIED,
+            StepStatus.SCHEDULED,
+            StepStatus.AWAITING_RESTART,
+            StepStatus.ROLLED_BACK,
+        )
         return all(d not in self.live or self.live[d].status in done for d in live.step.depends_on)
 
     def _wave(self, wave: str, todo: list[LiveStep]) -> None:
@@ -449,6 +460,8 @@ class Executor:
             status = RunStatus.FAILED
         elif StepStatus.SCHEDULED in statuses:
             status = RunStatus.SCHEDULED
+        elif StepStatus.AWAITING_RESTART in statuses:
+            status = RunStatus.AWAITING_RESTART
         else:
             status = RunStatus.DONE
         detail = {"stopped_before": stopped_before} if stopped_before else {}

@@ -90,6 +90,7 @@ class StepStatus(enum.StrEnum):
     PENDING = "pending"
     RUNNING = "running"
     SCHEDULED = "scheduled"  # --when window: accepted, waits for the maintenance window
+    AWAITING_RESTART = "awaiting-restart"  # --restart never: new CA recorded, old certificate served
     VERIFIED = "verified"
     FAILED = "failed"
     SKIPPED = "skipped"
@@ -104,6 +105,7 @@ class RunStatus(enum.StrEnum):
     RUNNING = "running"
     DONE = "done"
     SCHEDULED = "scheduled"
+    AWAITING_RESTART = "awaiting-restart"
     FAILED = "failed"
     INTERRUPTED = "interrupted"
 

@@ -88,3 +88,19 @@ def is_verified(
         if before_valid_till and before_ca and before_ca != step.to_ca and unchanged:
             return False  # the CA changed but the server certificate was not reissued (yet)
     return True
+
+
+def awaiting_restart(step: Step, inst: Instance) -> bool:
+    """The CA change is recorded but the instance still serves a certificate of another CA.
+
+    What AWS does with CertificateRotationRestart=False on an engine version that cannot rotate
+    without a restart: "will not rotate the certificate until the next time the database
+    restarts" ("Rotating your SSL/TLS certificate", RDS User Guide). No reissue comes by waiting.
+    """
+    return (
+        inst.status == "available"
+        and inst.ca == step.to_ca
+        and not inst.pending_ca
+        and inst.server_cert_ca is not None
+        and inst.server_cert_ca != step.to_ca
+    )
