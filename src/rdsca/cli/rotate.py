@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from rdsca.api import iac as iac_api
 from rdsca.api import rotation as api
 from rdsca.cli.app import cli
 from rdsca.cli.common import now_utc
@@ -57,6 +58,9 @@ __all__ = ["journal_option", "open_journal"]
 @click.option("--require-ready", type=click.Path(dir_okay=False, path_type=Path), metavar="READINESS.json",
               help="Leave out every instance without a `ready` verdict in this saved `rdsca readiness` "
               "result.")  # fmt: skip
+@click.option("--iac", "iac_path", type=click.Path(exists=True, path_type=Path), metavar="PATH",
+              help="Warn about steps whose instance an infrastructure-as-code pin would set back "
+              "(see rdsca iac scan).")  # fmt: skip
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=DEFAULT_PLAN,
               show_default=True, callback=writable_file, help="Write the plan file here.")  # fmt: skip
 @click.option("--format", "-f", "fmt", type=click.Choice(["text", "json", "markdown"]), default="text",
@@ -75,6 +79,7 @@ def plan(
     restart: str,
     via_maintenance_action: bool,
     require_ready: Path | None,
+    iac_path: Path | None,
     output: Path,
     fmt: str,
 ) -> None:
@@ -85,6 +90,7 @@ def plan(
       rdsca plan --to rds-ca-rsa2048-g1 --wave-tag env --wave-order dev,staging,prod
       rdsca plan --to rds-ca-rsa4096-g1 --tag team=web --when window -o web.json
       rdsca plan --to rds-ca-rsa2048-g1 --require-ready readiness.json
+      rdsca plan --to rds-ca-rsa2048-g1 --iac ./infrastructure
     """
     api.check_target_ca(target_ca, now_utc())  # before any AWS call
     order = tuple(p.strip() for p in (wave_order or "").split(",") if p.strip())
@@ -93,7 +99,10 @@ def plan(
                                 restart=planmod.Restart(restart),
                                 via_maintenance_action=via_maintenance_action)  # fmt: skip
     scope = planmod.Scope(selection.engines, selection.tags, selection.id_globs)
+    iac_found = iac_api.scan(iac_path, target_ca, now_utc()) if iac_path else None  # bad input: before AWS
     result = api.plan(resolver(aws), target_ca, policy, scope, now_utc(), require_ready)
+    for warning in iac_api.mark_plan(result.plan, iac_found) if iac_found else ():
+        click.echo(f"warning: {warning}", err=True)
     write_atomic(output, result.text)
     shown = render(result, fmt)
     emit(shown if fmt != "text" else shown + f"\nplan saved to {output}\n", None)
