@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from rdsca import api
+from rdsca.api import audit as audit_api
+from rdsca.api import report as report_api
 from rdsca.api.audit import findings
 from rdsca.aws.session import AwsSettings, ResolvedTarget, resolve_targets
 from rdsca.cli.app import main
@@ -55,7 +56,7 @@ def without_time(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_audit_returns_typed_verdicts(fleet: SandboxHandle) -> None:
-    result = api.audit(targets(fleet), warn_days=180, now=fixed_now)
+    result = audit_api.audit(targets(fleet), warn_days=180, now=fixed_now)
     assert isinstance(result, Audit)
     assert result.generated_at == NOW and result.fleet.collected_at == NOW and result.warn_days == 180
     assert len(result.fleet.targets) == 6 and not result.fleet.failed
@@ -72,7 +73,7 @@ def test_audit_selects_and_resolves_lazily(fleet: SandboxHandle) -> None:
         calls.append(1)
         return targets(fleet)
 
-    result = api.audit(resolver, engines=("mysql",), tags=(("env", "staging"),))
+    result = audit_api.audit(resolver, engines=("mysql",), tags=(("env", "staging"),))
     assert calls == [1]
     assert result.verdicts and all(v.instance.engine == "mysql" for v in result.verdicts)
     assert all(v.instance.tags.get("env") == "staging" for v in result.verdicts)
@@ -81,7 +82,7 @@ def test_audit_selects_and_resolves_lazily(fleet: SandboxHandle) -> None:
 def test_audit_json_and_exit_code_match_the_cli(
     fleet: SandboxHandle, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = api.audit(targets(fleet))
+    result = audit_api.audit(targets(fleet))
     code, out = cli(capsys, "audit", "--format", "json", "--fail-within", "30")
     assert without_time(json.loads(render(result, "json"))) == without_time(json.loads(out))
     assert code == 3 and findings(result, 30)
@@ -90,7 +91,7 @@ def test_audit_json_and_exit_code_match_the_cli(
 
 def test_a_failed_region_is_data(fleet: SandboxHandle) -> None:
     fleet.control.fault("DescribeDBInstances", "AccessDenied", region="ap-south-1")
-    result = api.audit(targets(fleet))
+    result = audit_api.audit(targets(fleet))
     assert {t.target.region for t in result.fleet.failed} == {"ap-south-1"}
     assert all(v.instance.region != "ap-south-1" for v in result.verdicts)
 
@@ -98,8 +99,8 @@ def test_a_failed_region_is_data(fleet: SandboxHandle) -> None:
 def test_cas_inventory_renders_as_the_cli_prints(
     fleet: SandboxHandle, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    inventory = api.cas(targets(fleet), now=fixed_now)
-    assert isinstance(inventory, api.CaInventory)
+    inventory = audit_api.cas(targets(fleet), now=fixed_now)
+    assert isinstance(inventory, audit_api.CaInventory)
     assert {(r.account_id, r.region) for r in inventory.regions} == {
         (a, r) for a in demo.ACCOUNTS for r in demo.REGIONS
     }
@@ -111,8 +112,8 @@ def test_cas_inventory_renders_as_the_cli_prints(
 def test_report_carries_the_audit_and_renders_as_the_cli(
     fleet: SandboxHandle, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    result = api.report(targets(fleet), title="Estate")
-    assert isinstance(result, api.Report) and isinstance(result.audit, Audit)
+    result = report_api.report(targets(fleet), title="Estate")
+    assert isinstance(result, report_api.Report) and isinstance(result.audit, Audit)
     assert result.run is None and result.readiness is None
     assert cli(capsys, "report", "--format", "markdown") == (0, render(result, "markdown"))
     page = render(result, "html")
@@ -126,13 +127,13 @@ def test_report_refuses_an_unknown_run_before_any_aws_call(fleet: SandboxHandle,
     path = tmp_path / "j.sqlite"
     Journal(path).close()
     with pytest.raises(JournalError, match="no run 'nope'"):
-        api.report(no_aws, run_id="nope", open_journal=lambda: Journal(path, create=False))
+        report_api.report(no_aws, run_id="nope", open_journal=lambda: Journal(path, create=False))
 
 
 def test_iam_policy_is_typed_and_renders_as_the_cli(capsys: pytest.CaptureFixture[str]) -> None:
-    policy = api.iam_policy("audit")
+    policy = report_api.iam_policy("audit")
     assert "rds:DescribeDBInstances" in policy.actions
     assert policy.document["Statement"][0]["Action"] == list(policy.actions)
     assert cli(capsys, "iam-policy", "--for", "audit") == (0, render(policy, "json"))
     with pytest.raises(ConfigError):
-        api.iam_policy("everything")
+        report_api.iam_policy("everything")

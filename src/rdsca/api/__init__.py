@@ -1,51 +1,14 @@
 """rdsca as a library: one function per command's job, each returning a frozen result.
 
-Render a result with `rdsca.report.registry.render(result, fmt)`; docs/api.md has examples.
+One module per capability; import the module and call its functions:
+
+    from rdsca.api import audit, readiness, rotation, report, iac
+
+    result = audit.audit(targets)                  # rdsca audit
+    plan = rotation.plan(resolve, "rds-ca-rsa2048-g1", policy, scope, now)
+
+Nothing is imported here (a command pays only for what it uses, and `rdsca.api.audit` is the
+module, never a function of the same name). Render a result with
+`rdsca.report.registry.render(result, fmt)` after importing the renderers of its kind; docs/api.md
+has the public functions, their result types and three worked examples.
 """
-
-from __future__ import annotations
-
-from rdsca.api.audit import CaInventory, audit, cas, findings
-from rdsca.api.readiness import (
-    CatalogueReport,
-    FleetProbeReport,
-    ProbeReport,
-    ReadinessReport,
-    SessionsReport,
-    TrustCheckReport,
-    TrustScanReport,
-    probe,
-    probe_instances,
-    readiness,
-    sessions,
-    trust_catalogue,
-    trust_check,
-    trust_scan,
-)
-from rdsca.api.report import IamPolicy, Report, RunHistory, iam_policy, report
-
-__all__ = [
-    "CaInventory",
-    "CatalogueReport",
-    "FleetProbeReport",
-    "IamPolicy",
-    "ProbeReport",
-    "ReadinessReport",
-    "Report",
-    "RunHistory",
-    "SessionsReport",
-    "TrustCheckReport",
-    "TrustScanReport",
-    "audit",
-    "cas",
-    "findings",
-    "iam_policy",
-    "probe",
-    "probe_instances",
-    "readiness",
-    "report",
-    "sessions",
-    "trust_catalogue",
-    "trust_check",
-    "trust_scan",
-]

@@ -25,6 +25,27 @@ class RenderOptions:
 
 Renderer = Callable[[Any, RenderOptions], str]
 _TABLE: dict[type, dict[str, Renderer]] = {}
+# The modules that register renderers: imported on first need, so that a library caller can
+# render any result without knowing where its renderers live (and a command pays for its own).
+RENDERER_MODULES = (
+    "rdsca.report.formats",
+    "rdsca.report.rotation",
+    "rdsca.report.probe",
+    "rdsca.report.trust",
+    "rdsca.report.readiness",
+    "rdsca.report.iac",
+)
+
+
+def _load(kind: type) -> dict[str, Renderer]:
+    if kind not in _TABLE:
+        import importlib
+
+        for name in RENDERER_MODULES:
+            importlib.import_module(name)
+            if kind in _TABLE:
+                break
+    return _TABLE.get(kind, {})
 
 
 def renders(
@@ -45,11 +66,11 @@ def register(kind: type, fmt: str, func: Renderer) -> None:
 
 
 def formats(kind: type) -> tuple[str, ...]:
-    return tuple(_TABLE.get(kind, {}))
+    return tuple(_load(kind))
 
 
 def render(result: Any, fmt: str, options: RenderOptions | None = None) -> str:
-    table = _TABLE.get(type(result), {})
+    table = _load(type(result))
     if fmt not in table:
         known = ", ".join(table) or "none"
         raise ConfigError(f"--format {fmt}: not a format of {type(result).__name__} (known: {known})")
