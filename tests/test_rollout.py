@@ -216,10 +216,19 @@ def test_rollback_restores_each_previous_ca_and_refuses_a_retired_one(
     code, out, _ = run(capsys, "apply", str(plan), "--journal", str(journal), *FAST)
     run_id = run_id_of(out)
     before = demo.control.call_count("ModifyDBInstance")
-    code, out, err = run(capsys, "rollback", run_id, "--journal", str(journal), *FAST)
+    code, out, err = run(capsys, "rollback", run_id, "--journal", str(journal), "--all-or-nothing", *FAST)
     assert code == 2
     assert "legacy-dev-mysql57: previous CA rds-ca-2019 is retired" in err
     assert demo.control.call_count("ModifyDBInstance") == before
+    # In an incident: every instance that can go back does; the one on a retired CA is named.
+    code, out, err = run(capsys, "rollback", run_id, "--journal", str(journal), *FAST)
+    assert code == 4, out + err
+    assert (
+        "partial rollback: 1 instance(s) stay" in err and "legacy-dev-mysql57: previous CA rds-ca-2019" in err
+    )
+    assert ca_of(demo, A1, US, "sessions-dev-mariadb")["CACertificateIdentifier"] == "rds-ca-rsa4096-g1"
+    assert ca_of(demo, A1, US, "legacy-dev-mysql57")["CACertificateIdentifier"] == G1
+    assert demo.control.call_count("ModifyDBInstance") == before + 1
 
 
 def test_bad_input_is_exit_2_with_nothing_sent(

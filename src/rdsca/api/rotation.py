@@ -182,6 +182,19 @@ def check_drift(plan_: planmod.Plan, targets: Targets, now: datetime) -> None:
         )
 
 
+def check_ride_along(plan_: planmod.Plan, include: bool) -> None:
+    """Refuse a plan whose changes would apply more than the CA (PlanError, nothing sent), unless
+    `include`: ApplyImmediately applies every pending modification of an instance and the reboot
+    applies its pending-reboot parameter and option groups. Pure: `check_drift` has made sure the
+    plan's view (and so each step's `also_applies`) is the estate's."""
+    lines = planmod.riders(plan_)
+    if lines and not include:
+        raise PlanError(
+            f"{len(lines)} change(s) would also apply changes queued on the instance; apply them first, "
+            "cancel them, or pass --include-pending-changes:\n  " + "\n  ".join(lines)
+        )
+
+
 # -- running --------------------------------------------------------------------------------------
 
 
@@ -286,11 +299,16 @@ def rollback_plan_for(
     now: datetime,
     waves: Sequence[str] = (),
     id_globs: Sequence[str] = (),
+    all_or_nothing: bool = False,
 ) -> RollbackPlan:
-    """The plan that returns each instance `run_id` changed to its previous CA (nothing sent)."""
+    """The plan that returns each instance `run_id` changed to its previous CA (nothing sent).
+
+    Instances that cannot go back (retired or unsupported previous CA) are in `plan.skipped`;
+    with `all_or_nothing` their presence is a PlanError instead."""
     original = planfile.loads(journal.run(run_id).plan_json, known_cas())
     targets = reach(resolve, original.targets)
-    back = rollback_plan(original, journal, run_id, waves, bound_actions(targets), now, id_globs)
+    actions = bound_actions(targets)
+    back = rollback_plan(original, journal, run_id, waves, actions, now, id_globs, all_or_nothing)
     return RollbackPlan(run_id, back, planfile.dumps(back), targets)
 
 

@@ -160,6 +160,9 @@ def _run(
 @aws_options
 @click.argument("plan_path", metavar="PLAN", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--wave", "waves", multiple=True, metavar="WAVE", help="Only apply these waves (repeatable).")
+@click.option("--include-pending-changes", is_flag=True,
+              help="Also apply what is queued on an instance (instance class, storage, engine version, "
+              "pending-reboot parameter groups, ...): AWS applies it with the CA change.")  # fmt: skip
 @exec_options
 @click.pass_context
 def apply(
@@ -167,6 +170,7 @@ def apply(
     aws: AwsOptions,
     plan_path: Path,
     waves: tuple[str, ...],
+    include_pending_changes: bool,
     yes: bool,
     opts: ExecOptions,
     journal_path: Path | None,
@@ -178,10 +182,12 @@ def apply(
       rdsca apply rdsca-plan.json
       rdsca apply rdsca-plan.json --yes --poll-interval 10
       rdsca apply rdsca-plan.json --wave dev --wave staging
+      rdsca apply rdsca-plan.json --include-pending-changes
     """
     plan_, text = api.load_plan(plan_path, waves)  # checked before any AWS call
     targets = api.reach(resolver(aws, opts.write_timeout), plan_.targets)
     api.check_drift(plan_, targets, now_utc())
+    api.check_ride_along(plan_, include_pending_changes)  # after drift: the plan's riders are current
     if not plan_.steps:
         click.echo("nothing to do: the plan has no steps")
         return
@@ -221,6 +227,9 @@ def resume(
 @click.option(
     "--id", "id_globs", multiple=True, metavar="GLOB", help="Only roll back these instances (repeatable)."
 )
+@click.option("--all-or-nothing", is_flag=True,
+              help="Refuse the whole rollback when any instance cannot go back (default: return every "
+              "instance that can, name the others, exit 4).")  # fmt: skip
 @exec_options
 @click.pass_context
 def rollback(
@@ -229,11 +238,15 @@ def rollback(
     run_id: str,
     waves: tuple[str, ...],
     id_globs: tuple[str, ...],
+    all_or_nothing: bool,
     yes: bool,
     opts: ExecOptions,
     journal_path: Path | None,
 ) -> None:
     """Return every instance a run changed to its previous CA, last wave first.
+
+    An instance whose previous CA is retired (or not supported by its engine) stays where it is and
+    is named; the others go back, and the exit code is 4 (partial).
 
     \b
     Examples:
@@ -242,18 +255,31 @@ def rollback(
       rdsca rollback 20250101-120000-a1b2c3 --id 'billing-*'
     """
     journal = open_journal(journal_path)
-    back = api.rollback_plan_for(
-        run_id, journal, resolver(aws, opts.write_timeout), now_utc(), waves, id_globs
-    )
+    resolve = resolver(aws, opts.write_timeout)
+    back = api.rollback_plan_for(run_id, journal, resolve, now_utc(), waves, id_globs, all_or_nothing)
+    stays = [f"{k.key}: {k.reason}" for k in back.plan.skipped]
     if not back.plan.steps:
         narrowed = " matching --wave / --id" if waves or id_globs else ""
+        if stays:
+            click.echo(f"error: no instance of run {run_id}{narrowed} can go back:\n  " + "\n  ".join(stays),
+                       err=True)  # fmt: skip
+            ctx.exit(ExitCode.ERROR)
         click.echo(f"nothing to roll back: run {run_id} changed no instance{narrowed}")
         return
     click.echo(render(api.PlanResult(back.plan, back.text), "text"), nl=False)
     if not yes:
         click.confirm(f"Roll back {len(back.plan.steps)} change(s)?", abort=True)
-    _run(ctx, yes, lambda **kw: api.rollback(back, journal, opts, **kw),
-         lambda rid: f"run {rid} rolls back {run_id} (journal {journal.path})")  # fmt: skip
+    run_line = lambda rid: f"run {rid} rolls back {run_id} (journal {journal.path})"  # noqa: E731
+    try:
+        _run(ctx, yes, lambda **kw: api.rollback(back, journal, opts, **kw), run_line)
+    except click.exceptions.Exit as done:
+        if done.exit_code == ExitCode.OK and stays:
+            lines = "\n  ".join(stays)
+            click.echo(
+                f"partial rollback: {len(stays)} instance(s) stay where they are:\n  {lines}", err=True
+            )
+            ctx.exit(ExitCode.PARTIAL)
+        raise
 
 
 # `rdsca runs`, `show` and `default` live beside these commands.
