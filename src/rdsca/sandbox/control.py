@@ -166,6 +166,13 @@ class SandboxControl:
         }
         return dict(self._call("POST", "maintenance-action", body))
 
+    def pending_reboot(
+        self, account: str, region: str, instance_id: str, group: str = "parameter-group"
+    ) -> dict[str, Any]:
+        """Leave the instance's parameter-group (or option-group) pending-reboot until it restarts."""
+        body = {"account": account, "region": region, "id": instance_id, "group": group}
+        return dict(self._call("POST", "pending-reboot", body))
+
     def instances(self, account: str | None = None, region: str | None = None) -> list[dict[str, Any]]:
         body = {"account": account, "region": region}
         return list(self._call("GET", "instances", body)["instances"])

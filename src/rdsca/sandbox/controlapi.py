@@ -13,6 +13,7 @@
 | POST | misbehave | {"account", "region", "id", "mode": "reject"|"hang"|"fail"|null} |
 | POST | maintenance-window | {"account"?, "region"?, "transition"?} -> {"applied": [...]} |
 | POST | maintenance-action | {"account", "region", "id", "action", "target_ca"?, ...} |
+| POST | pending-reboot | {"account", "region", "id", "group": "parameter-group"|"option-group"} |
 | GET | instances | every instance with status, CA, pending change |
 | GET | endpoints | {"endpoints": [...]}: the TLS listeners (see `endpoints.py`) |
 | GET | pki | {"directory", "files", "pem"}: sandbox-roots.pem, old-bundle.pem, new-bundle.pem |
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import asdict, fields
 from typing import Any
 
-from rdsca.sandbox import demo, endpoints, fleet, lifecycle, window
+from rdsca.sandbox import demo, endpoints, fleet, lifecycle, pending, window
 from rdsca.sandbox.middleware import FaultRule, LatencyRule, Registry
 
 Handler = Callable[[dict[str, Any]], Any]
@@ -61,6 +62,7 @@ class ControlApi:
             ("POST", "misbehave"): self.misbehave,
             ("POST", "maintenance-window"): self.maintenance_window,
             ("POST", "maintenance-action"): self.maintenance_action,
+            ("POST", "pending-reboot"): self.pending_reboot,
             ("GET", "instances"): lambda b: {"instances": window.listing(b.get("account"), b.get("region"))},
             ("GET", "endpoints"): lambda _: {"endpoints": [x.as_dict() for x in endpoints.listeners()]},
             ("GET", "pki"): lambda _: endpoints.pki_info(),
@@ -195,6 +197,14 @@ class ControlApi:
             int(body.get("forced_days", 45)),
         )
         return {"id": db.db_instance_identifier, "action": pending.action}
+
+
+    def pending_reboot(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Leave one instance's parameter or option group pending-reboot (what a static parameter or
+        a persistent option change does on AWS) until its next restart."""
+        db = window.find(body["account"], body["region"], body["id"])
+        pending.mark_pending_reboot(db, body.get("group") or pending.PARAMETER_GROUP)
+        return {"id": db.db_instance_identifier, "reboot_groups": sorted(lifecycle.state(db).reboot_groups)}
 
 
 def _json(value: Any) -> bytes:

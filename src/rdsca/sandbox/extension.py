@@ -27,7 +27,7 @@ from moto.rds.models import DBCluster, DBInstance, RDSBackend
 from moto.rds.responses import RDSResponse
 
 from rdsca import engines as engine_facts
-from rdsca.sandbox import certificates, engines, lifecycle, operations
+from rdsca.sandbox import certificates, engines, lifecycle, operations, pending
 
 DOCDB = "docdb"
 DOCDB_PORT = engine_facts.facts(DOCDB).default_port
@@ -43,6 +43,8 @@ def install() -> None:
     setattr(DBInstance, "status", property(_get_status, _set_status))  # noqa: B010
     setattr(DBInstance, "certificate_details", property(_certificate_details))  # noqa: B010
     setattr(DBInstance, "pending_modified_values", property(_pending_values))  # noqa: B010
+    setattr(DBInstance, "db_parameter_group_status_list", property(pending.parameter_groups))  # noqa: B010
+    setattr(DBInstance, "option_group_memberships", property(pending.option_groups))  # noqa: B010
     setattr(DBCluster, "certificate_details", property(_cluster_certificate_details))  # noqa: B010
     _patch(RDSBackend, "create_db_cluster", _create_cluster)
     _patch(RDSBackend, "create_db_instance", _create_instance)
@@ -50,6 +52,7 @@ def install() -> None:
     _patch(RDSBackend, "modify_db_instance", _modify_instance)
     _patch(RDSBackend, "modify_db_cluster", _modify_cluster)
     _patch(RDSBackend, "reboot_db_instance", _reboot_instance)
+    _patch(RDSBackend, "modify_db_parameter_group", _modify_parameter_group)
     setattr(RDSResponse, _INSTALLED_FLAG, True)
 
 
@@ -100,9 +103,10 @@ def _cluster_certificate_details(cluster: Any) -> dict[str, Any] | None:
 
 
 def _pending_values(db: Any) -> dict[str, Any]:
+    """The deferred settings (`pending`) and the pending CA."""
     lifecycle.settle(db)
-    pending = lifecycle.state(db).pending_ca
-    return {"CACertificateIdentifier": pending} if pending else {}
+    ca = lifecycle.state(db).pending_ca
+    return {**pending.wire(db), **({"CACertificateIdentifier": ca} if ca else {})}
 
 
 def _checked_max_records(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -238,6 +242,7 @@ def _modify_instance(original: Callable[..., Any]) -> Callable[..., Any]:
             lifecycle.require_available(db)
             if ca:
                 validate_ca(db.engine, db.engine_version, self.region_name, ca)
+            pending.on_modify(db, db_kwargs, apply_now)  # defer, or apply every pending value
             result = original(self, db_instance_identifier, db_kwargs)
             _ca_change(db, ca, apply_now, restart)
         return result
@@ -319,6 +324,16 @@ def _reboot_instance(original: Callable[..., Any]) -> Callable[..., Any]:
         return db
 
     return reboot_db_instance
+
+
+def _modify_parameter_group(original: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(original)
+    def modify_db_parameter_group(self: RDSBackend, name: str, parameters: Any) -> Any:
+        group = original(self, name, parameters)
+        pending.static_change(self, name, parameters)
+        return group
+
+    return modify_db_parameter_group
 
 
 def _lower(ca_id: Any) -> str | None:

@@ -142,6 +142,8 @@ class CertState:
     transition: Transition | None = None
     misbehaviour: str | None = None
     actions: list[PendingAction] = field(default_factory=list)
+    pending_values: dict[str, Any] = field(default_factory=dict)  # deferred settings (`pending`)
+    reboot_groups: set[str] = field(default_factory=set)  # "parameter-group" / "option-group"
 
 
 def state(db: Any) -> CertState:
@@ -218,6 +220,8 @@ def finish(db: Any, t: Transition) -> None:
         return
     at = datetime.fromtimestamp(t.end_time(), UTC)
     change = t.change
+    if change.restart:  # the restart applies the groups waiting in pending-reboot
+        st.reboot_groups.clear()
     if change.new_ca is not None:
         db.ca_certificate_identifier = change.new_ca
         st.actions = [a for a in st.actions if a.action != "ca-certificate-rotation"]

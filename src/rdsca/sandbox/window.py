@@ -8,7 +8,7 @@ from typing import Any
 
 from moto.rds.models import rds_backends
 
-from rdsca.sandbox import lifecycle, operations
+from rdsca.sandbox import lifecycle, operations, pending
 
 
 class NotFound(LookupError):
@@ -34,8 +34,9 @@ def find(account: str, region: str, instance_id: str) -> Any:
 def run_window(
     account: str | None = None, region: str | None = None, transition: bool = False
 ) -> list[dict[str, Any]]:
-    """Apply what a maintenance window applies: pending CA changes, then opted-in or overdue
-    certificate actions. At once by default; through the status sequence with `transition`."""
+    """Apply what a maintenance window applies: pending modifications (with a pending CA change),
+    then opted-in or overdue certificate actions. At once by default; through the status sequence
+    with `transition`."""
     now = lifecycle.utcnow()
     applied: list[dict[str, Any]] = []
     for acct, reg, db in databases(account, region):
@@ -60,10 +61,13 @@ def _apply_due(db: Any, now: datetime, transition: bool) -> str | None:
     st = lifecycle.state(db)
     if status != "available" or st.transition is not None:
         return None
+    values = pending.apply_pending(db) if st.pending_values else []
     if st.pending_ca:
         what = f"ca {db.ca_certificate_identifier} -> {st.pending_ca}"
         lifecycle.change_ca(db, st.pending_ca, st.pending_restart, instant=not transition)
-        return what
+        return ", ".join([what, *values])
+    if values:
+        return ", ".join(values)
     for action in st.actions:
         overdue = action.auto_applied_after is not None and action.auto_applied_after <= now
         if action.opt_in_status == "next-maintenance" or overdue:
@@ -86,6 +90,8 @@ def listing(account: str | None = None, region: str | None = None) -> list[dict[
                 "ca": db.ca_certificate_identifier,
                 "served_ca": st.served_ca,
                 "pending_ca": st.pending_ca,
+                "pending_values": pending.wire(db),
+                "reboot_groups": sorted(st.reboot_groups),
                 "pending_restart": st.pending_restart if st.pending_ca else None,
                 "misbehaviour": st.misbehaviour,
                 "actions": [a.action for a in st.actions],
