@@ -15,7 +15,7 @@ from rdsca.sandbox.testing import SandboxHandle
 ENVELOPE_KEYS = {"schema", "generated_at", "warn_days", "targets", "authorities", "summary", "instances"}
 INSTANCE_KEYS = [
     "account_id", "region", "id", "arn", "engine", "engine_version", "status", "endpoint", "port",
-    "ca", "ca_valid_till", "server_cert_valid_till", "pending_ca", "pending_actions",
+    "ca", "ca_valid_till", "server_cert_valid_till", "pending_ca", "pending_actions", "pending_changes",
     "rotation_without_restart", "supported_cas", "cluster", "replica_of", "replicas", "multi_az",
     "tags", "state", "days_left", "severity", "reasons",
 ]  # fmt: skip

@@ -87,6 +87,31 @@ class PendingAction:
 
 
 @dataclass(frozen=True)
+class PendingChange:
+    """A change AWS holds for an instance that a CA change would apply with it.
+
+    `kind` "modification": a pending modification (`name` the setting in snake_case, `value` its new
+    value). A modify with ApplyImmediately applies "the modifications in this request and any pending
+    modifications" (ModifyDBInstance, RDS API Reference), not only the CA. `kind` "parameter-group" /
+    "option-group": a group waiting in `pending-reboot` (`name` the group); the reboot that follows a
+    CA change applies it ("Modifying an Amazon RDS DB instance", RDS User Guide).
+    """
+
+    kind: str
+    name: str
+    value: str | None = None
+
+    @property
+    def is_group(self) -> bool:
+        return self.kind != "modification"
+
+    def describe(self) -> str:
+        if self.is_group:
+            return f"{self.kind} {self.name} (pending-reboot)"
+        return f"{self.name.replace('_', ' ')} -> {self.value}"
+
+
+@dataclass(frozen=True)
 class EngineCapability:
     """What one (region, engine, version) supports, from `describe_db_engine_versions`."""
 
@@ -120,6 +145,8 @@ class Instance:
     multi_az: bool = False
     maintenance_window: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Other pending modifications and pending-reboot groups (not the CA): a CA change applies them too.
+    pending_changes: tuple[PendingChange, ...] = ()
 
     @property
     def key(self) -> str:

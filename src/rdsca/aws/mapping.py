@@ -5,11 +5,29 @@ Past this module nobody indexes `["CACertificateIdentifier"]`.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from rdsca.model import Authority, EngineCapability, Instance, PendingAction
+from rdsca.model import Authority, EngineCapability, Instance, PendingAction, PendingChange
+
+# PendingModifiedValues members (botocore's RDS model: DBInstanceClass, AllocatedStorage,
+# MasterUserPassword, Port, BackupRetentionPeriod, MultiAZ, EngineVersion, LicenseModel, Iops,
+# StorageThroughput, StorageType, DBSubnetGroupName, ProcessorFeatures, ...) with a name of their own;
+# any other member is turned into snake_case. The CA itself is `Instance.pending_ca`, not a rider.
+PENDING_NAMES = {
+    "DBInstanceClass": "instance_class",
+    "DBInstanceIdentifier": "instance_identifier",
+    "DBSubnetGroupName": "subnet_group",
+    "MultiAZ": "multi_az",
+    "IAMDatabaseAuthenticationEnabled": "iam_database_authentication",
+    "PendingCloudwatchLogsExports": "cloudwatch_logs_exports",
+}
+NOT_RIDERS = frozenset({"CACertificateIdentifier"})
+SECRET = frozenset({"MasterUserPassword"})
+PENDING_REBOOT = "pending-reboot"
 
 
 def _utc(value: Any) -> datetime | None:
@@ -91,4 +109,42 @@ def instance(
         multi_az=bool(raw.get("MultiAZ")),
         maintenance_window=raw.get("PreferredMaintenanceWindow"),
         tags={t["Key"]: t.get("Value", "") for t in raw.get("TagList") or ()},
+        pending_changes=pending_changes(raw),
     )
+
+
+def _snake(name: str) -> str:
+    return PENDING_NAMES.get(name) or re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+def _value(name: str, value: Any) -> str:
+    if name in SECRET:
+        return "****"  # AWS masks it too; never echo a password
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def pending_changes(raw: Mapping[str, Any]) -> tuple[PendingChange, ...]:
+    """What a CA change would apply besides the CA: the other `PendingModifiedValues`, and the
+    `DBParameterGroups[].ParameterApplyStatus` / `OptionGroupMemberships[].Status` that are
+    `pending-reboot` (DBParameterGroupStatus and OptionGroupMembership, RDS API Reference)."""
+    pmv = raw.get("PendingModifiedValues") or {}
+    out = [
+        PendingChange("modification", _snake(k), _value(k, v))
+        for k, v in sorted(pmv.items())
+        if k not in NOT_RIDERS and v is not None
+    ]
+    out += [
+        PendingChange("parameter-group", g.get("DBParameterGroupName", "?"))
+        for g in raw.get("DBParameterGroups") or ()
+        if g.get("ParameterApplyStatus") == PENDING_REBOOT
+    ]
+    out += [
+        PendingChange("option-group", g.get("OptionGroupName", "?"))
+        for g in raw.get("OptionGroupMemberships") or ()
+        if g.get("Status") == PENDING_REBOOT
+    ]
+    return tuple(out)

@@ -10,7 +10,7 @@ from typing import Any
 
 from rdsca import schemas
 from rdsca.api.audit import CaInventory
-from rdsca.model import Audit, Fleet, PendingAction, RegionCAs, Verdict
+from rdsca.model import Audit, Fleet, Instance, PendingAction, PendingChange, RegionCAs, Verdict
 from rdsca.report.common import day, iso, md_cell
 
 AUDIT_SCHEMA = schemas.AUDIT
@@ -31,6 +31,7 @@ INSTANCE_KEYS = (
     "server_cert_valid_till",
     "pending_ca",
     "pending_actions",
+    "pending_changes",
     "rotation_without_restart",
     "supported_cas",
     "cluster",
@@ -56,6 +57,17 @@ def pending_action_dict(a: PendingAction) -> dict[str, Any]:
     }
 
 
+def pending_change_dict(c: PendingChange) -> dict[str, Any]:
+    return {"kind": c.kind, "name": c.name, "value": c.value}
+
+
+def pending_note(i: Instance) -> str | None:
+    """One short line for tables: what a CA change of `i` would apply besides the CA."""
+    if not i.pending_changes:
+        return None
+    return "a CA change also applies: " + "; ".join(c.describe() for c in i.pending_changes)
+
+
 def verdict_dict(v: Verdict) -> dict[str, Any]:
     i = v.instance
     return {
@@ -73,6 +85,7 @@ def verdict_dict(v: Verdict) -> dict[str, Any]:
         "server_cert_valid_till": iso(i.server_cert_valid_till),
         "pending_ca": i.pending_ca,
         "pending_actions": [pending_action_dict(a) for a in i.pending_actions],
+        "pending_changes": [pending_change_dict(c) for c in i.pending_changes],
         "rotation_without_restart": i.rotation_without_restart,
         "supported_cas": list(i.supported_cas),
         "cluster": i.cluster,
@@ -219,7 +232,7 @@ def to_markdown(audit: Audit) -> str:
             f"| {md_cell(i.engine)} {md_cell(i.engine_version)} "
             f"| {md_cell(i.ca)} | {day(min(ends) if ends else None)} | "
             f"{'' if v.days_left is None else v.days_left} | {v.state.value} | {v.severity.value} "
-            f"| {md_cell('; '.join(v.reasons))} |"
+            f"| {md_cell('; '.join((*v.reasons, *filter(None, [pending_note(i)]))))} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -27,6 +27,13 @@ def plan_markdown(plan: Plan) -> str:
                 f"| {n} | {s.account} | {s.region} | {md_cell(s.id)} | {md_cell(s.from_ca or '(mixed)')} "
                 f"| {s.to_ca} | {restart} | {md_cell(after)} |"
             )
+    riders = [s for s in plan.steps if s.also_applies]
+    if riders:
+        lines += ["", f"### Also applied by these changes ({len(riders)})", "",
+                  "AWS applies these with the CA change; `rdsca apply` refuses them unless "
+                  "`--include-pending-changes`.", "", "| instance | also applied |", "|---|---|"]  # fmt: skip
+        for s in riders:
+            lines.append(f"| {md_cell(s.key)} | {md_cell('; '.join(s.also_applies))} |")
     if plan.skipped:
         lines += ["", f"### Skipped ({len(plan.skipped)})", "", "| instance | CA | why |", "|---|---|---|"]
         for k in plan.skipped:

@@ -10,6 +10,7 @@ from rdsca import schemas
 from rdsca.api.rotation import DefaultChanges, Defaults, PlanResult, RunOutcome, RunsView, RunView
 from rdsca.model import Fleet
 from rdsca.report.registry import register
+from rdsca.rollout.events import Event
 from rdsca.rollout.journal import EventRecord, RunRecord, StepRecord
 from rdsca.rollout.plan import Plan, Step
 
@@ -41,10 +42,19 @@ def plan_text(plan: Plan) -> str:
             )
             if s.note:
                 lines.append(f"      {s.note}")
+            if s.also_applies:
+                lines.append(f"      also applied by this change: {'; '.join(s.also_applies)}")
     if plan.skipped:
         lines.append("")
         lines.append(f"skipped ({len(plan.skipped)})")
         lines.extend(f"  = {s.key}: {s.reason}" for s in plan.skipped)
+    riding = sum(1 for s in plan.steps if s.also_applies)
+    if riding:
+        lines.append("")
+        lines.append(
+            f"{riding} change(s) also apply pending changes (see above): `rdsca apply` refuses them "
+            "unless --include-pending-changes"
+        )
     if plan.warnings:
         lines.append("")
         lines.extend(f"warning: {w}" for w in plan.warnings)
@@ -73,12 +83,14 @@ def show_text(
         f"run {run.id} ({run.kind}{parent}): {run.status}",
         f"target {run.target_ca}, created {run.created_at}, last change {run.updated_at}",
         "",
-        f"{'STEP':<52} {'WAVE':<10} {'CHANGE':<42} {'STATUS':<12} REASON",
+        f"{'STEP':<52} {'WAVE':<10} {'CHANGE':<42} {'STATUS':<12} {'DOWNTIME':<9} REASON",
     ]
+    down = downtimes(events)
     for s in steps:
         before = s.before_ca or s.from_ca or "-"
         change = f"{before} -> {s.after_ca or s.to_ca}"
-        lines.append(f"{s.key:<52} {s.wave:<10} {change:<42} {s.status:<12} {s.reason or ''}".rstrip())
+        row = f"{s.key:<52} {s.wave:<10} {change:<42} {s.status:<12} {down_text(down.get(s.key)):<9}"
+        lines.append(f"{row} {s.reason or ''}".rstrip())
     lines.append("")
     lines.append("events:" if all_events else "events (per step: first, last; --events for all):")
     by_step: dict[str | None, list[EventRecord]] = {}
@@ -89,6 +101,20 @@ def show_text(
         for e in shown:
             lines.append(f"  {e.at}  {key or '(run)'}  {e.event}{_detail(e.detail)}")
     return "\n".join(lines) + "\n"
+
+
+def downtimes(events: Sequence[EventRecord]) -> dict[str, dict[str, Any]]:
+    """Per step, the detail of its last "downtime" event (rdsca.rollout.downtime.Downtime.detail)."""
+    return {e.step_key: e.detail for e in events if e.step_key and e.event == Event.DOWNTIME}
+
+
+def down_text(detail: Mapping[str, Any] | None) -> str:
+    """`2.1s` measured, `2.1s+` still down when the step ended, `-` not measured."""
+    if not detail:
+        return "-"
+    seconds = float(detail.get("seconds") or 0.0)
+    still_down = seconds > 0 and not detail.get("recovered")
+    return f"{seconds:.1f}s" + ("+" if still_down else "")
 
 
 def _detail(detail: dict[str, Any]) -> str:

@@ -13,7 +13,7 @@ from rich.text import Text
 
 from rdsca.api.audit import CaInventory
 from rdsca.model import Audit, RegionCAs
-from rdsca.report.audit import sort_key, summary
+from rdsca.report.audit import pending_note, sort_key, summary
 from rdsca.report.common import day
 
 NON_TTY_WIDTH = 220  # pipes and files (unless COLUMNS says otherwise): wide lines beat folded ones
@@ -53,7 +53,7 @@ def audit_table(audit: Audit, color: bool = False, width: int | None = None) -> 
             i.ca or "-",
             f"{day(min(ends) if ends else None)}\n{days}",
             Text(f"{v.state.value}\n{v.severity.value}", style=style),
-            Text("\n".join(v.reasons)),
+            Text("\n".join((*v.reasons, *filter(None, [pending_note(i)])))),
         )
     s = summary(audit)
     states = ", ".join(f"{n} {k}" for k, n in s["by_state"].items()) or "none"

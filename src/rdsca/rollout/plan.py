@@ -76,6 +76,9 @@ class Step:
     arn: str | None = None
     action: str | None = None  # the pending maintenance action an apply step applies
     note: str | None = None
+    # What AWS applies with this change besides the CA (`rides_along`); apply refuses the step unless
+    # the user includes pending changes. Old plan files have none.
+    also_applies: tuple[str, ...] = ()
 
     @property
     def instance_ids(self) -> tuple[str, ...]:
@@ -98,6 +101,13 @@ class Scope:
     id_globs: tuple[str, ...] = ()
 
 
+# Per instance: CA, pending CA, status class, engine version, and (only when there are some) the
+# pending changes a CA change would apply too; without them the tuple, and so the fingerprint of a
+# plan made before they were covered, is unchanged.
+Seen = tuple[str | None, ...]
+SEEN_LABELS = ("CA", "pending CA", "status", "engine version", "pending changes")
+
+
 @dataclass(frozen=True)
 class Plan:
     created_at: datetime
@@ -110,7 +120,7 @@ class Plan:
     skipped: tuple[Skipped, ...]
     warnings: tuple[str, ...]
     fingerprint: str
-    seen: Mapping[str, tuple[str | None, str | None, str, str]] = field(default_factory=dict)
+    seen: Mapping[str, Seen] = field(default_factory=dict)
 
     @property
     def accounts(self) -> tuple[str, ...]:
@@ -128,12 +138,20 @@ def status_class(status: str) -> str:
     return "available" if status == "available" else "busy"
 
 
-def seen_of(instances: Iterable[Instance]) -> dict[str, tuple[str | None, str | None, str, str]]:
-    """What the fingerprint covers, per instance: CA, pending CA, status class, engine version."""
-    return {
-        i.key: (i.ca, i.pending_ca, status_class(i.status), i.engine_version)
-        for i in sorted(instances, key=lambda i: i.key)
-    }
+def pending_summary(inst: Instance) -> str | None:
+    """The instance's pending changes in one stable string (None: none)."""
+    return "; ".join(sorted(c.describe() for c in inst.pending_changes)) or None
+
+
+def seen_of(instances: Iterable[Instance]) -> dict[str, Seen]:
+    """What the fingerprint covers, per instance: CA, pending CA, status class, engine version, and
+    the pending changes a CA change would apply with it (so a change queued after planning is drift)."""
+    out: dict[str, Seen] = {}
+    for i in sorted(instances, key=lambda i: i.key):
+        seen: Seen = (i.ca, i.pending_ca, status_class(i.status), i.engine_version)
+        pending = pending_summary(i)
+        out[i.key] = (*seen, pending) if pending else seen
+    return out
 
 
 def fingerprint(seen: Mapping[str, Sequence[str | None]], targets: Iterable[tuple[str, str]]) -> str:
@@ -149,7 +167,6 @@ def drift(
     planned: Mapping[str, Sequence[str | None]], current: Mapping[str, Sequence[str | None]]
 ) -> list[str]:
     """One line per instance that differs between the plan and the estate now."""
-    labels = ("CA", "pending CA", "status", "engine version")
     out: list[str] = []
     for key in sorted(set(planned) | set(current)):
         if key not in current:
@@ -157,9 +174,12 @@ def drift(
         elif key not in planned:
             out.append(f"{key}: new instance")
         else:
+            width = len(SEEN_LABELS)  # a missing "pending changes" means none
+            before = (*planned[key], *[None] * (width - len(planned[key])))
+            after = (*current[key], *[None] * (width - len(current[key])))
             changes = [
                 f"{label} {a or '-'} -> {b or '-'}"
-                for label, a, b in zip(labels, planned[key], current[key], strict=True)
+                for label, a, b in zip(SEEN_LABELS, before, after, strict=True)
                 if a != b
             ]
             if changes:
@@ -218,6 +238,15 @@ def _restarts(inst: Instance, policy: PlanPolicy) -> bool:
     return inst.rotation_without_restart is not True
 
 
+def rides_along(inst: Instance, when: When, restart: bool) -> tuple[str, ...]:
+    """What a CA change of `inst` applies besides the CA. ApplyImmediately=True applies "the
+    modifications in this request and any pending modifications" (ModifyDBInstance, RDS API
+    Reference; "Using the schedule modifications setting", RDS User Guide); the reboot that follows
+    applies parameter and option groups waiting in pending-reboot. In the window the pending
+    modifications are applied anyway, with or without rdsca; the reboot still is this change's."""
+    return tuple(c.describe() for c in inst.pending_changes if (restart if c.is_group else when is When.NOW))
+
+
 def _instance_step(
     inst: Instance, target_ca: str, policy: PlanPolicy, wave: str, default_ca: str | None
 ) -> Step:
@@ -250,6 +279,7 @@ def _instance_step(
         arn=inst.arn,
         action=action,
         note=note,
+        also_applies=rides_along(inst, policy.when, _restarts(inst, policy)),
     )
 
 
@@ -273,6 +303,11 @@ def _cluster_step(members: Sequence[Instance], target_ca: str, policy: PlanPolic
         order=0,
         members=tuple(sorted(m.id for m in members)),
         note="Multi-AZ DB cluster: one modify_db_cluster for all members",
+        also_applies=tuple(
+            f"{m.id}: {what}"
+            for m in sorted(members, key=lambda m: m.id)
+            for what in rides_along(m, policy.when, _restarts(m, policy))
+        ),
     )
 
 
@@ -438,6 +473,11 @@ def _check_acyclic(steps: Sequence[Step]) -> None:
             + ", ".join(stuck[:5])
             + (" ..." if len(stuck) > 5 else "")
         )
+
+
+def riders(plan: Plan) -> list[str]:
+    """One line per step whose change applies more than the CA: the instance and what rides along."""
+    return [f"{s.key}: {', '.join(s.also_applies)}" for s in plan.steps if s.also_applies]
 
 
 def only_waves(plan: Plan, waves: Sequence[str]) -> Plan:

@@ -22,6 +22,7 @@ from rdsca.rollout.plan import (
     PlanPolicy,
     Restart,
     Scope,
+    Seen,
     Skipped,
     Step,
     When,
@@ -57,6 +58,7 @@ def step_dict(s: Step) -> dict[str, Any]:
         "arn": s.arn,
         "action": s.action,
         "note": s.note,
+        "also_applies": list(s.also_applies),
     }
 
 
@@ -156,6 +158,8 @@ def _step(raw: Any, n: int, known_cas: Collection[str]) -> Step:
         arn=_opt_str(raw, "arn", where),
         action=_opt_str(raw, "action", where),
         note=_opt_str(raw, "note", where),
+        # a plan file written before pending changes were listed has none
+        also_applies=_strs(raw, "also_applies", where) if "also_applies" in raw else (),
     )
 
 
@@ -177,16 +181,17 @@ def _policy(raw: Any) -> PlanPolicy:
     )
 
 
-def _seen(raw: Any) -> dict[str, tuple[str | None, str | None, str, str]]:
+def _seen(raw: Any) -> dict[str, Seen]:
+    """4 entries per instance, or 5 when it had pending changes (plan.seen_of)."""
     if not isinstance(raw, dict):
         raise PlanError("plan file: seen is not an object")
-    out: dict[str, tuple[str | None, str | None, str, str]] = {}
+    out: dict[str, Seen] = {}
     for key, value in raw.items():
-        if not (isinstance(value, list) and len(value) == 4) or not all(
+        if not (isinstance(value, list) and len(value) in (4, 5)) or not all(
             v is None or isinstance(v, str) for v in value
         ):
-            raise PlanError(f"plan file: seen[{key!r}] must be a list of 4 strings or nulls")
-        out[key] = (value[0], value[1], str(value[2]), str(value[3]))
+            raise PlanError(f"plan file: seen[{key!r}] must be a list of 4 or 5 strings or nulls")
+        out[key] = (value[0], value[1], str(value[2]), str(value[3]), *value[4:])
     return out
 
 
