@@ -190,8 +190,9 @@ def check_ride_along(plan_: planmod.Plan, include: bool) -> None:
     lines = planmod.riders(plan_)
     if lines and not include:
         raise PlanError(
-            f"{len(lines)} change(s) would also apply changes queued on the instance; apply them first, "
-            "cancel them, or pass --include-pending-changes:\n  " + "\n  ".join(lines)
+            f"{len(lines)} change(s) would also apply changes queued on the instance; apply them "
+            "first (their window, or a reboot for pending-reboot groups), or let them go with the CA "
+            "change: --include-pending-changes\n  " + "\n  ".join(lines)
         )
 
 
