@@ -118,6 +118,12 @@ EXEMPT = {
     Event.TIMED_OUT: "the step failed after its timeout; resume decides it afresh (as after FAILED)",
     Event.ASSUMED_ACCEPTED: "written by resume itself (after a crash at modify-sending/modify-sent)",
     Event.RESUMED: "written by resume itself (after a crash at modify-accepted)",
+    Event.HOOK_RAN: "only with --before/after-step/wave hooks: before a step it comes before modify-sending "
+    "(resume decides the step afresh, runs the hook again, sends once: tests/test_hooks.py, "
+    "test_a_crash_right_after_the_before_step_hook_then_resume_sends_once); after, the step has ended",
+    Event.HOOK_FAILED: "a step failed by its before hook, never sent (resume decides it afresh, as after "
+    "FAILED); after a step or wave, the step has already ended",
+    Event.DOWNTIME: "journalled after the step's final status: a crash there leaves an ended step",
 }
 
 NEVER = {  # (kind, event) that does not happen on the kind's path

@@ -13,6 +13,7 @@ from rdsca.cli.common import resolve
 from rdsca.cli.options import AwsOptions, FiniteFloat
 from rdsca.errors import JournalError
 from rdsca.rollout.contracts import ExecOptions
+from rdsca.rollout.hooks import DEFAULT_TIMEOUT, Hooks
 from rdsca.rollout.journal import Journal
 
 
@@ -33,14 +34,19 @@ def journal_option(func: Any) -> Any:
 
 
 def exec_options(func: Any) -> Any:
-    """Add --yes, --poll-interval, --step-timeout, --continue-on-failure, --journal; pass
-    `yes`, `opts: ExecOptions` and `journal_path`."""
+    """Add --yes, --poll-interval, --step-timeout, --continue-on-failure, --journal, the hooks and
+    the downtime probe; pass `yes`, `opts: ExecOptions` and `journal_path`."""
 
     def wrapper(*args: Any, poll_interval: float, step_timeout: float, continue_on_failure: bool,
-                write_timeout: float, take_over: bool, **kwargs: Any) -> Any:  # fmt: skip
+                write_timeout: float, take_over: bool, before_step: str | None, after_step: str | None,
+                before_wave: str | None, after_wave: str | None, hook_timeout: float,
+                measure_downtime: bool, downtime_interval: float, **kwargs: Any) -> Any:  # fmt: skip
+        hooks = Hooks(before_step, after_step, before_wave, after_wave, hook_timeout)
         kwargs["opts"] = ExecOptions(
-            poll_interval, step_timeout, continue_on_failure, write_timeout=write_timeout, take_over=take_over
-        )
+            poll_interval, step_timeout, continue_on_failure, write_timeout=write_timeout,
+            take_over=take_over, hooks=hooks, measure_downtime=measure_downtime,
+            downtime_interval=downtime_interval,
+        )  # fmt: skip
         return func(*args, **kwargs)
 
     functools.update_wrapper(wrapper, func)
@@ -82,11 +88,36 @@ def exec_options(func: Any) -> Any:
                 "machine, or a stopped process). Leases of dead processes on this machine are taken "
                 "over without it.",
             ),
+            *hook_options,
             journal_option,
         ]
     ):
         result = opt(result)
     return result
+
+
+_HOOK_ENV = (
+    "Every hook runs through /bin/sh -c with RDSCA_RUN, RDSCA_WAVE, RDSCA_PHASE, RDSCA_STEP, "
+    "RDSCA_INSTANCE, RDSCA_ENDPOINT (host:port), RDSCA_FROM_CA, RDSCA_TO_CA (and RDSCA_STATUS after "
+    "a step) in its environment"
+)
+hook_options = [
+    click.option("--before-step", metavar="CMD", help="Run CMD before each step sends its change; "
+                 f"a failing CMD (non-zero, timeout) fails the step, nothing sent. {_HOOK_ENV}."),
+    click.option("--after-step", metavar="CMD", help="Run CMD when a step that changed (or tried) "
+                 "ends; its failure is journalled and shown, the change stands."),
+    click.option("--before-wave", metavar="CMD", help="Run CMD before each wave; a failing CMD fails "
+                 "the wave's steps, nothing sent, and the run stops."),
+    click.option("--after-wave", metavar="CMD", help="Run CMD once after each wave, whatever its outcome."),
+    click.option("--hook-timeout", type=FiniteFloat(min=0.1), default=DEFAULT_TIMEOUT, show_default=True,
+                 help="Seconds a hook may take; then it is killed and counts as failed."),
+    click.option("--measure-downtime/--no-measure-downtime", default=True, show_default=True,
+                 help="Probe each running step's endpoint (TLS handshake, or TCP connect) to measure the "
+                 "downtime it really had; journalled, shown by `rdsca show`. Needs the endpoint "
+                 "in DescribeDBInstances."),
+    click.option("--downtime-interval", type=FiniteFloat(min=0.01), default=1.0, show_default=True,
+                 help="Seconds between two probes of one endpoint (the precision of the downtime)."),
+]  # fmt: skip
 
 
 def open_journal(path: Path | None, create: bool = False) -> Journal:

@@ -1,14 +1,20 @@
 """The rollout part of the HTML report: one run from the journal, its waves, steps, timings,
-failures and the rollbacks that undid it (`rdsca.api.report.read_run` reads them); escaped HTML."""
+failures and the rollbacks that undid it (`rdsca.api.report.read_run` reads them); escaped HTML.
+
+Beside each step's AWS status timeline (its `status-seen` events, seconds after the step started)
+stands the downtime rdsca measured by probing the endpoint (`downtime` events; `-`: not measured)."""
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from rdsca.api.report import RunHistory
 from rdsca.report.html import Section, e
+from rdsca.report.rotation import down_text, downtimes
+from rdsca.rollout.events import Event
 from rdsca.rollout.journal import EventRecord, RunRecord, StepRecord, StepStatus
 
 BAD = frozenset({StepStatus.FAILED.value, StepStatus.INTERRUPTED.value})
@@ -38,24 +44,48 @@ def _times(events: Sequence[EventRecord]) -> dict[str, tuple[datetime, datetime]
     return out
 
 
+def _timelines(events: Sequence[EventRecord]) -> dict[str, str]:
+    """Per step: what AWS showed, in order, with seconds since the step's first event."""
+    starts = {k: a for k, (a, _) in _times(events).items()}
+    out: dict[str, list[str]] = {}
+    for ev in events:
+        if ev.step_key in starts and ev.event in (Event.STATUS_SEEN, Event.VERIFIED):
+            at = _when(ev.at)
+            assert at is not None
+            what, after = str(ev.detail.get("status") or ev.event), (at - starts[ev.step_key]).total_seconds()
+            out.setdefault(ev.step_key, []).append(f"{what} +{after:.1f}s")
+    return {k: " \u2192 ".join(v) for k, v in out.items()}
+
+
+def _downtime_cell(detail: dict[str, Any] | None) -> str:
+    if not detail:
+        return '<td class="num">-</td>'
+    since = f"down {detail.get('first_failure')} to {detail.get('recovered') or 'the end of the step'}"
+    title = f' title="{e(since)}"' if detail.get("first_failure") else ""
+    return f'<td class="num"{title}>{e(down_text(detail))}</td>'
+
+
 def _status(value: str) -> str:
     cls = "bad" if value in BAD else "ok" if value == StepStatus.VERIFIED.value else ""
     return f'<span class="{cls}">{e(value)}</span>'
 
 
-def _steps_table(steps: Sequence[StepRecord], times: dict[str, tuple[datetime, datetime]]) -> str:
+def _steps_table(steps: Sequence[StepRecord], events: Sequence[EventRecord]) -> str:
+    times, timelines, down = _times(events), _timelines(events), downtimes(events)
     rows = "".join(
         f'<tr data-step="{e(s.key)}"><td>{e(s.wave)}</td><td>{e(s.ident)}</td><td>{e(s.account)}</td>'
         f"<td>{e(s.region)}</td><td>{e(s.from_ca or '-')} &rarr; {e(s.to_ca)}</td>"
         f"<td>{_status(s.status)}</td><td>{e(s.after_ca or '')}</td>"
         f"<td>{e(times[s.key][0].strftime('%H:%M:%S')) if s.key in times else ''}</td>"
         f'<td class="num">{_span(*times[s.key]) if s.key in times else ""}</td>'
+        f'<td class="timeline">{e(timelines.get(s.key, ""))}</td>{_downtime_cell(down.get(s.key))}'
         f"<td>{e(s.reason or '')}</td></tr>"
         for s in steps
     )
     return (
         '<table class="detail"><thead><tr><th>wave</th><th>instance</th><th>account</th><th>region</th>'
-        "<th>change</th><th>status</th><th>CA after</th><th>started</th><th>took</th><th>reason</th>"
+        "<th>change</th><th>status</th><th>CA after</th><th>started</th><th>took</th>"
+        "<th>AWS status timeline</th><th>downtime (measured)</th><th>reason</th>"
         f"</tr></thead><tbody>{rows}</tbody></table>"
     )
 
@@ -100,9 +130,9 @@ def run_section(history: RunHistory) -> Section:
             f'<div class="failed" role="alert"><strong>{len(failed)} steps failed</strong>'
             f"<ul>{items}</ul></div>"
         )
-    parts.append("<h3>Steps</h3>" + _steps_table(steps, times))
+    parts.append("<h3>Steps</h3>" + _steps_table(steps, history.events))
     if history.rollbacks:
         parts.append("<h3>Rollbacks</h3>")
         for rb in history.rollbacks:
-            parts.append(_run_line(rb.run) + _steps_table(rb.steps, _times(rb.events)))
+            parts.append(_run_line(rb.run) + _steps_table(rb.steps, rb.events))
     return Section(id="rollout", title=f"Rollout {run.id}", body="".join(parts))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from rdsca.model import Instance
+from rdsca.rollout.downtime import DEFAULT_INTERVAL
+from rdsca.rollout.hooks import Hooks
 from rdsca.rollout.journal import RunStatus, StepStatus
 from rdsca.rollout.plan import Step
 
@@ -53,6 +55,9 @@ class ExecOptions:
     confirm_reads: int = 3  # reads in a row showing nothing before an unknown write counts as not taken
     write_timeout: float | None = None  # seconds to wait for a write's answer (None: the AWS settings')
     take_over: bool = False  # take over leases that stopped being renewed (rdsca.rollout.lease)
+    hooks: Hooks = field(default_factory=Hooks)  # commands around each step and wave (rollout.hooks)
+    measure_downtime: bool = True  # probe each running step's endpoint (rdsca.rollout.downtime)
+    downtime_interval: float = DEFAULT_INTERVAL  # seconds between two probes of one endpoint
 
 
 @dataclass(frozen=True)

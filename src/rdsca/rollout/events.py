@@ -32,6 +32,9 @@ class Event(enum.StrEnum):
     INTERRUPTED = "interrupted"
     ROLLED_BACK = "rolled-back"
     APPLIED_IN_WINDOW = "applied-in-window"  # `rdsca show` saw the window apply a scheduled step
+    HOOK_RAN = "hook-ran"  # a --before/after-step/wave command exited 0 (rdsca.rollout.hooks)
+    HOOK_FAILED = "hook-failed"  # it exited non-zero or timed out: before a step, the step fails unsent
+    DOWNTIME = "downtime"  # what probing the endpoint during the step saw (rdsca.rollout.downtime)
 
 
 # Events that mean AWS took the step's change (exactly one of them per changed step).

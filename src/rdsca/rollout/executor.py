@@ -25,6 +25,7 @@ from typing import Any
 from rdsca import signals
 from rdsca.errors import AwsAccessError, JournalError
 from rdsca.model import Instance
+from rdsca.rollout.around import Around
 from rdsca.rollout.contracts import Actions, ExecOptions, Progress, RunResult, SilentProgress
 from rdsca.rollout.events import SENT, Event, open_write, sends, was_accepted
 from rdsca.rollout.journal import Journal, RunStatus, StepStatus
@@ -80,6 +81,8 @@ class Executor:
             self.live[s.key] = live
         self.no_restart = plan.policy.restart is Restart.NEVER
         self.max_parallel = self.options.max_parallel or plan.policy.max_parallel
+        self.around = Around(run_id, journal, self.options, self.max_parallel, self._record, self.progress,
+                             lambda event: self.on_event(event))  # hooks, downtime  # fmt: skip
 
     # -- journal + progress ------------------------------------------------------------------
 
@@ -93,6 +96,7 @@ class Executor:
         live.history.append(event)
         self.progress.step(live.step, event, status, message)
         self.on_event(event)
+        self.around.recorded(live, status)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -121,14 +125,9 @@ class Executor:
         step = live.step
         if live.started is None:
             live.started = self.clock()
+        self.around.seen(live, views)
+        views = self._usable(live, views, "instance not found")
         if views is None:
-            self._record(live, Event.FAILED, StepStatus.FAILED, reason="instance not found")
-            return False
-        broken = [v for v in views if v.status in BROKEN]
-        if broken:  # never written, never waited for: a failed or stopped instance needs a person
-            self._record(
-                live, Event.FAILED, StepStatus.FAILED, reason=f"{broken[0].id} is {broken[0].status}"
-            )
             return False
         accepted = was_accepted(live.history)
         if live.verified(views, self.now()):
@@ -170,6 +169,16 @@ class Executor:
             return False
         return True
 
+    def _usable(self, live: LiveStep, views: list[Instance] | None, gone: str) -> list[Instance] | None:
+        """The views, or None after failing the step: its instance is gone, or failed or stopped
+        (never written, never waited for: such an instance needs a person)."""
+        broken = [v for v in views or () if v.status in BROKEN]
+        if views is None or broken:
+            reason = gone if views is None else f"{broken[0].id} is {broken[0].status}"
+            self._record(live, Event.FAILED, StepStatus.FAILED, reason=reason)
+            return None
+        return views
+
     def _unknown(self, live: LiveStep, message: str) -> None:
         live.phase, live.quiet_reads, live.provisional = "unknown", 0, False
         self._record(live, Event.OUTCOME_UNKNOWN, StepStatus.RUNNING, message)
@@ -184,14 +193,8 @@ class Executor:
         self, live: LiveStep, views: list[Instance] | None, again: list[tuple[LiveStep, list[Instance]]]
     ) -> None:
         """A busy step, or one whose write's outcome is unknown, after a new read."""
+        views = self._usable(live, views, "instance no longer exists")
         if views is None:
-            self._record(live, Event.FAILED, StepStatus.FAILED, reason="instance no longer exists")
-            return
-        broken = [v for v in views if v.status in BROKEN]
-        if broken:
-            self._record(
-                live, Event.FAILED, StepStatus.FAILED, reason=f"{broken[0].id} is {broken[0].status}"
-            )
             return
         if live.phase == "unknown":
             if live.shows_change(views):
@@ -230,6 +233,7 @@ class Executor:
 
     def _send_all(self, batch: Sequence[tuple[LiveStep, list[Instance]]]) -> None:
         """Journal "modify-sending" for each, send the calls concurrently, journal each answer."""
+        batch = [(live, views) for live, views in batch if self.around.before_send(live, views)]
         for live, views in batch:
             first = views[0]
             cas = {v.ca for v in views}
@@ -288,14 +292,8 @@ class Executor:
 
     def _check(self, live: LiveStep, views: list[Instance] | None) -> None:
         step = live.step
+        views = self._usable(live, views, "instance no longer exists")
         if views is None:
-            self._record(live, Event.FAILED, StepStatus.FAILED, reason="instance no longer exists")
-            return
-        broken = [v for v in views if v.status in BROKEN]
-        if broken:
-            self._record(
-                live, Event.FAILED, StepStatus.FAILED, reason=f"{broken[0].id} is {broken[0].status}"
-            )
             return
         if live.verified(views, self.now()):
             self._record(live, Event.VERIFIED, StepStatus.VERIFIED, **self._after(views))
@@ -328,23 +326,13 @@ class Executor:
     # -- a wave ------------------------------------------------------------------------------
 
     def _blocked_by(self, live: LiveStep) -> str | None:
-        for dep in live.step.depends_on:
-            dep_live = self.live.get(dep)
-            if dep_live and dep_live.status in (
-                StepStatus.FAILED,
-                StepStatus.SKIPPED,
-                StepStatus.INTERRUPTED,
-            ):
-                return dep
-        return None
+        stopped = (StepStatus.FAILED, StepStatus.SKIPPED, StepStatus.INTERRUPTED)
+        deps = live.step.depends_on
+        return next((d for d in deps if d in self.live and self.live[d].status in stopped), None)
 
     def _ready(self, live: LiveStep) -> bool:
-        done = (
-            StepStatus.VERIFIED,
-            StepStatus.SCHEDULED,
-            StepStatus.AWAITING_RESTART,
-            StepStatus.ROLLED_BACK,
-        )
+        done = (StepStatus.VERIFIED, StepStatus.SCHEDULED, StepStatus.AWAITING_RESTART,
+                StepStatus.ROLLED_BACK)  # fmt: skip
         return all(d not in self.live or self.live[d].status in done for d in live.step.depends_on)
 
     def _wave(self, wave: str, todo: list[LiveStep]) -> None:
@@ -430,7 +418,9 @@ class Executor:
                 if not self.progress.confirm_wave(wave):
                     self.journal.set_run_status(self.run_id, RunStatus.INTERRUPTED, "declined", wave=wave)
                     return self._result(RunStatus.INTERRUPTED, wave)
-                self._wave(wave, todo)
+                if self.around.before_wave(wave, todo):
+                    self._wave(wave, todo)
+                self.around.after_wave(wave, todo)
         except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (rdsca.errors.Interrupted)
             why = getattr(exc, "signame", "Ctrl-C")
             for live in self.live.values():
@@ -448,6 +438,8 @@ class Executor:
             with contextlib.suppress(JournalError):
                 self.journal.set_run_status(self.run_id, RunStatus.INTERRUPTED, "run-interrupted")
             raise
+        finally:
+            self.around.close()  # no downtime probe outlives the run
         return self._finish(stopped_before)
 
     def _failed(self, waves: Sequence[str]) -> bool:
