@@ -26,7 +26,8 @@ def test_demo_runs_the_whole_story(tmp_path: Path) -> None:
                  "8. Roll back", "never to a retired CA", "9. The report"):  # fmt: skip
         assert step in text
     assert "retired-ca" in text and "at-risk" in text and "ready" in text
-    assert "cannot roll back (nothing sent)" in proc.stderr + text
+    assert "cannot roll back every instance (--all-or-nothing; nothing sent)" in proc.stderr + text
+    assert "partial rollback:" in proc.stderr + text
     assert "Traceback" not in proc.stderr
     plan = json.loads((out / "plan.json").read_text())
     assert plan["schema"] == "rdsca.plan/1"

@@ -87,9 +87,12 @@ def story(out: Path, poll: float) -> list[Step]:
              "return exactly those instances to the CA the run recorded for them, with the same wait "
              "and verify.", ("rollback", "{run}", "--id", "analytics-dev-pg", "--id", "sessions-dev-mariadb",
                              *speed)),
-        Step("   ... but never to a retired CA", "The staging wave came from rds-ca-2019, which AWS has "
-             "retired: rdsca refuses to send anything rather than break the instances.",
-             ("rollback", "{run}", "--wave", "staging", *speed), (2,)),
+        Step("   ... but never to a retired CA", "Most of the staging wave came from rds-ca-2019, which AWS "
+             "has retired: with --all-or-nothing rdsca refuses to send anything.",
+             ("rollback", "{run}", "--wave", "staging", "--all-or-nothing", *speed), (2,)),
+        Step("   ... or returns what it can", "In an incident, without it: every instance that can go "
+             "back does, the ones from the retired CA stay and are named, and the exit code is 4.",
+             ("rollback", "{run}", "--wave", "staging", *speed), (4,)),
         Step("9. The report", "One self-contained HTML file to attach to the change ticket.",
              ("report", "--run", "{run}", "--output", str(out / "report.html"))),
     ]  # fmt: skip
