@@ -161,7 +161,12 @@ def run_hook(
         timed_out = True
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
-        out, err = proc.communicate()
+        try:  # a child that left the group may still hold the pipes: do not wait for it
+            out, err = proc.communicate(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            out, err = b"", b""
     except BaseException:  # Ctrl-C while a hook runs: do not leave it behind
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(proc.pid, signal.SIGKILL)
