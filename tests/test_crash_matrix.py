@@ -166,6 +166,8 @@ def test_sigkill_at_every_event_then_resume(
     assert main(["plan", *spec.plan_args, "-o", str(plan)]) == 0, capsys.readouterr()
     capsys.readouterr()
     estate.control.reset_calls()
+    if event == Event.STATUS_SEEN:  # a change slower than a poll, so that a status is always seen
+        estate.control.config(modify_seconds=0.6)
     fault.sandbox(estate)
     fault.proxy(fault_proxy)
     args = [*crash.COMMAND, f"{event}:1", "apply", str(plan), "--journal", str(journal), *POLL]
