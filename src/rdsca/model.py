@@ -145,6 +145,7 @@ class Instance:
     multi_az: bool = False
     maintenance_window: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    resource_id: str | None = None  # DbiResourceId: stays across a rename, changes on re-creation
     # Other pending modifications and pending-reboot groups (not the CA): a CA change applies them too.
     pending_changes: tuple[PendingChange, ...] = ()
 

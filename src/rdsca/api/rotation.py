@@ -173,7 +173,14 @@ def load_plan(path: Path, waves: Sequence[str] = ()) -> tuple[planmod.Plan, str]
 
 def check_drift(plan_: planmod.Plan, targets: Targets, now: datetime) -> None:
     """Refuse a plan whose estate changed since it was made (PlanError, one line per instance)."""
-    current = planmod.seen_of(read_scope(targets, plan_.scope, now).instances)
+    fleet = read_scope(targets, plan_.scope, now)
+    changed = planmod.identity_changes(plan_, fleet.instances)
+    if changed:
+        raise PlanError(
+            "the plan names instances that are not the ones it was made for; run `rdsca plan` again:\n  "
+            + "\n  ".join(changed)
+        )
+    current = planmod.seen_of(fleet.instances)
     if planmod.fingerprint(current, plan_.targets) != plan_.fingerprint:
         lines = planmod.drift(plan_.seen, current)
         raise PlanError(

@@ -90,6 +90,7 @@ def instance(
         account_id=account_id,
         region=region,
         id=raw["DBInstanceIdentifier"],
+        resource_id=raw.get("DbiResourceId"),
         arn=arn,
         engine=raw.get("Engine", ""),
         engine_version=raw.get("EngineVersion", ""),

@@ -228,27 +228,89 @@ def warn_days_option(func: F) -> F:
     return result
 
 
-def writable_file(_ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
-    """A click callback: refuse an output file whose directory does not exist, before any AWS call."""
+# Words that name a format, not a file: `-o json` is the AWS CLI habit for the format.
+FORMAT_WORDS = frozenset({"json", "table", "text", "yaml", "csv", "tsv", "markdown", "md", "html",
+                          "prometheus", "prom"})  # fmt: skip
+# The format a file's extension implies, when --format is not given (`-o audit.csv` is csv).
+EXTENSIONS = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown",
+              ".html": "html", ".htm": "html", ".prom": "prometheus"}  # fmt: skip
+
+
+def _format_choices(ctx: click.Context) -> tuple[str, ...]:
+    for param in ctx.command.params:
+        if param.name == "fmt" and isinstance(param.type, click.Choice):
+            return tuple(str(c) for c in param.type.choices)
+    return ()
+
+
+def writable_file(ctx: click.Context, param: click.Parameter, value: Path | None) -> Path | None:
+    """A click callback: refuse an output file whose directory does not exist, or whose name is a
+    bare format name (`-o json`), before any AWS call."""
     if value is None or str(value) == "-":
         return value
+    if len(value.parts) == 1 and value.name.lower() in FORMAT_WORDS:
+        word = value.name.lower()
+        fmt = EXTENSIONS.get(f".{word}", "table" if word == "text" else word)
+        choices = _format_choices(ctx)
+        if fmt in choices:
+            hint = f"did you mean --format {fmt}?"
+        elif choices:
+            hint = f"the format is --format ({', '.join(choices)})"
+        else:
+            hint = "this option names the file to write"
+        raise click.BadParameter(
+            f"{value.name!r} is a format name, not a file name: {hint} "
+            f'(to write a file of that name, give its path: "$PWD/{value.name}")'
+        )
     parent = value.expanduser().parent
     if not parent.is_dir():
         raise click.BadParameter(f"directory {parent} does not exist")
     return value
 
 
+def format_of(output: Path, choices: Sequence[str], default: str) -> str:
+    """The format the extension of `output` implies, else `default`; an extension that names a
+    format the command cannot write is refused rather than filled with another format."""
+    fmt = EXTENSIONS.get(output.suffix.lower())
+    if fmt is None:
+        return default
+    if fmt not in choices:
+        raise ConfigError(f"-o {output}: this command writes {', '.join(choices)}, not {fmt}; "
+                          f"pass --format to say which")  # fmt: skip
+    return fmt
+
+
+def format_from_output(func: F) -> F:
+    """When --format is not given, take it from the extension of the -o file: `-o audit.json` is
+    json, `.csv` csv, `.md` markdown, `.html` html, `.prom` prometheus. For commands with
+    `fmt` and `output` parameters (output_options adds it; a command with its own adds it too)."""
+
+    def wrapper(*args: Any, fmt: str, output: Path | None, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        given = ctx.get_parameter_source("fmt") not in (None, click.core.ParameterSource.DEFAULT)
+        if not given and output is not None and str(output) != "-":
+            fmt = format_of(output, _format_choices(ctx), fmt)
+        return func(*args, fmt=fmt, output=output, **kwargs)
+
+    functools.update_wrapper(wrapper, func)  # keeps the click params of inner decorators
+    result: Any = wrapper
+    return result
+
+
 def output_options(formats: Sequence[str], default: str = "table") -> Callable[[F], F]:
-    """Add --format/--output; pass `fmt: str` and `output: Path | None`."""
+    """Add --format/--output; pass `fmt: str` and `output: Path | None`. Without --format, the
+    extension of the --output file chooses the format (see `format_from_output`)."""
 
     def decorate(func: F) -> F:
+        func = format_from_output(func)
         func = click.option(
             "--output",
             "-o",
             "output",
             type=click.Path(dir_okay=False, path_type=Path),
             callback=writable_file,
-            help="Write to this file (atomically) instead of standard output.",
+            help="Write to this file (atomically) instead of standard output; without --format, "
+            "its extension chooses the format (.json, .csv, .md, .html, .prom).",
         )(func)
         func = click.option(
             "--format",

@@ -170,11 +170,17 @@ class Executor:
         return True
 
     def _usable(self, live: LiveStep, views: list[Instance] | None, gone: str) -> list[Instance] | None:
-        """The views, or None after failing the step: its instance is gone, or failed or stopped
+        """The views, or None after failing the step: its instance is gone, is another instance now
+        (its DbiResourceId changed: a Blue/Green switchover, a re-creation), or failed or stopped
         (never written, never waited for: such an instance needs a person)."""
         broken = [v for v in views or () if v.status in BROKEN]
-        if views is None or broken:
-            reason = gone if views is None else f"{broken[0].id} is {broken[0].status}"
+        swapped = [f"{v.id} is another instance now (DbiResourceId {rid} -> {v.resource_id}); nothing sent"
+                   for v, rid in zip(views or (), live.step.resource_ids, strict=False)
+                   if rid and v.resource_id and v.resource_id != rid]  # fmt: skip
+        if views is None or broken or swapped:
+            reason = (
+                gone if views is None else swapped[0] if swapped else f"{broken[0].id} is {broken[0].status}"
+            )
             self._record(live, Event.FAILED, StepStatus.FAILED, reason=reason)
             return None
         return views

@@ -79,6 +79,9 @@ class Step:
     # What AWS applies with this change besides the CA (`rides_along`); apply refuses the step unless
     # the user includes pending changes. Old plan files have none.
     also_applies: tuple[str, ...] = ()
+    # DbiResourceId of each of `instance_ids`, as planned: a name now held by another instance
+    # (a Blue/Green switchover, a re-creation) is refused, never written. Old plan files have none.
+    resource_ids: tuple[str, ...] = ()
 
     @property
     def instance_ids(self) -> tuple[str, ...]:
@@ -280,6 +283,7 @@ def _instance_step(
         action=action,
         note=note,
         also_applies=rides_along(inst, policy.when, _restarts(inst, policy)),
+        resource_ids=(inst.resource_id,) if inst.resource_id else (),
     )
 
 
@@ -308,6 +312,9 @@ def _cluster_step(members: Sequence[Instance], target_ca: str, policy: PlanPolic
             for m in sorted(members, key=lambda m: m.id)
             for what in rides_along(m, policy.when, _restarts(m, policy))
         ),
+        resource_ids=tuple(m.resource_id or "" for m in sorted(members, key=lambda m: m.id))
+        if all(m.resource_id for m in members)
+        else (),
     )
 
 
@@ -489,3 +496,27 @@ def only_waves(plan: Plan, waves: Sequence[str]) -> Plan:
     keys = {s.key for s in steps}
     steps = [replace(s, depends_on=tuple(d for d in s.depends_on if d in keys)) for s in steps]
     return replace(plan, waves=tuple(w for w in plan.waves if w in waves), steps=tuple(steps))
+
+
+def identity_changes(plan: Plan, instances: Iterable[Instance]) -> list[str]:
+    """Steps whose instance is no longer the one planned, in words (empty: every one is).
+
+    A name now held by an instance with another DbiResourceId was re-created or switched over
+    (Blue/Green: the green instance takes the name and keeps its own id); a planned id found under
+    another name was renamed. Either way the plan no longer says what it will change.
+    """
+    by_key = {i.key: i for i in instances}
+    by_rid = {i.resource_id: i for i in by_key.values() if i.resource_id}
+    out: list[str] = []
+    for step in plan.steps:
+        for ident, rid in zip(step.instance_ids, step.resource_ids, strict=False):
+            if not rid:
+                continue
+            key = f"{step.account}/{step.region}/{ident}"
+            now = by_key.get(key)
+            if now is not None and now.resource_id and now.resource_id != rid:
+                out.append(f"{key}: another instance holds this name now (DbiResourceId {rid} -> "
+                           f"{now.resource_id}: a Blue/Green switchover or a re-creation)")  # fmt: skip
+            elif now is None and rid in by_rid:
+                out.append(f"{key}: renamed to {by_rid[rid].id} (DbiResourceId {rid})")
+    return out

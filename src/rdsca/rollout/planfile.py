@@ -59,6 +59,7 @@ def step_dict(s: Step) -> dict[str, Any]:
         "action": s.action,
         "note": s.note,
         "also_applies": list(s.also_applies),
+        "resource_ids": list(s.resource_ids),
     }
 
 
@@ -160,6 +161,8 @@ def _step(raw: Any, n: int, known_cas: Collection[str]) -> Step:
         note=_opt_str(raw, "note", where),
         # a plan file written before pending changes were listed has none
         also_applies=_strs(raw, "also_applies", where) if "also_applies" in raw else (),
+        # a plan file written before instances were identified by DbiResourceId has none
+        resource_ids=_strs(raw, "resource_ids", where) if "resource_ids" in raw else (),
     )
 
 

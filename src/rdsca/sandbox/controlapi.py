@@ -198,7 +198,6 @@ class ControlApi:
         )
         return {"id": db.db_instance_identifier, "action": pending.action}
 
-
     def pending_reboot(self, body: dict[str, Any]) -> dict[str, Any]:
         """Leave one instance's parameter or option group pending-reboot (what a static parameter or
         a persistent option change does on AWS) until its next restart."""

@@ -18,6 +18,7 @@ DB cluster reports `CertificateDetails` (DescribeDBClusters; its writer's server
 from __future__ import annotations
 
 import functools
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -184,9 +185,18 @@ def _create_instance(original: Callable[..., Any]) -> Callable[..., Any]:
         )
         unmanaged = not engines.managed(engine)
         lifecycle.init_instance(db, None if unmanaged else ca or certificates.effective_default(self))
+        db.dbi_resource_id = new_resource_id()
         return db
 
     return create_db_instance
+
+
+def new_resource_id() -> str:
+    """A DbiResourceId as AWS makes them ("db-" and 26 upper-case letters and digits), new for each
+    instance created: moto gives every instance the same one, which would hide a re-creation or a
+    Blue/Green switchover (the green instance takes the name, not the id)."""
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"
+    return "db-" + "".join(secrets.choice(alphabet) for _ in range(26))
 
 
 def _create_docdb(
@@ -223,6 +233,7 @@ def _create_replica(original: Callable[..., Any]) -> Callable[..., Any]:
             replica.availability_zone = f"{self.region_name}a"  # moto copies the source's AZ
         replica.__dict__["_rdsca_status"] = "available"
         lifecycle.init_instance(replica, ca or certificates.effective_default(self))
+        replica.dbi_resource_id = new_resource_id()
         return replica
 
     return create_db_instance_read_replica
