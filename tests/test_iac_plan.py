@@ -31,7 +31,9 @@ def test_plan_warns_about_a_step_whose_instance_terraform_pins(
                  "--iac", str(tree), "-o", str(plan)])  # fmt: skip
     out, err = capsys.readouterr()
     assert code == 0, out + err
-    assert "warning:" in err and "billing-prod-mysql" in err and "main.tf:6" in err and "will fail" in err, err
+    assert "warning:" in err and "billing-prod-mysql" in err and "main.tf:6" in err and "will fail" in err, (
+        err
+    )
 
 
 def test_plan_with_a_missing_iac_path_is_refused_before_aws(
