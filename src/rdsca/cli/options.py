@@ -249,9 +249,8 @@ def writable_file(ctx: click.Context, param: click.Parameter, value: Path | None
     if value is None or str(value) == "-":
         return value
     if len(value.parts) == 1 and value.name.lower() in FORMAT_WORDS:
-        word = value.name.lower()
-        fmt = EXTENSIONS.get(f".{word}", "table" if word == "text" else word)
-        choices = _format_choices(ctx)
+        word, choices = value.name.lower(), _format_choices(ctx)
+        fmt = word if word in choices else EXTENSIONS.get(f".{word}", "table" if word == "text" else word)
         if fmt in choices:
             hint = f"did you mean --format {fmt}?"
         elif choices:

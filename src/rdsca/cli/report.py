@@ -21,6 +21,7 @@ from rdsca.cli.options import (
     Selection,
     aws_options,
     emit,
+    format_from_output,
     selection_options,
     warn_days_option,
     writable_file,
@@ -67,6 +68,7 @@ DEFAULT_OUTPUT = Path("rdsca-report.html")
     type=click.Path(path_type=Path, dir_okay=False),
     help="Add the clients at risk from a saved `rdsca readiness --format json` result.",
 )
+@format_from_output
 @click.pass_context
 def report(
     ctx: click.Context,
@@ -151,6 +153,7 @@ def completion(shell: str) -> None:
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
+    callback=writable_file,
     help="Write to this file instead of standard output.",
 )
 def iam_policy(capability: str, output: Path | None) -> None:
