@@ -12,6 +12,13 @@ from rdsca.sandbox.testing import SandboxHandle
 SANDBOX_REBOOT_SECONDS = 0.3
 
 
+@pytest.fixture(autouse=True)
+def _no_inherited_terminal_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tables fold at COLUMNS when it is set; a test worker may inherit one (80) from whatever
+    started the run. Tests that check folding set it themselves."""
+    monkeypatch.delenv("COLUMNS", raising=False)
+
+
 @pytest.fixture(scope="session")
 def sandbox_server() -> Iterator[SandboxServer]:
     """One sandbox (moto + rdsca's extension) for the whole session, in a thread of this process."""
