@@ -153,7 +153,7 @@ def poll(rds: Any, account_id: str, region: str, ids: Sequence[str]) -> dict[str
     return out
 
 
-@needs("rds:DescribeDBClusters", used_by=("rotate",))
+@needs("rds:DescribeDBClusters", used_by=("audit",))  # plan reads it: a read-only command
 def cluster_writers(rds: Any, account_id: str, region: str) -> frozenset[str]:
     """Keys of the writer instance of every DB cluster in the region."""
     out: set[str] = set()

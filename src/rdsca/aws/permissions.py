@@ -13,6 +13,26 @@ _REGISTRY: dict[str, set[str]] = {}
 
 CAPABILITIES = ("audit", "rotate", "readiness")
 
+# The policy each command that calls AWS runs under: `rdsca iam-policy --for CAPABILITY`. Every
+# read-only command (plan too: it reads clusters to order the writers) runs with the audit policy.
+# tests/test_iam_policies.py runs each command against the sandbox and checks that every AWS call
+# it makes is in its policy, so a call declared for the wrong capability fails there.
+COMMANDS = {
+    "audit": "audit",
+    "cas": "audit",
+    "report": "audit",
+    "probe --instances": "readiness",
+    "plan": "audit",
+    "default show": "audit",
+    "show": "audit",  # re-reads scheduled steps
+    "apply": "rotate",
+    "resume": "rotate",
+    "rollback": "rotate",
+    "default set": "rotate",
+    "default clear": "rotate",
+    "readiness": "readiness",
+}
+
 
 def needs(*actions: str, used_by: tuple[str, ...] = ("audit",)) -> Callable[[F], F]:
     """Declare the IAM actions a function calls, for the capabilities that use it."""
