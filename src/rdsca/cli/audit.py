@@ -73,6 +73,10 @@ def audit(
         id_globs=selection.id_globs,
     )
     emit(render(result, fmt, RenderOptions(color=use_color(output))), output)
+    if not result.fleet.instances and result.fleet.targets and not result.fleet.failed:
+        targets = len(result.fleet.targets)  # every target answered and holds nothing: say so
+        click.echo(f"note: 0 instances in the {targets} account x region target(s) read; "
+                   "check --accounts/--region (RDSCA_ACCOUNTS, RDSCA_REGIONS)", err=True)  # fmt: skip
     ctx.exit(exit_code(result, fail_within))
 
 

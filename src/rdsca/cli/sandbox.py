@@ -250,9 +250,12 @@ def seed(
 ) -> None:
     """Add a fleet to a running sandbox (the demo one, or accounts x regions x N instances).
 
+    Prints, like `start`, the shell lines that point rdsca at the accounts and regions the sandbox
+    now holds (for eval); the summary goes to standard error.
+
     \b
     Example (2,000 instances, 4 accounts x 4 regions):
-      rdsca sandbox seed --reset --synthetic --accounts 4 --per-region 125
+      eval "$(rdsca sandbox seed --reset --synthetic --accounts 4 --per-region 125)"
     """
     control = _control(url)
     if reset_first:
@@ -264,6 +267,10 @@ def seed(
         seeded = control.seed_synthetic(accounts, region_list, per_region, retired_fraction)
     click.echo(
         f"seeded {seeded['instances']} instances in {len(seeded['accounts'])} account(s) "
-        f"x {len(seeded['regions'])} region(s) in {seeded['seconds']} s"
+        f"x {len(seeded['regions'])} region(s) in {seeded['seconds']} s",
+        err=True,
     )
-    click.echo(f"accounts: {','.join(seeded['accounts'])}; regions: {','.join(seeded['regions'])}")
+    click.echo(f"accounts: {','.join(seeded['accounts'])}; regions: {','.join(seeded['regions'])}", err=True)
+    # The shell lines that point rdsca at what the sandbox now holds (for eval), as `start` prints:
+    # without them a synthetic fleet's accounts are not the exported ones and audit reads nothing.
+    click.echo("\n".join(export_lines(control.url)))

@@ -12,20 +12,36 @@ UNSET = ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_RDS", "AWS_ENDPOI
 
 
 def environment(url: str) -> dict[str, str]:
-    """Variables under which `rdsca audit` (no flags) reads the demo fleet of the sandbox at `url`."""
+    """Variables under which `rdsca audit` (no flags) reads the fleet the sandbox at `url` holds
+    (the demo fleet's accounts and regions when it holds none, or cannot say)."""
+    accounts, regions = fleet_targets(url)
     env = {
         "AWS_ENDPOINT_URL": url,
         "AWS_ACCESS_KEY_ID": DUMMY_KEY,
         "AWS_SECRET_ACCESS_KEY": DUMMY_KEY,
-        "AWS_DEFAULT_REGION": demo.REGIONS[0],
-        "RDSCA_REGIONS": ",".join(demo.REGIONS),
-        "RDSCA_ACCOUNTS": ",".join(demo.ACCOUNTS),
+        "AWS_DEFAULT_REGION": regions[0],
+        "RDSCA_REGIONS": ",".join(regions),
+        "RDSCA_ACCOUNTS": ",".join(accounts),
         "RDSCA_ROLE_NAME": demo.ROLE_NAME,
     }
     roots = sandbox_roots(url)
     if roots is not None:  # so that probe / readiness / trust recognise the sandbox's CAs
         env["RDSCA_CATALOGUE_BUNDLE"] = roots
     return env
+
+
+def fleet_targets(url: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The accounts and regions of the instances the sandbox holds (a synthetic fleet has its own);
+    the demo fleet's when it holds none or does not answer."""
+    try:
+        listing = SandboxControl(url, timeout=30).instances()
+    except ControlError:
+        listing = []
+    accounts = sorted({str(i["account"]) for i in listing})
+    regions = sorted({str(i["region"]) for i in listing})
+    if set(accounts) <= set(demo.ACCOUNTS) and set(regions) <= set(demo.REGIONS):
+        return tuple(demo.ACCOUNTS), tuple(demo.REGIONS)  # empty, or the demo fleet (or part of it)
+    return tuple(accounts), tuple(regions)
 
 
 def sandbox_roots(url: str) -> str | None:
