@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv demo test test-newest-moto lint bench clean
+.PHONY: venv demo test test-newest-moto test-minimum lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,10 @@ test: venv
 test-newest-moto:
 	scripts/newest-moto.sh
 
+# The suite on the minimum version of every runtime dependency: the lower bounds are true.
+test-minimum:
+	scripts/minimum-versions.sh
+
 lint: venv
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
@@ -34,4 +38,4 @@ bench: venv
 	$(BIN)/python bench/run_all.py
 
 clean:
-	rm -rf $(VENV) .venv-newest-moto .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .venv-newest-moto .venv-minimum .pytest_cache .mypy_cache .ruff_cache

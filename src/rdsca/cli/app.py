@@ -97,9 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(rc, int) and not isinstance(rc, bool):  # ctx.exit(code) lands here
             return rc
     except click.exceptions.Abort as exc:  # click turns KeyboardInterrupt into Abort
-        if isinstance(exc.__cause__, Interrupted):
-            click.echo(f"Interrupted by {exc.__cause__.signame}.", err=True)
-            return exc.__cause__.exit_code
+        # `from e` in click 8.2+, `from None` (the interrupt only in __context__) in 8.1
+        signalled = exc.__cause__ or exc.__context__
+        if isinstance(signalled, Interrupted):
+            click.echo(f"Interrupted by {signalled.signame}.", err=True)
+            return signalled.exit_code
         click.echo("Aborted.", err=True)
         return ExitCode.INTERRUPTED
     except Interrupted as exc:
