@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from rdsca.sandbox.server import SandboxServer
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 SANDBOX_REBOOT_SECONDS = 0.3
 

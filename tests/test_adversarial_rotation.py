@@ -26,9 +26,9 @@ from rdsca.cli.app import main
 from rdsca.rollout import executor
 from rdsca.rollout.events import was_accepted
 from rdsca.rollout.journal import Journal
-from rdsca.sandbox.testing import SandboxHandle
 from support import crash
 from support.faultproxy import FaultProxy, delay_reply, drop_reply, reset_before
+from support.sandbox import SandboxHandle
 
 A1, US, EU = "111111111111", "us-east-1", "eu-west-1"
 G1, ECC = "rds-ca-rsa2048-g1", "rds-ca-ecc384-g1"

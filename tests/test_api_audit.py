@@ -20,7 +20,7 @@ from rdsca.model import Audit, State
 from rdsca.report.registry import formats, render
 from rdsca.rollout.journal import Journal
 from rdsca.sandbox import demo
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 

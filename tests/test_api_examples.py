@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rdsca.rollout.journal import Journal
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 DOC = Path(__file__).parent.parent / "docs" / "api.md"
 

@@ -38,7 +38,7 @@ from rdsca.report import readiness as _readiness_renderers  # noqa: F401
 from rdsca.report import trust as _trust_renderers  # noqa: F401
 from rdsca.report.registry import formats, render
 from rdsca.sandbox import demo
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 DATA = Path(str(resources.files("rdsca.catalog") / "data"))
 NEW_BUNDLE = DATA / "global-bundle-2025.pem"

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from rdsca.cli.app import main
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 # The JSON contract: changing these keys is a schema change (rdsca.audit/2).
 ENVELOPE_KEYS = {"schema", "generated_at", "warn_days", "targets", "authorities", "summary", "instances"}

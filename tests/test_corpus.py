@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from rdsca.cli.app import main
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 A1 = "111111111111"
 US, EU = "us-east-1", "eu-west-1"

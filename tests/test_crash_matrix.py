@@ -22,9 +22,9 @@ import pytest
 from rdsca.cli.app import main
 from rdsca.rollout.events import SENT, Event, was_accepted
 from rdsca.rollout.journal import Journal
-from rdsca.sandbox.testing import SandboxHandle
 from support import crash
 from support.faultproxy import FaultProxy, drop_reply, reset_before
+from support.sandbox import SandboxHandle
 from test_rollout_multiaz import MAZ, MEMBERS, _create
 
 A1, A2 = "111111111111", "222222222222"

@@ -15,7 +15,7 @@ from rdsca.cli.app import main
 from rdsca.rollout.downtime import Target, Watch, Watches
 from rdsca.rollout.events import Event
 from rdsca.rollout.journal import Journal
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 A1 = "111111111111"
 US, EU = "us-east-1", "eu-west-1"

@@ -17,7 +17,6 @@ import pytest
 from rdsca.cli.app import main
 from rdsca.rollout.events import was_accepted
 from rdsca.rollout.journal import Journal
-from rdsca.sandbox.testing import SandboxHandle
 from support.faultproxy import (
     FaultProxy,
     delay_reply,
@@ -27,6 +26,7 @@ from support.faultproxy import (
     reset_before,
     reset_reply,
 )
+from support.sandbox import SandboxHandle
 
 A1, US = "111111111111", "us-east-1"
 G1 = "rds-ca-rsa2048-g1"

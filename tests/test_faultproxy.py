@@ -13,7 +13,6 @@ from botocore.parsers import ResponseParserError
 
 from rdsca.cli.app import main
 from rdsca.sandbox.environment import DUMMY_KEY
-from rdsca.sandbox.testing import SandboxHandle
 from support.faultproxy import (
     FaultProxy,
     Rule,
@@ -24,6 +23,7 @@ from support.faultproxy import (
     reset_before,
     reset_reply,
 )
+from support.sandbox import SandboxHandle
 
 DB = "faulty-pg"
 NEW_CA = "rds-ca-rsa4096-g1"

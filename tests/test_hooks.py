@@ -17,8 +17,8 @@ import pytest
 from rdsca.cli.app import main
 from rdsca.rollout.events import Event
 from rdsca.rollout.journal import Journal
-from rdsca.sandbox.testing import SandboxHandle
 from support import crash
+from support.sandbox import SandboxHandle
 
 A1, A2 = "111111111111", "222222222222"
 US = "us-east-1"

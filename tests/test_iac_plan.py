@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from rdsca.cli.app import main
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 TF = """
 resource "aws_db_instance" "billing" {

@@ -15,7 +15,7 @@ import pytest
 from rdsca.aws import permissions
 from rdsca.cli.app import main
 from rdsca.rollout.journal import Journal
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 US = "us-east-1"
 TO = "rds-ca-rsa2048-g1"

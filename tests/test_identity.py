@@ -12,8 +12,8 @@ import pytest
 
 from rdsca.cli.app import main
 from rdsca.rollout.journal import Journal
-from rdsca.sandbox.testing import SandboxHandle
 from support import crash
+from support.sandbox import SandboxHandle
 
 A1, US = "111111111111", "us-east-1"
 FAST = ("--poll-interval", "0.05", "--yes")

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from rdsca.cli.logs import redact
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 RDSCA = Path(sys.executable).with_name("rdsca")
 

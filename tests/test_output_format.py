@@ -12,7 +12,7 @@ import pytest
 
 from rdsca.cli.app import cli, main
 from rdsca.cli.options import writable_file
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rdsca.cli.app import main
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 
 def test_markdown_plan_matches_the_saved_plan(

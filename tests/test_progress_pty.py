@@ -24,7 +24,7 @@ import pytest
 from rdsca.cli.app import main
 from rdsca.rollout.journal import Journal
 from rdsca.sandbox import demo
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 RDSCA = [sys.executable, "-c", "from rdsca.cli.app import run; run()"]
 US = "us-east-1"

@@ -12,7 +12,7 @@ import pytest
 
 from rdsca.cli.app import main
 from rdsca.sandbox import demo
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 G1 = "rds-ca-rsa2048-g1"
 ENVELOPE_KEYS = {"schema", "generated_at", "target_ca", "targets", "summary", "bundles", "scans", "instances"}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from rdsca.cli.app import main
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 OLD_BUNDLE = Path(__file__).parents[1] / "src/rdsca/catalog/data/rds-combined-ca-bundle-2019.pem"
 

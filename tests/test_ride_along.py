@@ -17,7 +17,7 @@ import pytest
 
 from rdsca.cli.app import main
 from rdsca.rollout import planfile
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 A1, US = "111111111111", "us-east-1"
 G1 = "rds-ca-rsa2048-g1"

@@ -13,7 +13,7 @@ import pytest
 
 from rdsca.cli.app import main
 from rdsca.rollout.journal import Journal
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 A1, A2 = "111111111111", "222222222222"
 US, EU = "us-east-1", "eu-west-1"

@@ -16,8 +16,8 @@ import pytest
 
 from rdsca.cli.app import main
 from rdsca.rollout.journal import Journal
-from rdsca.sandbox.testing import SandboxHandle
 from support import crash as crash_hook
+from support.sandbox import SandboxHandle
 
 RDSCA = [sys.executable, "-c", "from rdsca.cli.app import run; run()"]
 US = "us-east-1"

@@ -21,8 +21,8 @@ import pytest
 
 from rdsca.cli.app import main
 from rdsca.rollout.journal import Journal
-from rdsca.sandbox.testing import SandboxHandle
 from support import crash
+from support.sandbox import SandboxHandle
 
 A1 = "111111111111"
 US = "us-east-1"

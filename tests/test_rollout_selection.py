@@ -13,7 +13,7 @@ import pytest
 
 from rdsca.cli.app import main
 from rdsca.rollout.journal import Journal
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 G1 = "rds-ca-rsa2048-g1"
 FAST = ("--yes", "--poll-interval", "0.05")

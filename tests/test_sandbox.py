@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from rdsca.catalog import load_catalog
 from rdsca.sandbox import demo, engines
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 A1, A2 = demo.ACCOUNTS
 

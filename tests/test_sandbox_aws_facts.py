@@ -15,7 +15,7 @@ import pytest
 from rdsca.cli.app import main
 from rdsca.sandbox import demo, engines, fleet
 from rdsca.sandbox.control import ControlError
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 G1, RSA4096, ECC384 = "rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca-ecc384-g1"
 G1_ALL = [G1, RSA4096, ECC384]

@@ -15,7 +15,7 @@ from cryptography import x509
 
 from rdsca.cli.app import main
 from rdsca.sandbox import demo
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 G1 = "rds-ca-rsa2048-g1"
 PROTOCOL = {"postgres": "postgres", "aurora-postgresql": "postgres", "mysql": "mysql", "mariadb": "mysql",

@@ -10,7 +10,7 @@ from botocore.exceptions import ClientError
 
 from rdsca.sandbox import demo
 from rdsca.sandbox.control import ControlError
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 A1, A2 = demo.ACCOUNTS
 EU = "eu-west-1"

@@ -10,7 +10,7 @@ import pytest
 
 from rdsca.cli.app import main
 from rdsca.sandbox import demo
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 
 def exported(stdout: str) -> dict[str, str]:

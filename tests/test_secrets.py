@@ -22,7 +22,7 @@ from rdsca.cli import logs
 from rdsca.errors import ConfigError
 from rdsca.readiness.sessions import parse_dsn
 from rdsca.sandbox import demo
-from rdsca.sandbox.testing import SandboxHandle
+from support.sandbox import SandboxHandle
 
 RDSCA = Path(sys.executable).with_name("rdsca")
 BUNDLE = Path(__file__).resolve().parents[1] / "src" / "rdsca" / "catalog" / "data" / "global-bundle-2025.pem"

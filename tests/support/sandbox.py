@@ -1,4 +1,4 @@
-"""Helpers for tests and benchmarks that talk to a running sandbox (no pytest dependency)."""
+"""Helpers for tests that talk to a running sandbox (moved out of the installed package: they are test code)."""
 
 from __future__ import annotations
 
