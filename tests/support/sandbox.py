@@ -1,4 +1,4 @@
-"""Helpers for tests that talk to a running sandbox (moved out of the installed package: they are test code)."""
+"""Helpers for tests that talk to a running sandbox (test code: not in the installed package)."""
 
 from __future__ import annotations
 
