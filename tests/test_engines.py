@@ -130,3 +130,16 @@ def test_engines_is_pure_data() -> None:
         a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names
     }
     assert imported <= {"__future__", "dataclasses", "typing"}
+
+
+def test_the_plan_says_oracle_restarts_its_listener_not_the_instance() -> None:
+    from rdsca.report.rotation import _restart
+    from rdsca.rollout.plan import Kind, Step, When
+
+    def step(engine: str, restart: bool) -> Step:
+        return Step("a/r/x", "a", "r", "x", engine, "19", Kind.MODIFY_INSTANCE, "rds-ca-2019",
+                    "rds-ca-rsa2048-g1", restart, When.NOW, "all", 0)  # fmt: skip
+
+    assert _restart(step("oracle-ee", True)) == "listener restart"
+    assert _restart(step("postgres", True)) == "restart"
+    assert _restart(step("oracle-ee", False)) == "no restart"

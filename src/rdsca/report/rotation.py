@@ -6,7 +6,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from rdsca import schemas
+from rdsca import engines, schemas
 from rdsca.api.rotation import DefaultChanges, Defaults, PlanResult, RunOutcome, RunsView, RunView
 from rdsca.model import Fleet
 from rdsca.report.registry import register
@@ -18,7 +18,10 @@ RUN_SCHEMA = schemas.RUN
 
 
 def _restart(step: Step) -> str:
-    return "restart" if step.restart else "no restart"
+    """What the change restarts: Oracle restarts its listener, not the instance (rdsca.engines)."""
+    if not step.restart:
+        return "no restart"
+    return "listener restart" if engines.facts(step.engine).restart_behaviour == "listener" else "restart"
 
 
 def plan_text(plan: Plan) -> str:
