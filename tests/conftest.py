@@ -61,3 +61,11 @@ def fault_proxy(sandbox_server: SandboxServer) -> Iterator[FaultProxy]:
     """A `FaultProxy` (tests/support/faultproxy.py) in front of the session's sandbox, no rules yet."""
     with FaultProxy(sandbox_server.url) as proxy:
         yield proxy
+
+
+@pytest.fixture
+def demo(sandbox_env: SandboxHandle) -> SandboxHandle:
+    """The demo fleet, seeded, with the call counts at zero; the environment set as for `rdsca`."""
+    sandbox_env.control.seed_demo()
+    sandbox_env.control.reset_calls()
+    return sandbox_env

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from rdsca.cli.app import main
 from rdsca.rollout.downtime import Target, Watch, Watches
 from rdsca.rollout.events import Event
 from rdsca.rollout.journal import Journal
+from support.cli import run
 from support.sandbox import SandboxHandle
 
 A1 = "111111111111"
@@ -32,13 +32,6 @@ def demo(sandbox_env: SandboxHandle) -> SandboxHandle:
     sandbox_env.control.config(reboot_seconds=MODIFYING + REBOOTING, modify_seconds=MODIFYING)
     sandbox_env.control.reset_calls()
     return sandbox_env
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def apply(capsys: pytest.CaptureFixture[str], tmp_path: Path, *extra: str) -> tuple[Path, str]:

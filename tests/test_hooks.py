@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from rdsca.cli.app import main
 from rdsca.rollout.events import Event
 from rdsca.rollout.journal import Journal
 from support import crash
+from support.cli import run
 from support.sandbox import SandboxHandle
 
 A1, A2 = "111111111111", "222222222222"
@@ -28,20 +28,6 @@ LEGACY = f"{A1}/{US}/legacy-dev-mysql57"  # dev, mysql 5.7.44, rds-ca-2019: rest
 SESSIONS = f"{A1}/{US}/sessions-dev-mariadb"  # dev, rds-ca-rsa4096-g1
 SHOP = f"{A2}/{US}/shop-staging-mysql"  # staging, rds-ca-2019
 WAVES = ("--wave-tag", "env", "--wave-order", "dev,staging")
-
-
-@pytest.fixture
-def demo(sandbox_env: SandboxHandle) -> SandboxHandle:
-    sandbox_env.control.seed_demo()
-    sandbox_env.control.reset_calls()
-    return sandbox_env
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def make_plan(capsys: pytest.CaptureFixture[str], tmp_path: Path, *ids: str) -> Path:

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from rdsca.cli.app import main
 from rdsca.rollout import planfile
+from support.cli import run
 from support.sandbox import SandboxHandle
 
 A1, US = "111111111111", "us-east-1"
@@ -32,13 +32,6 @@ RIDERS = f"instance class -> db.r6g.xlarge; parameter-group {GROUP} (pending-reb
 def demo(sandbox_env: SandboxHandle) -> SandboxHandle:
     sandbox_env.control.seed_demo()
     return sandbox_env
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def rds(sb: SandboxHandle) -> Any:

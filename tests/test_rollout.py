@@ -11,28 +11,14 @@ from typing import Any
 
 import pytest
 
-from rdsca.cli.app import main
 from rdsca.rollout.journal import Journal
+from support.cli import run
 from support.sandbox import SandboxHandle
 
 A1, A2 = "111111111111", "222222222222"
 US, EU = "us-east-1", "eu-west-1"
 G1 = "rds-ca-rsa2048-g1"
 FAST = ("--poll-interval", "0.05", "--yes")
-
-
-@pytest.fixture
-def demo(sandbox_env: SandboxHandle) -> SandboxHandle:
-    sandbox_env.control.seed_demo()
-    sandbox_env.control.reset_calls()
-    return sandbox_env
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def make_plan(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> Path:

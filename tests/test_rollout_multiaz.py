@@ -19,9 +19,9 @@ from typing import Any
 import botocore.exceptions
 import pytest
 
-from rdsca.cli.app import main
 from rdsca.rollout.journal import Journal
 from support import crash
+from support.cli import run
 from support.sandbox import SandboxHandle
 
 A1 = "111111111111"
@@ -56,13 +56,6 @@ def clusters(sandbox_env: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> San
     _create(rds, AURORA, "aurora-postgresql", "14.9", AURORA_MEMBERS)
     sandbox_env.control.reset_calls()
     return sandbox_env
-
-
-def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
-    code = main(list(args))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 def plan(capsys: pytest.CaptureFixture[str], tmp_path: Path, *args: str) -> tuple[Path, str]:
