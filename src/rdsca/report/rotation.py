@@ -113,7 +113,7 @@ def downtimes(events: Sequence[EventRecord]) -> dict[str, dict[str, Any]]:
 
 def down_text(detail: Mapping[str, Any] | None) -> str:
     """`2.1s` measured, `2.1s+` still down when the step ended, `-` not measured."""
-    if not detail:
+    if not detail or detail.get("measured") is False:  # never answered from here
         return "-"
     seconds = float(detail.get("seconds") or 0.0)
     still_down = seconds > 0 and not detail.get("recovered")

@@ -119,7 +119,9 @@ class Around:
     def _end(self, live: LiveStep, status: StepStatus) -> None:
         seen = self.watches.stop(live.step.key)
         if seen is not None and status is not StepStatus.SCHEDULED:  # a window change restarts later
-            self.note(live, Event.DOWNTIME, f"{seen.seconds:.1f}s down on {seen.endpoint}", seen.detail())
+            said = (f"{seen.seconds:.1f}s down on {seen.endpoint}" if seen.measured
+                    else f"not measured: {seen.endpoint} never answered from here")  # fmt: skip
+            self.note(live, Event.DOWNTIME, said, seen.detail())
         if status is StepStatus.INTERRUPTED:
             return  # no hook while Ctrl-C/SIGTERM stops the run; resume runs it
         changed = live.step.key in self._tried or Event.SENDING in live.history

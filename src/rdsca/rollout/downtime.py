@@ -4,8 +4,10 @@ While a step runs, a thread probes the instance's endpoint every `interval` seco
 handshake where the engine speaks TLS on its endpoint port (the credential-free probe of
 `rdsca.readiness.probe`: PostgreSQL SSLRequest, MySQL greeting, or TLS at once), a TCP connect
 otherwise. Downtime runs from the first probe that fails (refused, reset, closed, timed out) to the
-first good one after it; several outages in one step add up. A step that ends while the endpoint
-is still down is probed once more at its end and reported `recovered=None` if that fails too.
+first good one after it; several outages in one step add up, and only after the endpoint answered
+once: an endpoint that never answers from here (another network, a firewall) is "not measured",
+never "down all along". A step that ends while the endpoint is down is reported `recovered=None`.
+Stopping a watch never waits for a probe in flight: the executor's loop must not slow down.
 
 The precision is about one interval (plus the probe's own timeout for an endpoint that stops
 answering rather than refusing). One thread per running step, and at most `limit` at once (the
@@ -59,9 +61,11 @@ class Downtime:
     probes: int
     failures: int
     last_error: str = ""
+    measured: bool = True  # False: the endpoint never answered from here
 
     def detail(self) -> dict[str, object]:
         return {
+            "measured": self.measured,
             "endpoint": self.endpoint,
             "seconds": round(self.seconds, 3),
             "first_failure": _iso(self.first_failure),
@@ -113,6 +117,7 @@ class Watch:
         self._recovered: datetime | None = None
         self._seconds = 0.0
         self._outages = self._probes = self._failures = 0
+        self._ever_up = False
         self._error = ""
         name = f"rdsca-downtime-{target.address}"
         self._thread = threading.Thread(target=self._loop, name=name, daemon=True)
@@ -129,12 +134,14 @@ class Watch:
             if error is not None:
                 self._failures += 1
                 self._error = error[:200]
-                if self._down_since is None:
+                if self._down_since is None and self._ever_up:
                     self._down_since, self._outages = at, self._outages + 1
                     self._first = self._first or at
-            elif self._down_since is not None:
-                self._seconds += (at - self._down_since).total_seconds()
-                self._down_since, self._recovered = None, at
+            else:
+                self._ever_up = True
+                if self._down_since is not None:
+                    self._seconds += (at - self._down_since).total_seconds()
+                    self._down_since, self._recovered = None, at
 
     def _loop(self) -> None:
         while not self._stop.is_set():
@@ -143,18 +150,16 @@ class Watch:
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
     def stop(self) -> Downtime:
-        """Stop probing (one last probe if the endpoint was down) and say what was seen."""
+        """Stop probing and say what was seen (a probe in flight is not waited for)."""
         self._stop.set()
-        self._thread.join(timeout=PROBE_TIMEOUT + self.interval + 1.0)
-        if self._down_since is not None:
-            self._once()
+        self._thread.join(timeout=0.05)
         with self._lock:
             seconds = self._seconds
             if self._down_since is not None:  # still down at the end of the step
                 seconds += (self._now() - self._down_since).total_seconds()
             return Downtime(self.target.address, seconds, self._first,
                             None if self._down_since else self._recovered, self._outages, self._probes,
-                            self._failures, self._error)  # fmt: skip
+                            self._failures, self._error, measured=self._ever_up)  # fmt: skip
 
 
 class Watches:
