@@ -143,6 +143,9 @@ class Watch:
                     self._seconds += (at - self._down_since).total_seconds()
                     self._down_since, self._recovered = None, at
 
+    def join(self) -> None:
+        self._thread.join(timeout=PROBE_TIMEOUT + self.interval + 1.0)
+
     def _loop(self) -> None:
         while not self._stop.is_set():
             started = time.monotonic()
@@ -150,9 +153,12 @@ class Watch:
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
     def stop(self) -> Downtime:
-        """Stop probing and say what was seen (a probe in flight is not waited for)."""
+        """Stop probing and say what was seen. A probe in flight is not waited for; an endpoint
+        that went down (it answered before) is probed once more, to see it back."""
         self._stop.set()
         self._thread.join(timeout=0.05)
+        if self._down_since is not None:
+            self._once()
         with self._lock:
             seconds = self._seconds
             if self._down_since is not None:  # still down at the end of the step
@@ -168,6 +174,7 @@ class Watches:
     def __init__(self, enabled: bool, interval: float, limit: int, probe: Check = check) -> None:
         self.enabled, self.interval, self.limit, self.probe = enabled, interval, limit, probe
         self._running: dict[str, Watch] = {}
+        self._ending: list[Watch] = []  # stopped, a probe may still be in flight
 
     def start(self, key: str, views: list[Instance]) -> str | None:
         """Watch the step's instance (a single instance: a cluster step's members are not measured);
@@ -185,11 +192,18 @@ class Watches:
 
     def stop(self, key: str) -> Downtime | None:
         found = self._running.pop(key, None)
-        return found.stop() if found else None
+        if found is None:
+            return None
+        self._ending.append(found)
+        return found.stop()
 
     def stop_all(self) -> None:
+        """At the end of a run: stop every watch and let the probes in flight finish."""
         for key in list(self._running):
             self.stop(key)
+        for watch in self._ending:
+            watch.join()
+        self._ending.clear()
 
     def __len__(self) -> int:
         return len(self._running)
