@@ -22,7 +22,7 @@ from rdsca.aws.session import ResolvedTarget
 from rdsca.catalog import load_catalog
 from rdsca.errors import ConfigError, JournalError, PlanError
 from rdsca.files import PLAN_LIMIT, read_text_input
-from rdsca.model import Fleet, TargetStatus
+from rdsca.model import Fleet
 from rdsca.readiness.saved import load_readiness, not_ready
 from rdsca.rollout import plan as planmod
 from rdsca.rollout import planfile
@@ -123,12 +123,7 @@ def cluster_writers(targets: Sequence[ResolvedTarget]) -> frozenset[str]:
 class PlanResult:
     plan: planmod.Plan
     text: str  # the plan file (JSON)
-    failed: tuple[TargetStatus, ...] = ()  # targets that could not be read
-    targets: int = 0  # targets tried
-
-    @property
-    def all_failed(self) -> bool:
-        return bool(self.failed) and len(self.failed) == self.targets
+    fleet: Fleet | None = None  # what was read to make it (None: a plan loaded from a file)
 
 
 def plan(
@@ -157,7 +152,7 @@ def plan(
     if fleet.failed:
         warnings = (*built.warnings, *(f"{t.target.key} not read: {t.error}" for t in fleet.failed))
         built = replace(built, warnings=warnings)
-    return PlanResult(built, planfile.dumps(built), tuple(fleet.failed), len(fleet.targets))
+    return PlanResult(built, planfile.dumps(built), fleet)
 
 
 def load_plan(path: Path, waves: Sequence[str] = ()) -> tuple[planmod.Plan, str]:

@@ -11,10 +11,8 @@ from pathlib import Path
 
 import click
 
-from rdsca.assess.select import select
-from rdsca.aws.fleet import collect
 from rdsca.aws.session import AwsSettings, ResolvedTarget, resolve_targets
-from rdsca.cli.options import AwsOptions, Selection
+from rdsca.cli.options import AwsOptions
 from rdsca.errors import ExitCode
 from rdsca.model import Fleet
 
@@ -38,13 +36,6 @@ def resolve(
         org=aws.org,
         settings=settings,
     )
-
-
-def read_fleet(aws: AwsOptions, selection: Selection | None = None) -> Fleet:
-    fleet = collect(resolve(aws), now=now_utc())
-    if selection is not None:
-        fleet = select(fleet, selection.engines, selection.tags, selection.id_globs)
-    return fleet
 
 
 def failed_targets_code(fleet: Fleet) -> ExitCode | None:

@@ -11,7 +11,7 @@ import click
 from rdsca.api import iac as iac_api
 from rdsca.api import rotation as api
 from rdsca.cli.app import cli
-from rdsca.cli.common import now_utc
+from rdsca.cli.common import failed_targets_code, now_utc
 from rdsca.cli.options import (
     AwsOptions,
     Selection,
@@ -106,11 +106,7 @@ def plan(
     write_atomic(output, result.text)
     shown = render(result, fmt)
     emit(shown if fmt != "text" else shown + f"\nplan saved to {output}\n", None)
-    if result.all_failed:
-        first = result.failed[0]
-        click.echo(f"error: every target failed ({len(result.failed)}), nothing was read; "
-                   f"{first.target.key}: {first.error}", err=True)  # fmt: skip
-    ctx.exit(ExitCode.ERROR if result.all_failed else ExitCode.PARTIAL if result.failed else ExitCode.OK)
+    ctx.exit((failed_targets_code(result.fleet) if result.fleet else None) or ExitCode.OK)
 
 
 # -- apply / resume / rollback --------------------------------------------------------------------
