@@ -38,10 +38,10 @@ def test_a_scheduled_audit_writes_json_and_a_prometheus_textfile(
     exec(compile(example("scheduled-audit"), "docs/api.md", "exec"), {})
     doc = json.loads(Path("audit.json").read_text())
     assert doc["schema"] == "rdsca.audit/1" and doc["instances"]
-    assert (
-        "rdsca_instance_days_left" in Path("rdsca.prom").read_text()
-        or "# TYPE" in Path("rdsca.prom").read_text()
-    )
+    prom = Path("rdsca.prom").read_text()
+    # one days-left sample per instance of the JSON, for the textfile collector
+    with_days = [i for i in doc["instances"] if i["days_left"] is not None]
+    assert with_days and prom.count("\nrdsca_days_left{") == len(with_days), prom[:500]
     assert "need action within 90 days" in capsys.readouterr().out
 
 

@@ -237,3 +237,14 @@ def test_a_crash_right_after_the_before_step_hook_then_resume_sends_once(
     assert code == 0, out + err
     assert demo.control.call_count("ModifyDBInstance") == 1
     assert log.read_text().splitlines() == ["before-step", "before-step", "after-step"]
+
+
+@pytest.mark.parametrize("option", ["--before-step", "--after-step", "--before-wave", "--after-wave"])
+def test_an_empty_hook_command_is_refused_not_ignored(
+    option: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from rdsca.cli.app import main
+
+    code = main(["apply", str(tmp_path / "plan.json"), option, "  "])
+    _, err = capsys.readouterr()
+    assert code == 2 and "empty command" in err, err

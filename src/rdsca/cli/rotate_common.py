@@ -33,6 +33,14 @@ def journal_option(func: Any) -> Any:
     )(func)
 
 
+def _command(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A hook command; an empty one (an unset shell variable) would silently turn a safety hook
+    off, so it is refused."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("empty command (leave the option out to run no hook)")
+    return value
+
+
 def exec_options(func: Any) -> Any:
     """Add --yes, --poll-interval, --step-timeout, --continue-on-failure, --journal, the hooks and
     the downtime probe; pass `yes`, `opts: ExecOptions` and `journal_path`."""
@@ -102,13 +110,17 @@ _HOOK_ENV = (
     "a step) in its environment"
 )
 hook_options = [
-    click.option("--before-step", metavar="CMD", help="Run CMD before each step sends its change; "
+    click.option("--before-step", metavar="CMD", callback=_command,
+                 help="Run CMD before each step sends its change; "
                  f"a failing CMD (non-zero, timeout) fails the step, nothing sent. {_HOOK_ENV}."),
-    click.option("--after-step", metavar="CMD", help="Run CMD when a step that changed (or tried) "
+    click.option("--after-step", metavar="CMD", callback=_command,
+                 help="Run CMD when a step that changed (or tried) "
                  "ends; its failure is journalled and shown, the change stands."),
-    click.option("--before-wave", metavar="CMD", help="Run CMD before each wave; a failing CMD fails "
+    click.option("--before-wave", metavar="CMD", callback=_command,
+                 help="Run CMD before each wave; a failing CMD fails "
                  "the wave's steps, nothing sent, and the run stops."),
-    click.option("--after-wave", metavar="CMD", help="Run CMD once after each wave, whatever its outcome."),
+    click.option("--after-wave", metavar="CMD", callback=_command,
+                 help="Run CMD once after each wave, whatever its outcome."),
     click.option("--hook-timeout", type=FiniteFloat(min=0.1), default=DEFAULT_TIMEOUT, show_default=True,
                  help="Seconds a hook may take; then it is killed and counts as failed."),
     click.option("--measure-downtime/--no-measure-downtime", default=True, show_default=True,
