@@ -32,14 +32,21 @@ from rdsca.model import EngineCapability, Instance, RegionCAs
 FILTER_CHUNK = 100  # values per db-instance-id filter, and the page size
 
 
-# AWS answered, so the request was not processed: safe to send again after a pause.
-# ("Error retries and exponential backoff in AWS", AWS SDKs and Tools Reference Guide.)
+# AWS answered that it throttled the request, so it was not processed: safe to send again after a
+# pause. The codes are the throttling ones of botocore's standard retry mode
+# (botocore/retries/standard.py, ThrottledRetryableChecker._THROTTLED_ERROR_CODES), without those
+# that mean "another request is still in progress" (TransactionInProgressException,
+# PriorRequestNotComplete): those are not a refusal of this one.
 THROTTLING_CODES = frozenset(
-    {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException",
-     "RequestThrottled", "RequestThrottledException", "SlowDown"}
+    {"Throttling", "ThrottlingException", "ThrottledException", "RequestLimitExceeded",
+     "TooManyRequestsException", "RequestThrottled", "RequestThrottledException", "SlowDown",
+     "BandwidthLimitExceeded", "EC2ThrottledException"}
 )  # fmt: skip
 WRITE_ATTEMPTS = 5  # throttled attempts of one write, each after a longer pause
-# Raised before a byte of the request left: the request cannot have reached AWS.
+# Raised before a byte of the request left, so the request cannot have reached AWS: the connect,
+# TLS-handshake and proxy-connect errors of botocore/httpsession.py (urllib3's NewConnectionError,
+# ConnectTimeoutError, SSLError, ProxyError) and the errors raised before sending (credentials,
+# parameter validation). Anything else after the connection opened may have been processed.
 NOT_SENT: tuple[type[Exception], ...] = (
     bce.EndpointConnectionError, bce.ConnectTimeoutError, bce.ProxyConnectionError, bce.SSLError,
     bce.NoCredentialsError, bce.PartialCredentialsError, bce.ParamValidationError,
@@ -59,7 +66,10 @@ def outcome_unknown(exc: BaseException) -> bool:
         return False
     if isinstance(exc, bce.ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0
-        return int(status) >= 500  # InternalFailure, ServiceUnavailable, a proxy's 502/504
+        # 5xx: InternalFailure (500) or ServiceUnavailable (503) are AWS's own failures ("Common
+        # errors", RDS API Reference) after the request arrived, or a proxy's 502/504: unknown.
+        # A 4xx is AWS's (or a proxy's) refusal of the request as sent: not processed.
+        return int(status) >= 500
     return True  # read timeout, connection closed or reset, an answer that is not AWS's
 
 

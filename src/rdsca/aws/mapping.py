@@ -120,7 +120,7 @@ def _snake(name: str) -> str:
 
 def _value(name: str, value: Any) -> str:
     if name in SECRET:
-        return "****"  # AWS masks it too; never echo a password
+        return "****"  # never echo a password, whatever the API returns for it
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str | int | float):

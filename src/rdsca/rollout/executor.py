@@ -33,11 +33,15 @@ from rdsca.rollout.live import LiveStep, Sent, before_members, provisional_steps
 from rdsca.rollout.outcome import awaiting_restart, busy, is_verified, iso
 from rdsca.rollout.plan import Kind, Plan, Restart, Step, When
 
-SEND_WORKERS = 10  # concurrent modify calls; well under RDS's burst of 300 requests
+SEND_WORKERS = 10  # concurrent modify calls: a handful, so a wave's sends never burst the API
 MAX_SENDS = 3  # sends of one step whose outcomes were all unknown, then the step fails
+# What ModifyDBInstance / ModifyDBCluster answer for an instance or cluster that is not available
+# (error code InvalidDBInstanceState, shape InvalidDBInstanceStateFault; InvalidDBClusterStateFault):
+# "Errors" of ModifyDBInstance and ModifyDBCluster, RDS API Reference.
 BUSY_CODES = frozenset(
     {"InvalidDBInstanceState", "InvalidDBInstanceStateFault", "InvalidDBClusterStateFault"}
 )
+# Statuses that need a person, not a wait ("Viewing Amazon RDS DB instance status", RDS User Guide).
 BROKEN = frozenset(
     {"failed", "incompatible-parameters", "incompatible-network", "storage-full", "incompatible-restore",
      "inaccessible-encryption-credentials", "restore-error", "deleting", "stopped", "stopping"}
