@@ -69,3 +69,14 @@ def demo(sandbox_env: SandboxHandle) -> SandboxHandle:
     sandbox_env.control.seed_demo()
     sandbox_env.control.reset_calls()
     return sandbox_env
+
+
+@pytest.fixture
+def estate(
+    sandbox_env: SandboxHandle, fault_proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SandboxHandle]:
+    """The demo fleet, with rdsca's AWS calls going through the fault proxy (no rules yet)."""
+    sandbox_env.control.seed_demo()
+    monkeypatch.setenv("AWS_ENDPOINT_URL", fault_proxy.url)
+    yield sandbox_env
+    sandbox_env.control.clear_faults()

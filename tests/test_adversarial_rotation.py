@@ -16,7 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,16 +61,6 @@ executor.Executor.__init__ = init
 from rdsca.cli.app import main
 sys.exit(main(sys.argv[4:]))
 """
-
-
-@pytest.fixture
-def estate(
-    sandbox_env: SandboxHandle, fault_proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[SandboxHandle]:
-    sandbox_env.control.seed_demo()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", fault_proxy.url)
-    yield sandbox_env
-    sandbox_env.control.clear_faults()
 
 
 def make_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str, to: str = G1) -> Path:

@@ -137,15 +137,6 @@ CASES += [("window", Event.SCHEDULED), ("restart-never", Event.AWAITING_RESTART)
 CASES += [("modify-instance", e) for e in FAULTS]
 
 
-@pytest.fixture
-def estate(
-    sandbox_env: SandboxHandle, fault_proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
-) -> SandboxHandle:
-    sandbox_env.control.seed_demo()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", fault_proxy.url)
-    return sandbox_env
-
-
 def _writes(sb: SandboxHandle) -> int:
     return sum(sb.control.call_count(a) for a in WRITES)
 

@@ -36,15 +36,6 @@ ONE = ("--region", US, "--id", "legacy-dev-mysql57")
 THREE = ("--region", US, "--id", "legacy-*", "--id", "billing-*", "--id", "orders-prod-pg-replica-1")
 
 
-@pytest.fixture
-def estate(
-    sandbox_env: SandboxHandle, fault_proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
-) -> SandboxHandle:
-    sandbox_env.control.seed_demo()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", fault_proxy.url)
-    return sandbox_env
-
-
 def make_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str], *args: str) -> Path:
     path = tmp_path / "plan.json"
     assert main(["plan", "--to", G1, "-o", str(path), *args]) == 0, capsys.readouterr()

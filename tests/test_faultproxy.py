@@ -136,12 +136,8 @@ def test_unknown_kind_is_refused() -> None:
 
 
 @pytest.fixture
-def demo_via_proxy(
-    sandbox_env: SandboxHandle, fault_proxy: FaultProxy, monkeypatch: pytest.MonkeyPatch
-) -> FaultProxy:
-    """The demo fleet, and the `sandbox env` environment with AWS calls going through the proxy."""
-    sandbox_env.control.seed_demo()
-    monkeypatch.setenv("AWS_ENDPOINT_URL", fault_proxy.url)
+def demo_via_proxy(estate: SandboxHandle, fault_proxy: FaultProxy) -> FaultProxy:
+    """The demo fleet with AWS calls going through the proxy (conftest `estate`), as the proxy."""
     return fault_proxy
 
 

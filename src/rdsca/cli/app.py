@@ -7,6 +7,7 @@ import signal
 import sys
 import threading
 from types import FrameType
+from typing import Any
 
 import click
 
@@ -80,10 +81,19 @@ def _raise_interrupted(signum: int, _frame: FrameType | None) -> None:
     signals.interrupt(signum)
 
 
+def _quiet_swallowed_interrupt(unraisable: Any) -> None:
+    """An interrupt raised where Python cannot propagate it (a weakref callback, a __del__) is
+    remembered by rdsca.signals and acted on at the executor's next check: not a traceback."""
+    if isinstance(unraisable.exc_value, Interrupted):
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def _signals_as_interrupts() -> None:
     """SIGTERM and SIGHUP end a command like Ctrl-C (a rollout journals "interrupted")."""
     signals.clear()
     if threading.current_thread() is threading.main_thread():
+        sys.unraisablehook = _quiet_swallowed_interrupt
         for signum in (signal.SIGTERM, signal.SIGHUP):
             signal.signal(signum, _raise_interrupted)
 
