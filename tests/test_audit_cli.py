@@ -17,7 +17,7 @@ INSTANCE_KEYS = [
     "account_id", "region", "id", "arn", "engine", "engine_version", "status", "endpoint", "port",
     "ca", "ca_valid_till", "server_cert_valid_till", "pending_ca", "pending_actions", "pending_changes",
     "rotation_without_restart", "supported_cas", "cluster", "replica_of", "replicas", "multi_az",
-    "tags", "state", "days_left", "severity", "reasons",
+    "tags", "state", "days_left", "severity", "reasons", "reboot_forecast",
 ]  # fmt: skip
 ISO_Z = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")
 

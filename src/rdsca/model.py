@@ -197,6 +197,23 @@ class Severity(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class RebootForecast:
+    """The next restart RDS itself is expected to make of an instance (nobody scheduled it).
+
+    Built by `rdsca.assess.forecast`; `source` says what it rests on: "pending-action" (a pending
+    maintenance action), "event" (an RDS event announcing it) or "certificate-age" (the server
+    certificate nears its end and RDS renews it). `at` is the best estimate, `auto_apply` the date
+    after which RDS applies it without asking, `window` the preferred maintenance window text.
+    """
+
+    at: datetime
+    auto_apply: datetime | None
+    window: str | None
+    source: str
+    action: str
+
+
+@dataclass(frozen=True)
 class Verdict:
     """The assessment of one instance at one moment."""
 
@@ -207,6 +224,7 @@ class Verdict:
     days_left: int | None
     reasons: tuple[str, ...]
     recommended_ca: str | None = None
+    reboot_forecast: RebootForecast | None = None
 
 
 @dataclass(frozen=True)

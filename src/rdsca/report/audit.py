@@ -10,7 +10,16 @@ from typing import Any
 
 from rdsca import schemas
 from rdsca.api.audit import CaInventory
-from rdsca.model import Audit, Fleet, Instance, PendingAction, PendingChange, RegionCAs, Verdict
+from rdsca.model import (
+    Audit,
+    Fleet,
+    Instance,
+    PendingAction,
+    PendingChange,
+    RebootForecast,
+    RegionCAs,
+    Verdict,
+)
 from rdsca.report.common import day, iso, md_cell
 
 AUDIT_SCHEMA = schemas.AUDIT
@@ -43,6 +52,7 @@ INSTANCE_KEYS = (
     "days_left",
     "severity",
     "reasons",
+    "reboot_forecast",
 )
 
 
@@ -97,6 +107,19 @@ def verdict_dict(v: Verdict) -> dict[str, Any]:
         "days_left": v.days_left,
         "severity": v.severity.value,
         "reasons": list(v.reasons),
+        "reboot_forecast": reboot_forecast_dict(v.reboot_forecast),
+    }
+
+
+def reboot_forecast_dict(f: RebootForecast | None) -> dict[str, Any] | None:
+    if f is None:
+        return None
+    return {
+        "at": iso(f.at),
+        "auto_apply": iso(f.auto_apply),
+        "window": f.window,
+        "source": f.source,
+        "action": f.action,
     }
 
 
