@@ -33,8 +33,8 @@ EXPECTED = {
     "deploy/.env:2": ("plaintext-fallback", "libpq"),  # PGSSLMODE=prefer
     "deploy/batch.env:1": ("will-break", "libpq"),  # PGSSLMODE + PGSSLROOTCERT (old bundle)
     "java/application.properties:1": ("ok", "pgjdbc"),
-    "java/application.properties:2": ("will-break", "jdbc"),  # keytool-style one-cert JKS
-    "java/application.properties:3": ("no-verification", "jdbc"),
+    "java/application.properties:2": ("will-break", "mysql-connector-j"),  # keytool-style one-cert JKS
+    "java/application.properties:3": ("no-verification", "mysql-connector-j"),
     "java/jvm.options:2": ("will-break", "java"),  # -Djavax.net.ssl.trustStore
     "mongo/config.yaml:2": ("will-break", "mongodb"),  # tlsCAFile, old bundle
     "mongo/config.yaml:4": ("no-verification", "mongodb"),  # tlsAllowInvalidCertificates

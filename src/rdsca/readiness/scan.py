@@ -156,7 +156,9 @@ def scan_tree(
     now: datetime | None = None,
     catalog: Catalog | None = None,
     limits: ScanLimits = ScanLimits(),
+    password: str | None = None,
 ) -> ScanResult:
+    """`password` opens keystores the tree gives no password for (never shown)."""
     base = Path(root)
     if not base.is_dir():
         raise ConfigError(f"{root}: not a directory")
@@ -164,7 +166,7 @@ def scan_tree(
     when = now or datetime.now(UTC)
     wanted = tuple(regions) if regions else default_regions(cat, ca_id)
     walk = _walk(base, limits)
-    checker = _Checker(base, ca_id, wanted, when, cat, limits)
+    checker = _Checker(base, ca_id, wanted, when, cat, limits, password)
     for rel in walk.bundle_files:
         checker.check(rel)
     settings: list[SettingFinding] = []
@@ -258,23 +260,42 @@ class _Checker:
         now: datetime,
         cat: Catalog,
         limits: ScanLimits,
+        password: str | None = None,
     ) -> None:
         self.base = base.resolve()
         self.ca_id, self.regions, self.now, self.cat, self.limits = ca_id, regions, now, cat, limits
+        self.password = password  # given by the user for keystores the tree says nothing about
+        self.tried: set[tuple[str, str]] = set()  # (bundle, password) pairs already tried
         self.results: dict[str, TrustResult | str] = {}  # rel path -> result or error text
         self.listed: list[str] = []
         self.refs: dict[str, list[str]] = {}
 
-    def check(self, rel: str) -> TrustResult | str:
+    def check(self, rel: str, password: str | None = None) -> TrustResult | str:
+        """Check a bundle once; a keystore that did not open is tried again with a password found
+        beside a setting that names it (or the one given to the scan)."""
         if rel not in self.results:
-            try:
-                data = read_limited(self.base / rel, self.limits.max_bundle_bytes)
-                bundle = parse_bundle(data, rel, catalog=self.cat)
-                self.results[rel] = evaluate(bundle, self.ca_id, self.regions, now=self.now, catalog=self.cat)
-            except BundleError as exc:
-                self.results[rel] = str(exc)
             self.listed.append(rel)
+            self.results[rel] = self._read(rel, None)
+            if isinstance(self.results[rel], str) and self.password is not None:
+                self._retry(rel, self.password)
+        if password is not None:
+            self._retry(rel, password)
         return self.results[rel]
+
+    def _retry(self, rel: str, password: str) -> None:
+        if not isinstance(self.results[rel], str) or (rel, password) in self.tried:
+            return
+        self.tried.add((rel, password))
+        result = self._read(rel, password)
+        self.results[rel] = result if isinstance(result, TrustResult) else self.results[rel]
+
+    def _read(self, rel: str, password: str | None) -> TrustResult | str:
+        try:
+            data = read_limited(self.base / rel, self.limits.max_bundle_bytes)
+            bundle = parse_bundle(data, rel, password=password, catalog=self.cat)
+            return evaluate(bundle, self.ca_id, self.regions, now=self.now, catalog=self.cat)
+        except BundleError as exc:
+            return _password_hint(str(exc))
 
     def judge(self, s: ts.Setting) -> SettingFinding:
         if s.category == ts.NO_TLS:
@@ -286,31 +307,27 @@ class _Checker:
         if s.category == ts.SYSTEM_STORE:
             return SettingFinding(s, WILL_BREAK, s.note)
         rel = self.resolve(s.ca_ref, s.path) if s.ca_ref else None
-        if s.category == ts.FALLBACK:
-            return SettingFinding(s, FALLBACK, self._fallback_detail(s, rel), rel)
+        if s.category == ts.FALLBACK and s.ca_ref is None:
+            return SettingFinding(s, FALLBACK, s.note or "falls back to plaintext when TLS fails")
         if s.ca_ref is None:
-            return SettingFinding(s, UNKNOWN, s.note or _default_store(s.client))
+            return SettingFinding(s, UNKNOWN, _default_store(s))
         if rel is None:
             return SettingFinding(s, UNKNOWN, _not_found(s.ca_ref))
         self.refs.setdefault(rel, []).append(f"{s.path}:{s.line}")
-        result = self.check(rel)
+        result = self.check(rel, s.password)
         if isinstance(result, str):
             return SettingFinding(s, UNKNOWN, f"{rel} cannot be read: {result}", rel)
         verdict, detail = _bundle_verdict(result)
+        if s.category == ts.FALLBACK and verdict != OK:
+            # A client that verifies, then falls back: it reaches plaintext only where the server
+            # admits plaintext, and RDS for PostgreSQL 15+ does not by default (see trust_settings).
+            return SettingFinding(s, WILL_BREAK, f"{rel}: {detail}; {s.note}. {_FALLBACK_EVIDENCE}", rel)
         return SettingFinding(
             s,
             OK if verdict == OK else WILL_BREAK,
             f"{rel}: {detail}" + (f" ({s.note})" if s.note else ""),
             rel,
         )
-
-    def _fallback_detail(self, s: ts.Setting, rel: str | None) -> str:
-        if rel is None:
-            return f"{s.note}; {_not_found(s.ca_ref)}" if s.ca_ref else s.note
-        result = self.check(rel)
-        if isinstance(result, TrustResult) and not result.trusted:
-            return f"{s.note}; {rel} lacks {self.ca_id}, so after the change it goes plaintext"
-        return s.note
 
     def resolve(self, ref: str, from_file: str) -> str | None:
         """The bundle file a setting names, looked up inside the scanned tree only."""
@@ -372,15 +389,41 @@ def _bundle_verdict(result: TrustResult) -> tuple[str, str]:
     return WILL_BREAK, (f"does not trust {result.ca_id} in {len(bad)} of {n} region(s) ({statuses}: {names})")
 
 
-def _default_store(client: str) -> str:
+_FALLBACK_EVIDENCE = (
+    "Would be a plaintext fallback, not a failure, only where the server admits plaintext: "
+    "evidence is a plaintext session (rdsca readiness --sessions-dsn) or rds.force_ssl=0 / "
+    "require_secure_transport=OFF in the instance's parameter group"
+)
+_JVM_DEFAULT = (
+    "no trust store named: the JVM's default (javax.net.ssl.trustStore, else the JDK's cacerts, "
+    "which holds no RDS root unless added; check it with rdsca trust check)"
+)
+
+
+def _default_store(s: ts.Setting) -> str:
+    if s.store == "custom" or (s.note and s.store != "jvm"):
+        return s.note or "no CA file named: the client's default trust store"
+    if s.store == "jvm":
+        return _JVM_DEFAULT + (f"; {s.note}" if s.note else "")
     return {
         "libpq": "no sslrootcert: libpq reads ~/.postgresql/root.crt (or PGSSLROOTCERT)",
-        "pgjdbc": "no sslrootcert: pgjdbc reads ~/.postgresql/root.crt",
-        "jdbc": "no truststore named: the JVM's default cacerts, which holds no RDS root unless "
-        "added (check it with rdsca trust check)",
+        "pgjdbc": "no sslrootcert: pgjdbc reads ~/.postgresql/root.crt (%APPDATA%\\postgresql\\root.crt "
+        "on Windows)",
+        "jdbc": _JVM_DEFAULT,
+        "java": _JVM_DEFAULT,
         "mysql": "no CA file named: check the client's option files (my.cnf ssl-ca)",
         "node": "no ca given: Node's built-in CAs hold no RDS root",
-    }.get(client, "no CA file named: the client's default trust store")
+    }.get(s.client, "no CA file named: the client's default trust store")
+
+
+def _password_hint(message: str) -> str:
+    """A keystore that would not open: say what evidence is missing, in one way for every reader."""
+    if "wrong password" not in message:
+        return message
+    return (
+        f"{message.split(':', 1)[0]}: password needed: no password beside it in the tree opens it "
+        "(trustStorePassword=, trustCertificateKeyStorePassword=); pass --password-env VAR"
+    )
 
 
 def _not_found(ref: str) -> str:

@@ -14,8 +14,10 @@ no-verification, plaintext-fallback, no-tls.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import PurePosixPath
+
+from rdsca.readiness import settings_drivers as drv
 
 VERIFY = "verify"
 SYSTEM_STORE = "system-store"
@@ -48,7 +50,7 @@ _VAL = r"""\s*["']?\s*[=:]\s*["'`]?([^"'`\s&;,)}\]]+)"""
 # (pattern, family): where a CA bundle file is named.
 _REFS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"sslrootcert" + _VAL, re.I), "pg"),
-    (re.compile(r"(?<![\w-])(?:--)?ssl[-_]ca" + _VAL, re.I), "mysql"),
+    (re.compile(r"(?<![\w-])(?:--)?(?:loose[-_])?ssl[-_]ca" + _VAL, re.I), "mysql"),
     (
         re.compile(
             r"""(?<![\w.])["']?ca["']?\s*[:=]\s*\[?\s*(?:fs\.readFileSync\(\s*)?["'`]([^"'`]+)["'`]"""
@@ -59,15 +61,21 @@ _REFS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"trustStore(?![A-Za-z])" + _VAL), "java"),
     (re.compile(r"trustCertificateKeyStoreUrl\s*[=:]\s*[\"']?(?:file:)?([^\"'\s&;,)}\]]+)"), "java"),
     (re.compile(r"NODE_EXTRA_CA_CERTS" + _VAL), "node"),
+    (
+        re.compile(r"serverSslCert\s*[\"']?\s*[=:]\s*[\"']?(?:file:)?([^\"'\s&;,)}\]-][^\"'\s&;,)}\]]*)"),
+        "mariadb",
+    ),
 )
 # Families whose CA-file mention is itself a finding (the client verifies when it is set).
 _SELF_VERIFYING = {"mongo": "mongodb", "java": "java", "node": "node"}
 
 _PG_MODE = re.compile(r"(?<![A-Za-z-])(?:PG)?sslmode\s*[\"']?\s*[=:]\s*[\"']?([A-Za-z_-]+)", re.I)
-_MY_MODE = re.compile(r"(?<![\w-])(?:--)?ssl[-_]mode\s*[\"']?\s*[=:]\s*[\"']?([A-Za-z_]+)", re.I)
-_MY_VERIFY = re.compile(r"ssl[-_]verify[-_]server[-_]cert(?:\s*[=:]\s*[\"']?(\w+))?", re.I)
+_MY_MODE = re.compile(
+    r"(?<![\w-])(?:--)?(?:loose[-_])?ssl[-_]mode\s*[\"']?\s*[=:]\s*[\"']?([A-Za-z_]+)", re.I
+)
 _PYMYSQL_CA = re.compile(r"(?<![\w?&])ssl_ca\s*=\s*[\"'\w]")
 _PYMYSQL_VERIFY = re.compile(r"ssl_verify_(?:cert|identity)\s*=\s*True")
+_PY_SSL_DISABLED = re.compile(r"(?<![\w?&])ssl_disabled\s*=\s*True")
 _SSL_OBJECT = re.compile(r"""(?<![\w.])["']?ssl["']?\s*[:=]\s*(?:dict\(|\{)""")
 _NODE_SSL_TRUE = re.compile(r"(?<![\w.])ssl\s*:\s*true\b")
 _NODE_PROFILE = re.compile(r"""(?<![\w.])ssl\s*:\s*["']Amazon RDS["']""")
@@ -95,13 +103,17 @@ class Setting:
 
     path: str  # relative to the scanned root, with forward slashes
     line: int
-    client: str  # libpq | pgjdbc | mysql | pymysql | mysql-dict | node | mongodb | java | jdbc
+    client: str  # libpq | pgjdbc | mariadb-connector-j | mysql-connector-j | mysql | pymysql |
+    # mysql-connector-python | mysql-dict | node | mongodb | java | jdbc
     mode: str  # the setting as found: "sslmode=verify-full", "rejectUnauthorized: false"...
     category: str  # verify | system-store | no-verification | plaintext-fallback | no-tls
     ca_ref: str | None  # the CA file as written, when one is named
     ca_line: int | None
     text: str  # the line, secrets redacted, at most 160 characters
     note: str = ""
+    store: str = ""  # "jvm": verifies against the JVM trust store, not a file of its own
+    # The keystore password written beside the CA file in the same file: used to open it, never shown.
+    password: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -117,6 +129,12 @@ def redact(line: str) -> str:
     return text if len(text) <= 160 else text[:157] + "..."
 
 
+def _is_option_file(path: str) -> bool:
+    """MySQL / MariaDB option files: my.cnf, conf.d/*.cnf, .my.cnf, *.ini read by the clients."""
+    name = PurePosixPath(path).name.lower()
+    return name.endswith(".cnf") or name in {"my.ini", "my.cnf"}
+
+
 def is_env_file(path: str) -> bool:
     name = PurePosixPath(path).name.lower()
     return name.startswith(".env") or name.endswith(".env") or name in {"dockerfile", "environment"}
@@ -128,13 +146,14 @@ def find_settings(path: str, text: str) -> list[Setting]:
     if not any(k in lower for k in _KEYWORDS):
         return []
     lines = [ln[:4000] for ln in text.splitlines()]
-    spans = _Spans(lines, PurePosixPath(path).suffix.lower() in _CODE_EXTS)
+    spans = _Spans(lines, PurePosixPath(path).suffix.lower() in _CODE_EXTS, _is_option_file(path))
+    spans.hints = drv.FileHints.of(path, lower)
     hot = [no for no, line in enumerate(lines, start=1) if _hot(line)]
     refs = _find_refs(lines, hot)
     found: list[Setting] = []
     for no in hot:
         found.extend(_line_settings(path, no, lines[no - 1], spans))
-    return _pair(path, found, refs, spans)
+    return _pair(path, found, refs, spans, drv.store_passwords(lines, hot))
 
 
 _LINE_WORDS = (
@@ -146,6 +165,7 @@ _LINE_WORDS = (
     "trustservercertificate",
     "node_extra_ca_certs",
     "keystore",
+    "trust-store",
 )
 _CA_KEY = re.compile(r"""\bca["']?\s*[:=]""")
 
@@ -158,18 +178,32 @@ def _hot(line: str) -> bool:
 
 class _Spans:
     """The statement around a line: in code, the lines inside the same open brackets (a call,
-    a dict); elsewhere, WINDOW lines either side."""
+    a dict); in an option file (my.cnf), its [group]; elsewhere, WINDOW lines either side."""
 
-    def __init__(self, lines: list[str], code: bool) -> None:
+    hints: drv.FileHints = drv.FileHints(False, False, False, False, "")
+
+    def __init__(self, lines: list[str], code: bool, option_file: bool = False) -> None:
         self.lines, self.code = lines, code
         self.depth: list[int] = []
-        d = 0
-        for line in lines:
+        self.groups: list[int] = []  # option files: the line number of each line's [group]
+        d = group = 0
+        for no, line in enumerate(lines, start=1):
             self.depth.append(d)
             d = max(0, d + sum(line.count(c) for c in "([{") - sum(line.count(c) for c in ")]}"))
+            if option_file and line.lstrip().startswith("["):
+                group = no
+            self.groups.append(group)
+        self.option_file = option_file
 
     def span(self, no: int) -> tuple[int, int]:
         """(first, last) line numbers, 1-based and inclusive."""
+        if self.option_file:
+            group = self.groups[no - 1]
+            first = max(1, group)
+            last = no
+            while last < len(self.lines) and self.groups[last] == group:
+                last += 1
+            return first, last
         if not self.code:
             return max(1, no - WINDOW), min(len(self.lines), no + WINDOW)
         start = end = no - 1
@@ -203,47 +237,76 @@ def _line_settings(path: str, no: int, line: str, spans: _Spans) -> list[Setting
     out: list[Setting] = []
     ext = PurePosixPath(path).suffix.lower()
     for m in _PG_MODE.finditer(line):
-        out.append(_sslmode(path, no, line, m.group(1)))
+        out.append(_sslmode(path, no, line, m.group(1), spans))
     for m in _MY_MODE.finditer(line):
         out.append(_mysql_mode(path, no, line, "ssl-mode", m.group(1)))
-    flag = _MY_VERIFY.search(line)
+    flag = drv.verify_server_cert(line)
     if flag and not _MY_MODE.search(line):
-        off = (flag.group(1) or "").lower() in {"0", "false", "off"}
-        out.append(_setting(path, no, line, "mysql", flag.group(0), NO_VERIFICATION if off else VERIFY))
-    if ext == ".py" and _PYMYSQL_CA.search(line) and "://" not in line:
-        window = spans.text(*spans.span(no))
-        if _PYMYSQL_VERIFY.search(window):
-            out.append(_setting(path, no, line, "pymysql", "ssl_ca= with ssl_verify_cert", VERIFY))
-        else:
-            out.append(
-                _setting(
-                    path,
-                    no,
-                    line,
-                    "pymysql",
-                    "ssl_ca= alone",
-                    NO_VERIFICATION,
-                    "PyMySQL's ssl_ca alone encrypts but does not verify; add "
-                    "ssl_verify_cert=True (or pass ssl={'ca': ...})",
-                )
-            )
+        written, on = flag
+        out.append(_setting(path, no, line, "mysql", written, VERIFY if on else NO_VERIFICATION))
+    switched_off = drv.ssl_switched_off(line)
+    if switched_off:
+        out.append(_setting(path, no, line, "mysql", switched_off, NO_TLS))
+    if ext == ".py":
+        out.extend(_python_mysql(path, no, line, spans))
     out.extend(_object_settings(path, no, line, spans, ext))
+    out.extend(_jdbc_legacy(path, no, line, spans))
     off_m = _VERIFY_OFF.search(line)
-    if off_m:
-        out.append(_setting(path, no, line, _client_of(line, ext), off_m.group(0), NO_VERIFICATION))
+    judged_factory = "nonvalidatingfactory" in off_m.group(0).lower() if off_m else False
+    if off_m and not (judged_factory and (_PG_MODE.search(line) or _PGJDBC_SSL.search(line))):
+        out.append(_setting(path, no, line, _client_of(line, ext, spans), off_m.group(0), NO_VERIFICATION))
     if _PGJDBC_SSL.search(line) and not _PG_MODE.search(line):
-        out.append(
-            _setting(
-                path,
-                no,
-                line,
-                "pgjdbc",
-                "ssl=true",
-                VERIFY,
-                "pgjdbc ssl=true without sslmode verifies fully (verify-full)",
-            )
-        )
+        out.append(_pgjdbc(path, no, line, "ssl=true", "verify-full", spans))
     return out
+
+
+def _own_statement(no: int, line: str, spans: _Spans) -> str:
+    """A JDBC URL carries its own parameters; other settings share the statement around them
+    (a properties file's lines), leaving out the lines of other URLs."""
+    if "jdbc:" in line.lower():
+        return line
+    first, last = spans.span(no)
+    return "\n".join(ln for ln in spans.lines[first - 1 : last] if "jdbc:" not in ln.lower())
+
+
+def _python_mysql(path: str, no: int, line: str, spans: _Spans) -> list[Setting]:
+    """PyMySQL and mysql-connector-python keyword arguments (ssl_ca=, ssl_verify_cert=...)."""
+    if "://" in line:
+        return []
+    statement = spans.text(*spans.span(no))
+    client = drv.python_mysql_client(statement.lower(), spans.hints)
+    name = "mysql-connector-python" if client == drv.MYSQL_PY else "PyMySQL"
+    if _PY_SSL_DISABLED.search(line):
+        return [_setting(path, no, line, client, "ssl_disabled=True", NO_TLS)]
+    if not _PYMYSQL_CA.search(line):
+        return []
+    if _PYMYSQL_VERIFY.search(statement):
+        return [_setting(path, no, line, client, "ssl_ca= with ssl_verify_cert", VERIFY)]
+    note = f"{name}'s ssl_ca alone encrypts but does not verify; add ssl_verify_cert=True" + (
+        " (or pass ssl={'ca': ...})" if client == drv.PYMYSQL else ""
+    )
+    return [_setting(path, no, line, client, "ssl_ca= alone", NO_VERIFICATION, note)]
+
+
+def _jdbc_legacy(path: str, no: int, line: str, spans: _Spans) -> list[Setting]:
+    """Connector/J's `useSSL=` when no sslMode says otherwise."""
+    driver = drv.jdbc_driver(line.lower(), spans.hints)
+    if driver not in (drv.MARIADB_J, drv.MYSQL_J):
+        return []
+    legacy = drv.legacy_use_ssl(line, driver)
+    if legacy is None:
+        return []
+    mode, category, note = legacy
+    s = _setting(path, no, line, driver, mode, category, note)
+    return [replace(s, store=drv.JVM_STORE) if category == VERIFY else s]
+
+
+def _pgjdbc(path: str, no: int, line: str, mode_text: str, mode: str, spans: _Spans) -> Setting:
+    factory = drv.pgjdbc_factory(_own_statement(no, line, spans))
+    category, store, note = drv.pgjdbc_mode(mode, factory)
+    if mode_text == "ssl=true" and not note:
+        note = "pgjdbc ssl=true without sslmode verifies fully (verify-full)"
+    return replace(_setting(path, no, line, drv.PGJDBC, mode_text, category, note), store=store)
 
 
 def _object_settings(path: str, no: int, line: str, spans: _Spans, ext: str) -> list[Setting]:
@@ -304,8 +367,11 @@ def _object_settings(path: str, no: int, line: str, spans: _Spans, ext: str) -> 
     return out
 
 
-def _client_of(line: str, ext: str) -> str:
+def _client_of(line: str, ext: str, spans: _Spans) -> str:
     low = line.lower()
+    driver = drv.jdbc_driver(low, spans.hints)
+    if driver:
+        return driver
     if "jdbc:" in low:
         return "jdbc"
     if "mongodb" in low or "tls" in low:
@@ -329,25 +395,40 @@ _MY_VALUES = {
     "verify-ca": VERIFY,
     "verify-identity": VERIFY,
 }
+# libpq: with a root file, every mode but disable loads it and verifies (fe-secure-openssl.c
+# initialize_SSL sets SSL_VERIFY_PEER when the root file exists; the libpq manual, "SSL Support":
+# "If a root CA file exists, the behavior of sslmode=require will be the same as that of verify-ca").
+# prefer retries without TLS when the handshake fails, allow tries plaintext first: both reach
+# plaintext only where the server admits it, and RDS for PostgreSQL 15+ does not by default
+# ("The rds.force_ssl parameter default value is 1 (on) for RDS for PostgreSQL version 15 and
+# later", https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/PostgreSQL.Concepts.General.SSL.html).
+_LIBPQ_NOTES = {
+    "prefer": "no root file named: encrypts without verifying, plaintext if the server has no TLS "
+    "(if ~/.postgresql/root.crt exists on the client host, libpq verifies against it)",
+    "allow": "no root file named: plaintext first, TLS without verifying where the server demands it "
+    "(if ~/.postgresql/root.crt exists on the client host, libpq verifies against it)",
+    "require": "require verifies nothing unless a root file is given (then it acts as verify-ca; "
+    "libpq also reads ~/.postgresql/root.crt when it exists)",
+}
 
 
-def _sslmode(path: str, no: int, line: str, value: str) -> Setting:
+def _sslmode(path: str, no: int, line: str, value: str, spans: _Spans) -> Setting:
+    low = line.lower()
     norm = value.lower().replace("_", "-")
+    driver = drv.jdbc_driver(low, spans.hints)
+    if driver == drv.PGJDBC:
+        return _pgjdbc(path, no, line, f"sslmode={norm}", norm, spans)
+    if driver in (drv.MARIADB_J, drv.MYSQL_J):
+        category, note = drv.connector_j_mode(driver, value)
+        s = _setting(path, no, line, driver, f"sslMode={value}", category, note)
+        return replace(s, store=drv.JVM_STORE) if category == VERIFY else s
     mysqlish = norm in {"disabled", "preferred", "required", "verify-identity"} or any(
-        k in line.lower() for k in ("jdbc:mysql", "mysql://", "mariadb")
+        k in low for k in ("mysql://", "mariadb")
     )
     if mysqlish and norm in _MY_VALUES:
         return _mysql_mode(path, no, line, "sslMode", value)
-    client = "pgjdbc" if "jdbc:postgresql" in line.lower() else "libpq"
     mode, category = _PG_VALUES.get(norm, (norm, VERIFY))
-    note = {
-        FALLBACK: "falls back to plaintext when TLS fails (with a root file it verifies first, "
-        "then retries without TLS)",
-        NO_VERIFICATION: "require verifies nothing unless a root file is given (then it acts as verify-ca)"
-        if mode == "require"
-        else "",
-    }.get(category, "")
-    return _setting(path, no, line, client, f"sslmode={mode}", category, note)
+    return _setting(path, no, line, "libpq", f"sslmode={mode}", category, _LIBPQ_NOTES.get(mode, ""))
 
 
 def _mysql_mode(path: str, no: int, line: str, key: str, value: str) -> Setting:
@@ -363,77 +444,133 @@ _COMPATIBLE = {
     "pgjdbc": {"pg"},
     "mysql": {"mysql"},
     "pymysql": {"mysql"},
+    "mysql-connector-python": {"mysql"},
     "mysql-dict": {"dict", "mysql"},
     "node": {"dict", "node"},
     "mongodb": {"mongo"},
     "jdbc": {"java", "pg"},
     "java": {"java"},
+    "mariadb-connector-j": {"java", "mariadb"},
+    "mysql-connector-j": {"java"},
 }
 
 
 _PG_SOFT = frozenset({"sslmode=require", "sslmode=prefer", "sslmode=allow"})
+_FALLBACK_WITH_ROOT = (
+    "with a root file libpq verifies, and when that fails {how}: plaintext only where the server "
+    "admits it, which RDS for PostgreSQL 15+ does not by default (rds.force_ssl=1)"
+)
 
 
-def _pair(path: str, found: list[Setting], refs: list[_Ref], spans: _Spans) -> list[Setting]:
+def _families(s: Setting) -> set[str]:
+    if s.client == "pgjdbc" and s.store == "jvm":
+        return {"java"}  # DefaultJavaSSLFactory: the JVM trust store, sslrootcert is not read
+    return _COMPATIBLE.get(s.client, set())
+
+
+def _verifies_with_ref(s: Setting) -> bool:
+    """Settings that take a CA file: verifying ones, and libpq's soft modes (a root file makes
+    them verify)."""
+    return s.category == VERIFY or (s.client == "libpq" and s.mode in _PG_SOFT) or s.store == "jvm"
+
+
+def _pair(
+    path: str, found: list[Setting], refs: list[_Ref], spans: _Spans, passwords: list[tuple[int, str]]
+) -> list[Setting]:
     """Give each verifying setting its CA file; CA files nobody claimed become findings."""
     env = is_env_file(path)
     used: set[_Ref] = set()
     out: list[Setting] = []
-    for s in found:
-        pg_soft = s.client in ("libpq", "pgjdbc") and s.mode in _PG_SOFT
-        if s.category != VERIFY and not pg_soft:
-            used.update(r for r in refs if r.line == s.line)  # a CA file it does not check
-            out.append(s)
-            continue
-        ref = _nearest(s, refs, env, found, spans)
+    for s in (s for s in found if _verifies_with_ref(s)):
+        if s.client == "pgjdbc":  # a root file pgjdbc does not read here is not another finding
+            used.update(r for r in refs if r.line == s.line and r.family == "pg" and s.store)
+        ref = _nearest(s, refs, env, found, spans, used)
         if ref is None:
             out.append(s)
             continue
         used.add(ref)
-        if s.mode == "sslmode=require":
-            s = replace(s, category=VERIFY, note="sslmode=require with a root file verifies like verify-ca")
-        if ref.value.lower() == "system":
-            s = replace(
-                s,
-                category=SYSTEM_STORE,
-                note="sslrootcert=system uses the OS trust store, which holds no RDS root",
-            )
-        out.append(replace(s, ca_ref=ref.value, ca_line=ref.line))
+        out.append(_with_ref(s, ref, _password_near(ref, passwords, spans, env)))
+    for s in (s for s in found if not _verifies_with_ref(s)):
+        used.update(r for r in refs if r.line == s.line)  # a CA file it does not check
+        if s.client == "pgjdbc" or (spans.option_file and s.client == "mysql"):
+            # pgjdbc's soft modes never read sslrootcert; an option-file group that turns
+            # verification off does not verify against the ssl-ca of that group
+            ref = _nearest(s, refs, env, found, spans, used)
+            if ref is not None:
+                used.add(ref)
+        out.append(s)
     for ref in refs:
         if ref in used or ref.family == "dict":
             continue
-        client = _SELF_VERIFYING.get(ref.family) or ("libpq" if ref.family == "pg" else "mysql")
-        note = (
-            ""
-            if ref.family in _SELF_VERIFYING
-            else ("a CA file without a verifying mode nearby: assumed to verify")
-        )
-        out.append(
-            Setting(
-                path,
-                ref.line,
-                client,
-                "CA file",
-                VERIFY,
-                ref.value,
-                ref.line,
-                redact(spans.lines[ref.line - 1]),
-                note,
-            )
-        )
+        out.append(_standalone(path, ref, spans, _password_near(ref, passwords, spans, env)))
     return sorted(out, key=lambda s: (s.line, s.client))
 
 
-def _nearest(s: Setting, refs: list[_Ref], env: bool, found: list[Setting], spans: _Spans) -> _Ref | None:
+def _with_ref(s: Setting, ref: _Ref, password: str | None) -> Setting:
+    if s.client == "libpq" and s.mode == "sslmode=require":
+        s = replace(s, category=VERIFY, note="sslmode=require with a root file verifies like verify-ca")
+    elif s.client == "libpq" and s.mode in _PG_SOFT:
+        how = (
+            "prefer retries without TLS"
+            if s.mode == "sslmode=prefer"
+            else "allow (plaintext first) has no other try"
+        )
+        s = replace(s, note=_FALLBACK_WITH_ROOT.format(how=how))
+    if ref.value.lower() == "system" and s.client == "libpq":
+        s = replace(
+            s,
+            category=SYSTEM_STORE,
+            note="sslrootcert=system uses the OS trust store, which holds no RDS root",
+        )
+    return replace(s, ca_ref=ref.value, ca_line=ref.line, password=password)
+
+
+def _standalone(path: str, ref: _Ref, spans: _Spans, password: str | None) -> Setting:
+    """A CA file named with no mode nearby: a finding of its own, assumed to verify."""
+    client = _SELF_VERIFYING.get(ref.family)
+    note = ""
+    if client is None and ref.family == "pg" and spans.hints.pgjdbc:
+        client = "pgjdbc"
+        note = (
+            "no sslmode next to it: pgjdbc reads sslrootcert only under verify-ca / verify-full "
+            "(its default, prefer, verifies nothing): assumed to verify"
+        )
+    elif client is None:
+        client = {"pg": "libpq", "mariadb": "mariadb-connector-j"}.get(ref.family, "mysql")
+        note = "a CA file without a verifying mode nearby: assumed to verify"
+    line = redact(spans.lines[ref.line - 1])
+    return Setting(
+        path, ref.line, client, "CA file", VERIFY, ref.value, ref.line, line, note, password=password
+    )
+
+
+def _password_near(ref: _Ref, passwords: list[tuple[int, str]], spans: _Spans, env: bool) -> str | None:
+    """The keystore password written beside a Java trust store: in the same statement (anywhere in
+    an env file), else the only one in the file."""
+    if ref.family not in ("java",) or not passwords:
+        return None
+    first, last = spans.span(ref.line)
+    near = [(no, pw) for no, pw in passwords if env or first <= no <= last]
+    if near:
+        return min(near, key=lambda p: abs(p[0] - ref.line))[1]
+    return passwords[0][1] if len(passwords) == 1 else None
+
+
+def _nearest(
+    s: Setting, refs: list[_Ref], env: bool, found: list[Setting], spans: _Spans, used: set[_Ref]
+) -> _Ref | None:
     """The CA file on the same line, else the nearest one in the same statement (anywhere in
     an env file) that is not on another setting's line."""
-    fams = _COMPATIBLE.get(s.client, set())
+    fams = _families(s)
     first, last = spans.span(s.line)
-    taken = {o.line for o in found if o.line != s.line and fams & _COMPATIBLE.get(o.client, set())}
+    taken = {o.line for o in found if o.line != s.line and fams & _families(o)}
     near = [
         r
         for r in refs
-        if r.family in fams and r.line not in taken and (r.line == s.line or env or first <= r.line <= last)
+        if r.family in fams
+        and r not in used
+        and r.line not in taken
+        and (r.line == s.line or env or first <= r.line <= last)
     ]
     if not near:
         return None
