@@ -23,6 +23,7 @@ from rdsca.catalog import load_catalog
 from rdsca.errors import ConfigError, JournalError, PlanError
 from rdsca.files import PLAN_LIMIT, read_text_input
 from rdsca.model import Fleet
+from rdsca.readiness import client_caps
 from rdsca.readiness.saved import load_readiness, not_ready
 from rdsca.rollout import plan as planmod
 from rdsca.rollout import planfile
@@ -146,6 +147,8 @@ def plan(
     failed_keys = {f.target.key for f in fleet.failed}
     writers = cluster_writers([t for t in targets if t.factory and t.target.key not in failed_keys])
     held = not_ready(readiness, (i.key for i in fleet.instances)) if readiness else None
+    if readiness:  # a client that cannot use the target CA at all holds its instance back too
+        held = client_caps.with_refusals(held or {}, readiness, target_ca, [i.key for i in fleet.instances])
     built = planmod.build(
         fleet, target_ca, policy, fleet.collected_at, scope=scope, writers=writers, held=held
     )

@@ -19,8 +19,11 @@ from pathlib import Path, PurePosixPath
 from rdsca.catalog import Catalog, load_catalog
 from rdsca.errors import ConfigError
 from rdsca.readiness import trust_settings as ts
+from rdsca.readiness import trust_sources_judge as sources_judge
 from rdsca.readiness.bundles import MAX_BUNDLE_BYTES, BundleError, parse_bundle, read_limited
+from rdsca.readiness.client_caps import ClientSeen
 from rdsca.readiness.trust_check import TRUSTED, TrustResult, default_regions, evaluate
+from rdsca.readiness.trust_sources_libs import is_lockfile
 
 OK = "ok"
 WILL_BREAK = "will-break"
@@ -135,6 +138,7 @@ class ScanResult:
     files_searched: int
     skipped: tuple[tuple[str, int], ...] = field(default=())  # (reason, count) pairs
     truncated: bool = False  # stopped at max_files
+    clients: tuple[ClientSeen, ...] = ()  # database clients seen (settings, lockfiles): see client_caps
 
     @property
     def will_break(self) -> bool:
@@ -170,9 +174,16 @@ def scan_tree(
     for rel in walk.bundle_files:
         checker.check(rel)
     settings: list[SettingFinding] = []
+    sources = sources_judge.Sources(base, ca_id, wanted, bool(regions), when, cat)
     for rel, text in walk.texts():
         for s in ts.find_settings(rel, text):
             settings.append(checker.judge(s))
+        sources.read(rel, text)
+    sources.read_lockfiles(walk.lock_files)
+    settings.extend(SettingFinding(j.setting, j.verdict, j.detail, j.bundle) for j in sources.judge(checker))
+    settings = [_in_store(f, sources.system_store(f.setting.path)) for f in settings]
+    seen = {f.setting.client: f"{f.setting.path}:{f.setting.line}" for f in reversed(settings)}
+    clients = [ClientSeen(c, where) for c, where in sorted(seen.items())] + sources.clients()
     return ScanResult(
         root=str(root),
         ca_id=ca_id,
@@ -184,7 +195,15 @@ def scan_tree(
         files_searched=walk.searched,
         skipped=tuple(sorted(walk.skipped.items())),
         truncated=walk.truncated,
+        clients=tuple(clients),
     )
+
+
+def _in_store(f: SettingFinding, store: tuple[str, str] | None) -> SettingFinding:
+    """A setting that verifies against the OS store, judged by what the tree puts there."""
+    if store is None or f.setting.category != ts.SYSTEM_STORE:
+        return f
+    return SettingFinding(f.setting, store[0], store[1], f.bundle)
 
 
 class _Walk:
@@ -193,6 +212,7 @@ class _Walk:
         self.limits = limits
         self.bundle_files: list[str] = []
         self.text_files: list[str] = []
+        self.lock_files: list[str] = []  # read whole by trust_sources (they may pass 1 MB)
         self.skipped: Counter[str] = Counter()
         self.seen = 0
         self.searched = 0
@@ -239,7 +259,9 @@ def _sort_file(w: _Walk, full: str, rel: str, name: str) -> None:
         w.skipped["symlink or special file"] += 1
         return
     ext = os.path.splitext(name)[1].lower()
-    if ext in BUNDLE_EXTS:
+    if is_lockfile(name):
+        w.lock_files.append(rel)
+    elif ext in BUNDLE_EXTS:
         w.bundle_files.append(rel)
     elif ext in _BINARY_EXTS:
         w.skipped["binary"] += 1

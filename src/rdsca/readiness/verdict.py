@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rdsca.model import Instance, RegionCAs
+from rdsca.readiness.client_caps import TargetFit, fit
 from rdsca.readiness.probe import ProbeResult
 from rdsca.readiness.probe_wire import Outcome
 from rdsca.readiness.scan import WILL_BREAK, ScanResult
@@ -61,6 +62,7 @@ class InstanceReadiness:
     clients: tuple[str, ...]  # live TLS clients (user@address application): who must trust the new CA
     warnings: tuple[str, ...]
     presented_ca: str | None  # the CA the endpoint's chain leads to now, from the probe
+    target_cas: tuple[TargetFit, ...] = ()  # which G1 CAs the clients seen in the scans can use
 
 
 def _tls_clients(listing: SessionListing | None) -> tuple[str, ...]:
@@ -105,6 +107,8 @@ def _scan_findings(scans: Sequence[ScanResult]) -> tuple[list[str], list[str]]:
                 warnings.append(f"{where}: verifies nothing, so it accepts any CA (and any server)")
             elif s.setting.category == FALLBACK:
                 warnings.append(f"{where}: falls back to plaintext when verification fails")
+            elif s.verdict == "warning":  # trust_sources: a pinned bundle hash, a cost
+                warnings.append(f"{where}: {s.detail}")
     return breaking, warnings
 
 
@@ -154,8 +158,9 @@ def judge(instance: Instance, region: RegionCAs | None, target_ca: str, ev: Evid
         warnings.append(f"sessions not listed: {ev.sessions.error}")
     elif listing is not None and listing.visibility is not Visibility.COMPLETE:
         warnings.append(f"sessions partly hidden: {listing.reason}")
+    seen = [c for scan in ev.scans for c in scan.clients]
     return InstanceReadiness(
-        instance, target_ca, verdict, tuple(reasons), clients, tuple(warnings), presented
+        instance, target_ca, verdict, tuple(reasons), clients, tuple(warnings), presented, fit(seen)
     )
 
 

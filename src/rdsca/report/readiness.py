@@ -13,6 +13,7 @@ from rich.text import Text
 
 from rdsca import schemas
 from rdsca.api.readiness import ReadinessReport
+from rdsca.readiness.client_caps import summary
 from rdsca.readiness.trust_check import TRUSTED
 from rdsca.readiness.verdict import Readiness
 from rdsca.report.audit import target_dicts
@@ -55,6 +56,7 @@ def readiness_dict(report: ReadinessReport) -> dict[str, Any]:
                 "reasons": list(r.reasons),
                 "clients": list(r.clients),
                 "warnings": list(r.warnings),
+                "target_cas": {f.ca_id: f.as_dict() for f in r.target_cas},
             }
             for r in results
         ],
@@ -70,7 +72,7 @@ def readiness_json(report: ReadinessReport, _options: RenderOptions) -> str:
 def readiness_table(report: ReadinessReport, options: RenderOptions) -> str:
     results = report.instances
     table = Table(title="Client readiness", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("account", "region", "instance", "verdict", "why", "TLS clients", "warnings"):
+    for col in ("account", "region", "instance", "verdict", "why", "TLS clients", "usable CAs", "warnings"):
         table.add_column(col, overflow="fold")
     for r in sorted(results, key=lambda r: (ORDER[r.verdict], r.instance.key)):
         table.add_row(
@@ -80,6 +82,7 @@ def readiness_table(report: ReadinessReport, options: RenderOptions) -> str:
             Text(r.verdict.value, style=STYLE[r.verdict.value]),
             Text("\n".join(r.reasons)),
             Text("\n".join(r.clients) or "-"),
+            Text(summary(r.target_cas)),
             Text("\n".join(r.warnings) or "-"),
         )
     counts = Counter(r.verdict.value for r in results)
