@@ -12,6 +12,15 @@ command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ] || need+=(maria
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v openssl >/dev/null 2>&1 || need+=(openssl)
 command -v keytool >/dev/null 2>&1 || need+=(default-jre-headless)  # JKS/JCEKS bundle tests
+# The real-client matrix (tests/test_client_matrix.py): psql, the mariadb CLI, javac with pgjdbc and
+# MariaDB Connector/J, node and npm (its pg and mysql2 come from `npm ci` in tests/clients/node).
+command -v psql >/dev/null 2>&1 || need+=(postgresql-client)
+command -v mariadb >/dev/null 2>&1 || need+=(mariadb-client)
+command -v javac >/dev/null 2>&1 || need+=(default-jdk-headless)
+[ -e /usr/share/java/postgresql.jar ] || need+=(libpostgresql-jdbc-java)
+[ -e /usr/share/java/mariadb-java-client.jar ] || need+=(libmariadb-java)
+command -v node >/dev/null 2>&1 || need+=(nodejs)
+command -v npm >/dev/null 2>&1 || need+=(npm)
 
 if [ ${#need[@]} -eq 0 ]; then
   exit 0

@@ -1,0 +1,12 @@
+const fs = require('fs');
+const { Pool } = require('pg');
+
+module.exports = new Pool({
+  host: '127.0.0.1',
+  port: {{PG_PORT}},
+  database: 'postgres',
+  user: 'app',
+  password: process.env.PGPASSWORD || '{{PASSWORD}}',
+  ssl: { ca: fs.readFileSync('certs/global-bundle.pem').toString() },
+  connectionTimeoutMillis: 5000,
+});
