@@ -17,9 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import pkcs7
-
 from rdsca import engines as engine_table
 from rdsca.api.audit import Clock, TargetSource, read_fleet, utc_now
 from rdsca.catalog import Catalog, KnownCA, load_catalog
@@ -144,26 +141,17 @@ def parse_endpoint(text: str, protocol: Protocol, server_name: str | None = None
     return Endpoint(m.group("v6") or m.group("host"), port, protocol, server_name)
 
 
-def load_trust_bundle(path: Path) -> TrustBundle:
-    """PEM, DER or PKCS#7 certificates from a file; bad input is a ConfigError (exit 2)."""
+def load_trust_bundle(path: Path, password: str | None = None) -> TrustBundle:
+    """The certificates of a bundle file in any format `rdsca trust check` reads (PEM, DER,
+    PKCS#7, JKS/JCEKS, PKCS#12; `password` for keystores); bad input is a ConfigError (exit 2)."""
+    from rdsca.readiness.bundles import BundleError, read_certificates
+
     data = read_input(path, what="--bundle", limit=BUNDLE_LIMIT)
-    loaders = (
-        x509.load_pem_x509_certificates,
-        pkcs7.load_pem_pkcs7_certificates,
-        lambda d: [x509.load_der_x509_certificate(d)],
-        pkcs7.load_der_pkcs7_certificates,
-    )
-    for load in loaders:
-        try:
-            certs = load(data)
-        except ValueError:
-            continue
-        if certs:
-            return TrustBundle(str(path), tuple(certs))
-    raise ConfigError(
-        f"--bundle {path}: no certificate found (PEM, DER or PKCS#7 expected; "
-        "for a Java keystore use `rdsca trust check`)"
-    )
+    try:
+        _fmt, certs = read_certificates(data, f"--bundle {path}", password=password)
+    except BundleError as exc:
+        raise ConfigError(str(exc)) from exc
+    return TrustBundle(str(path), tuple(certs))
 
 
 def probe(
@@ -171,6 +159,7 @@ def probe(
     protocol: Protocol | str = Protocol.POSTGRES,
     *,
     bundle: Path | None = None,
+    bundle_password: str | None = None,
     server_name: str | None = None,
     timeout: float = DEFAULT_TIMEOUT,
     catalog: Catalog | None = None,
@@ -179,7 +168,7 @@ def probe(
     """The chain `target` (HOST:PORT) presents; no credentials are sent. Every way the endpoint can
     fail to answer is an outcome of the result, not an exception."""
     endpoint = parse_endpoint(target, Protocol(protocol), server_name)
-    trust = load_trust_bundle(bundle) if bundle is not None else None
+    trust = load_trust_bundle(bundle, bundle_password) if bundle is not None else None
     return ProbeReport(
         probe_endpoint(endpoint, timeout=timeout, bundle=trust, catalog=catalog or load_catalog(), now=now())
     )
@@ -189,6 +178,7 @@ def probe_instances(
     targets: TargetSource,
     *,
     bundle: Path | None = None,
+    bundle_password: str | None = None,
     engines: Sequence[str] = (),
     tags: Sequence[tuple[str, str]] = (),
     id_globs: Sequence[str] = (),
@@ -200,7 +190,7 @@ def probe_instances(
     Server's TDS, no endpoint yet) are in `not_probed`, failed targets in `failed`."""
     from rdsca.readiness.gather import endpoints_of
 
-    trust = load_trust_bundle(bundle) if bundle is not None else None
+    trust = load_trust_bundle(bundle, bundle_password) if bundle is not None else None
     fleet = read_fleet(targets, engines=engines, tags=tags, id_globs=id_globs, now=now)
     endpoints, skipped = endpoints_of([i for i in fleet.instances if i.ca])
     results = probe_many(
@@ -260,6 +250,7 @@ def trust_scan(
     regions: Sequence[str] = (),
     *,
     limits: ScanLimits | None = None,
+    password: str | None = None,
     catalog: Catalog | None = None,
     now: Clock = utc_now,
 ) -> TrustScanReport:
@@ -271,8 +262,9 @@ def trust_scan(
         raise ConfigError(f"{root}: not a directory (use `rdsca trust check` for one file)")
     cat = catalog or load_catalog()
     wanted = trust_regions(cat, ca_id, regions)
+    bounds = limits or ScanLimits()
     return TrustScanReport(
-        scan_tree(root, ca_id, wanted, now=now(), catalog=cat, limits=limits or ScanLimits())
+        scan_tree(root, ca_id, wanted, now=now(), catalog=cat, limits=bounds, password=password)
     )
 
 

@@ -2,7 +2,11 @@
 
 Certificates are recognised by key identifier and fingerprint, not by name alone. The bundles
 shipped in `data/` are AWS's public files, unchanged; `load_catalog(extra=...)` adds a newer bundle
-(for example a fresh download of global-bundle.pem) without a new release of rdsca.
+(for example a fresh download of global-bundle.pem, or a private test hierarchy) without a new
+release of rdsca. An extra bundle's CA certificates are all learned, whatever their names: a
+certificate with the key of a known CA joins that CA; an intermediate joins the CA of the root that
+issued it (authority key identifier); a root named like AWS's (`... RSA2048 G2`) gets that CA id;
+any other root is its own CA, named after its subject (`CN=Example Test Root` -> `example-test-root`).
 """
 
 from __future__ import annotations
@@ -129,6 +133,78 @@ def _from_pem(data: bytes) -> Iterable[KnownCA]:
             yield known
 
 
+_REGION = re.compile(r"(?<![a-z0-9-])([a-z]{2}(?:-gov|-iso[a-z]?)?-[a-z]+-\d)(?![a-z0-9-])")
+_FAMILY = re.compile(r"\b(RSA|ECC)\s?(\d{3,4})\s+(G\d+)\b", re.I)
+
+
+def _entry(cert: x509.Certificate, ca_id: str, region: str | None, role: str, stage: str | None) -> KnownCA:
+    return KnownCA(
+        ca_id=ca_id,
+        region=region,
+        role=role,
+        stage=stage,
+        subject=cert.subject.rfc4514_string(),
+        common_name=common_name(cert.subject),
+        key_identifier=key_identifier(cert),
+        sha256=cert.fingerprint(hashes.SHA256()).hex(),
+        not_before=cert.not_valid_before_utc,
+        not_after=cert.not_valid_after_utc,
+        key=key_description(cert),
+    )
+
+
+def _is_ca(cert: x509.Certificate) -> bool:
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except (x509.ExtensionNotFound, ValueError):
+        return cert.subject == cert.issuer  # an old self-signed root without the extension
+
+
+def _authority_key(cert: x509.Certificate) -> str | None:
+    try:
+        value = cert.extensions.get_extension_for_class(x509.AuthorityKeyIdentifier).value
+    except (x509.ExtensionNotFound, ValueError):
+        return None
+    return value.key_identifier.hex() if value.key_identifier else None
+
+
+def _slug(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "private-ca"
+
+
+def learn(certs: Sequence[x509.Certificate], known: Sequence[KnownCA] = ()) -> list[KnownCA]:
+    """The CA certificates of an extra bundle, each with a CA id, recognised by key, issuer key
+    and fingerprint; the name decides only when nothing else does (a label)."""
+    by_key = {e.key_identifier: e for e in known if e.stage is None}
+    out: list[KnownCA] = []
+    roots_first = sorted((c for c in certs if _is_ca(c)), key=lambda c: c.subject != c.issuer)
+    for cert in roots_first:
+        ski = key_identifier(cert)
+        named = classify(cert)
+        self_signed = cert.subject == cert.issuer
+        role = "root" if self_signed else "intermediate"
+        if named is not None:
+            entry = named
+        elif ski in by_key:  # the key of a known CA: a re-issued certificate of it
+            same = by_key[ski]
+            entry = _entry(cert, same.ca_id, same.region, same.role, same.stage)
+        elif not self_signed and _authority_key(cert) in by_key:  # issued by a known root
+            issuer = by_key[str(_authority_key(cert))]
+            entry = _entry(cert, issuer.ca_id, issuer.region, "intermediate", issuer.stage)
+        else:
+            subject = cert.subject.rfc4514_string()
+            region_m = _REGION.search(subject)
+            family = _FAMILY.search(common_name(cert.subject))
+            if family:
+                ca_id = f"rds-ca-{family.group(1).lower()}{family.group(2)}-{family.group(3).lower()}"
+            else:
+                ca_id = _slug(common_name(cert.subject) or subject)
+            entry = _entry(cert, ca_id, region_m.group(1) if region_m else None, role, None)
+        out.append(entry)
+        by_key.setdefault(entry.key_identifier, entry)
+    return out
+
+
 @dataclass(frozen=True)
 class Catalog:
     entries: tuple[KnownCA, ...]
@@ -189,10 +265,10 @@ def _bundled() -> tuple[KnownCA, ...]:
 
 
 def load_catalog(extra: Sequence[Path] = ()) -> Catalog:
-    """The bundled catalogue, plus the RDS CAs found in `extra` PEM bundles."""
+    """The bundled catalogue, plus every CA certificate of the `extra` PEM bundles (see `learn`)."""
     entries = list(_bundled())
     for path in extra:
-        entries.extend(_from_pem(Path(path).read_bytes()))
+        entries.extend(learn(x509.load_pem_x509_certificates(Path(path).read_bytes()), entries))
     return Catalog(_dedupe(entries))
 
 

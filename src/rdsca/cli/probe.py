@@ -23,6 +23,7 @@ from rdsca.cli.options import (
 )
 from rdsca.errors import ConfigError, ExitCode
 from rdsca.readiness.probe import DEFAULT_TIMEOUT, Outcome, ProbeResult, Protocol
+from rdsca.redaction import register_secret
 from rdsca.report import probe as _renderers  # noqa: F401  (registers the renderers)
 from rdsca.report.registry import render
 
@@ -47,7 +48,18 @@ from rdsca.report.registry import render
 @click.option(
     "--bundle",
     type=click.Path(path_type=Path, dir_okay=False),
-    help="Trust bundle (PEM, DER, PKCS#7): would a client using it connect?",
+    help="Trust bundle (PEM, DER, PKCS#7, JKS/JCEKS, PKCS#12): would a client using it connect?",
+)
+@click.option(
+    "--password-env",
+    metavar="VAR",
+    help="Keystore password of --bundle from this environment variable (JKS default: changeit).",
+)
+@click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="Keystore password of --bundle from the first line of this file.",
 )
 @click.option("--server-name", metavar="NAME", help="Hostname to send (SNI) and verify. Default: HOST.")
 @click.option(
@@ -62,6 +74,7 @@ from rdsca.report.registry import render
 @click.pass_context
 def probe_command(ctx: click.Context, target: str | None, instances: bool, aws: AwsOptions,
                   selection: Selection, protocol: str, bundle: Path | None,
+                  password_env: str | None, password_file: Path | None,
                   server_name: str | None, timeout: float, catalog: Catalog, fmt: str,
                   output: Path | None) -> None:  # fmt: skip
     """Fetch the certificate chain a database endpoint presents; no credentials are sent.
@@ -77,16 +90,19 @@ def probe_command(ctx: click.Context, target: str | None, instances: bool, aws: 
     """
     if instances and target:
         raise ConfigError("give HOST:PORT or --instances, not both")
+    password = read_password(password_env, password_file)
+    register_secret(password)
     if instances:
-        fleet = probe_instances(lambda: resolve(aws), bundle=bundle, engines=selection.engines,
+        fleet = probe_instances(lambda: resolve(aws), bundle=bundle, bundle_password=password,
+                                    engines=selection.engines,
                                     tags=selection.tags, id_globs=selection.id_globs, timeout=timeout,
                                     catalog=catalog, now=now_utc)  # fmt: skip
         emit(render(fleet, fmt), output)
         ctx.exit(fleet_exit_code(fleet))
     if not target:
         raise ConfigError("give HOST:PORT, or --instances to probe every instance of the fleet")
-    one = probe(target, protocol, bundle=bundle, server_name=server_name, timeout=timeout,
-                    catalog=catalog, now=now_utc)  # fmt: skip
+    one = probe(target, protocol, bundle=bundle, bundle_password=password, server_name=server_name,
+                timeout=timeout, catalog=catalog, now=now_utc)  # fmt: skip
     emit(render(one, fmt), output)
     ctx.exit(probe_exit_code(one.result))
 

@@ -24,6 +24,7 @@ from rdsca.cli.options import (
 from rdsca.errors import ConfigError, ExitCode
 from rdsca.readiness.bundles import BundleError
 from rdsca.readiness.scan import ScanLimits
+from rdsca.redaction import register_secret
 from rdsca.report import trust as _renderers  # noqa: F401  (registers the renderers)
 from rdsca.report.registry import render
 
@@ -154,6 +155,17 @@ def check(
     help="Stop after this many files.",
 )
 @click.option("--all", "show_all", is_flag=True, help="Also list certificate files that hold no RDS CA.")
+@click.option(
+    "--password-env",
+    metavar="VAR",
+    help="Keystore password to try on keystores the tree gives no password for (never shown).",
+)
+@click.option(
+    "--password-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE",
+    help="The same password, from the first line of this file.",
+)
 @output_options(["table", "json"])
 @click.pass_context
 def scan(
@@ -166,6 +178,8 @@ def scan(
     at: str | None,
     max_files: int,
     show_all: bool,
+    password_env: str | None,
+    password_file: Path | None,
     fmt: str,
     output: Path | None,
 ) -> None:
@@ -180,8 +194,16 @@ def scan(
       rdsca trust scan ./services --for rds-ca-rsa2048-g1 --format json -o scan.json
     """
     limits = ScanLimits(max_files=max_files, max_bundle_bytes=max_mb * 1024 * 1024)
+    password = read_password(password_env, password_file)
+    register_secret(password)
     result = trust_scan(
-        path, ca_id, check_regions(regions), limits=limits, catalog=load_catalogue(extra), now=_now(at)
+        path,
+        ca_id,
+        check_regions(regions),
+        limits=limits,
+        password=password,
+        catalog=load_catalogue(extra),
+        now=_now(at),
     )
     emit(render(replace(result, show_all=show_all), fmt), output)
     if result.will_break:

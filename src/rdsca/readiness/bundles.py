@@ -131,6 +131,18 @@ def parse_bundle(
     return Bundle(source=source, format=fmt, certificates=certs, notes=tuple(notes))
 
 
+def read_certificates(
+    data: bytes, source: str, *, password: str | None = None
+) -> tuple[str, list[x509.Certificate]]:
+    """(format, certificates) of any bundle format `parse_bundle` reads, for a TLS context."""
+    if not data.strip():
+        raise BundleError(f"{source} is empty: no certificate in it")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fmt, found, _notes = _read_any(data, source, password)
+    return fmt, [cert for _loc, cert in found]
+
+
 def _read_any(data: bytes, source: str, password: str | None) -> tuple[str, Found, list[str]]:
     if b"-----BEGIN " in data:
         return "pem", *_read_pem(data, source)

@@ -70,11 +70,13 @@ class FileHints:
     python_mysql: str  # MYSQL_PY | PYMYSQL | "" (neither, or both)
 
     @classmethod
-    def of(cls, path: str, lower: str) -> FileHints:
+    def of(cls, path: str, lower: str, text: str = "") -> FileHints:
         ext = PurePosixPath(path).suffix.lower()
         java = ext in _JAVA_EXTS
         java_cfg = java or ext in _CONFIG_EXTS or PurePosixPath(path).name.lower() == "jvm.options"
-        pg = java_cfg and ("jdbc:postgresql" in lower or "org.postgresql" in lower)
+        # In Java source, lower-case sslmode / sslrootcert are pgjdbc's keys (Connector/J: sslMode).
+        pg_keys = java and ("sslmode" in text or "sslrootcert" in text)
+        pg = pg_keys or (java_cfg and ("jdbc:postgresql" in lower or "org.postgresql" in lower))
         maria = "jdbc:mariadb" in lower or "org.mariadb.jdbc" in lower
         mysql = "jdbc:mysql" in lower or "com.mysql" in lower
         py = ""

@@ -140,15 +140,40 @@ def is_env_file(path: str) -> bool:
     return name.startswith(".env") or name.endswith(".env") or name in {"dockerfile", "environment"}
 
 
+_DOC_EXTS = frozenset({".md", ".markdown", ".rst", ".adoc", ".asciidoc", ".html", ".htm"})
+_DOC_NAMES = ("readme", "changelog", "changes", "history", "license", "notice", "authors", "contributing")
+# A line that is only a comment: shell / YAML / ini / Python `#`, ini `;`, SQL `-- `, C-like `//`,
+# block comment lines `/*` and ` * `, XML `<!--`. (`--ssl-mode=...` is an option, not a comment.)
+_COMMENT = re.compile(r"^\s*(?:#|;|//|/\*|\*(?:\s|$)|<!--|--(?:\s|$))")
+
+
+# A key and a value as two string arguments: Properties.setProperty, HikariConfig.addDataSourceProperty,
+# Map.put... read as key=value.
+_KV_CALL = re.compile(
+    r"""\(\s*["']((?:javax\.net\.ssl\.)?(?:ssl|trust|serverSslCert|useSSL|verifyServerCertificate)[\w.-]*)["']"""
+    r"""\s*,\s*["']([^"']*)["']\s*\)""",
+    re.I,
+)
+
+
+def is_documentation(path: str) -> bool:
+    """README, CHANGELOG, Markdown / reStructuredText pages: text about settings, not settings."""
+    pure = PurePosixPath(path)
+    name = pure.name.lower()
+    return pure.suffix.lower() in _DOC_EXTS or name.startswith(_DOC_NAMES)
+
+
 def find_settings(path: str, text: str) -> list[Setting]:
-    """Every TLS setting in one file's text."""
+    """Every TLS setting in one file's text (none in documentation, none in comment lines)."""
     lower = text.lower()
-    if not any(k in lower for k in _KEYWORDS):
+    if not any(k in lower for k in _KEYWORDS) or is_documentation(path):
         return []
     lines = [ln[:4000] for ln in text.splitlines()]
+    if PurePosixPath(path).suffix.lower() in _CODE_EXTS:  # props.setProperty("sslmode", "require")
+        lines = [_KV_CALL.sub(r"(\1=\2)", ln) if "," in ln else ln for ln in lines]
     spans = _Spans(lines, PurePosixPath(path).suffix.lower() in _CODE_EXTS, _is_option_file(path))
-    spans.hints = drv.FileHints.of(path, lower)
-    hot = [no for no, line in enumerate(lines, start=1) if _hot(line)]
+    spans.hints = drv.FileHints.of(path, lower, text)
+    hot = [no for no, line in enumerate(lines, start=1) if _hot(line) and not _COMMENT.match(line)]
     refs = _find_refs(lines, hot)
     found: list[Setting] = []
     for no in hot:
@@ -575,3 +600,4 @@ def _nearest(
     if not near:
         return None
     return min(near, key=lambda r: (abs(r.line - s.line), r.line < s.line))
+

@@ -7,7 +7,8 @@ the TLS probe of the endpoint. The rules, first match wins for the verdict:
 | rule | verdict |
 |---|---|
 | a given bundle does not trust the target CA in the instance's region | at-risk |
-| a scanned setting or bundle will break | at-risk |
+| a scanned setting or bundle will break (a client that verifies, then would fall back to
+  plaintext, breaks unless the sessions show the server admits plaintext) | at-risk |
 | the server offers no TLS at all | ready |
 | every session is visible and none uses TLS | ready |
 | bundles were given and all trust the target CA | ready |
@@ -93,15 +94,46 @@ def _bundle_reasons(instance: Instance, target_ca: str, bundles: Sequence[TrustR
     return out
 
 
-def _scan_findings(scans: Sequence[ScanResult]) -> tuple[list[str], list[str]]:
+def _plaintext_sessions(listing: SessionListing | None) -> int:
+    """Live TCP sessions without TLS: evidence that the server admits plaintext."""
+    if listing is None:
+        return 0
+    local = ("socket", "Socket")
+    return sum(1 for s in listing.sessions if not s.is_self and s.tls is False and s.connection not in local)
+
+
+def _force_ssl_hint(instance: Instance) -> str:
+    """RDS for PostgreSQL before 15 defaults rds.force_ssl=0 (AWS, "Using SSL with a PostgreSQL DB
+    instance": "The rds.force_ssl parameter default value is 1 (on) for RDS for PostgreSQL version
+    15 and later"); say so where it applies."""
+    major = instance.engine_version.split(".", 1)[0]
+    if instance.engine == "postgres" and major.isdigit() and int(major) < 15:
+        return (
+            f" (PostgreSQL {major} defaults rds.force_ssl=0: if this instance's parameter group keeps "
+            "that, the client falls back to plaintext instead of failing)"
+        )
+    return ""
+
+
+def _scan_findings(
+    scans: Sequence[ScanResult], instance: Instance, listing: SessionListing | None
+) -> tuple[list[str], list[str]]:
     breaking, warnings = [], []
+    plaintext = _plaintext_sessions(listing)
     for scan in scans:
         for b in scan.bundles:
             if b.verdict == WILL_BREAK:
                 breaking.append(f"{b.path}: {b.detail}")
         for s in scan.settings:
             where = f"{s.setting.path}:{s.setting.line} ({s.setting.client} {s.setting.mode})"
-            if s.verdict == WILL_BREAK:
+            if s.verdict == WILL_BREAK and s.setting.category == FALLBACK and plaintext:
+                warnings.append(
+                    f"{where}: verification will fail, then it falls back to plaintext ({plaintext} "
+                    "plaintext session(s) show the server admits it)"
+                )
+            elif s.verdict == WILL_BREAK and s.setting.category == FALLBACK:
+                breaking.append(f"{where}: {s.detail}{_force_ssl_hint(instance)}")
+            elif s.verdict == WILL_BREAK:
                 breaking.append(f"{where}: {s.detail}")
             elif s.setting.category == NO_VERIFICATION:
                 warnings.append(f"{where}: verifies nothing, so it accepts any CA (and any server)")
@@ -133,10 +165,10 @@ def judge(instance: Instance, region: RegionCAs | None, target_ca: str, ev: Evid
         warnings.append(f"{target_ca} is not offered in {instance.region}: the plan will skip this instance")
     if instance.supported_cas and target_ca not in instance.supported_cas:
         warnings.append(f"{instance.engine} {instance.engine_version} does not support {target_ca}")
-    breaking, scan_warnings = _scan_findings(ev.scans)
+    listing = ev.sessions.listing if ev.sessions else None
+    breaking, scan_warnings = _scan_findings(ev.scans, instance, listing)
     warnings.extend(scan_warnings)
 
-    listing = ev.sessions.listing if ev.sessions else None
     clients = _tls_clients(listing)
     at_risk = _bundle_reasons(instance, target_ca, ev.bundles) + breaking
     reasons: list[str]
