@@ -192,9 +192,7 @@ CASES: tuple[Case, ...] = (
     _case("node-pg-url-verify-full-both", ".env DATABASE_URL sslmode=verify-full&sslrootcert= both roots"),
     _case("node-pg-url-require-old-root", ".env DATABASE_URL sslmode=require&sslrootcert= 2019 root"),
     _case("node-pg-url-prefer-old-root", ".env DATABASE_URL sslmode=prefer&sslrootcert= 2019 root"),
-    _case("node-pg-ssl-ca-old", "ssl: { ca: readFileSync(path.join(__dirname, ...)) }, old bundle",
-          known="a CA path built with path.join(__dirname, ...) is not resolved: unknown instead of "
-          "will-break"),
+    _case("node-pg-ssl-ca-old", "ssl: { ca: readFileSync(path.join(__dirname, ...)) }, old bundle"),
     _case("node-pg-ssl-ca-both", "ssl: { ca: readFileSync('certs/global-bundle.pem') }"),
     _case("node-pg-reject-unauthorized-false", "ssl: { rejectUnauthorized: false }"),
     _case("mysql2-ssl-ca-old", "ssl: { ca: readFileSync(old bundle) }"),
