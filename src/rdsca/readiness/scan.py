@@ -22,6 +22,7 @@ from rdsca.readiness import trust_settings as ts
 from rdsca.readiness import trust_sources_judge as sources_judge
 from rdsca.readiness.bundles import MAX_BUNDLE_BYTES, BundleError, parse_bundle, read_limited
 from rdsca.readiness.client_caps import ClientSeen
+from rdsca.readiness.ecosystems.tree import BUNDLE_NAMES, TreeContext
 from rdsca.readiness.trust_check import TRUSTED, TrustResult, default_regions, evaluate
 from rdsca.readiness.trust_sources_libs import is_lockfile
 
@@ -175,9 +176,10 @@ def scan_tree(
         checker.check(rel)
     settings: list[SettingFinding] = []
     sources = sources_judge.Sources(base, ca_id, wanted, bool(regions), when, cat)
+    tree = TreeContext.build(base, walk.text_files + walk.bundle_files)  # env files, default stores
     for rel, text in walk.texts():
         for s in ts.find_settings(rel, text):
-            settings.append(checker.judge(s))
+            settings.append(checker.judge(tree.refine(s)))
         sources.read(rel, text)
     sources.read_lockfiles(walk.lock_files)
     settings.extend(SettingFinding(j.setting, j.verdict, j.detail, j.bundle) for j in sources.judge(checker))
@@ -261,7 +263,7 @@ def _sort_file(w: _Walk, full: str, rel: str, name: str) -> None:
     ext = os.path.splitext(name)[1].lower()
     if is_lockfile(name):
         w.lock_files.append(rel)
-    elif ext in BUNDLE_EXTS:
+    elif ext in BUNDLE_EXTS or name in BUNDLE_NAMES:
         w.bundle_files.append(rel)
     elif ext in _BINARY_EXTS:
         w.skipped["binary"] += 1

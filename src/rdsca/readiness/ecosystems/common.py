@@ -1,0 +1,264 @@
+"""What the ecosystem rules share: the file being read, findings, CA values and their indirections.
+
+A CA file is often not written where the driver option is set but read from the environment:
+`env('MYSQL_ATTR_SSL_CA')` (Laravel), `${TRUSTSTORE}` (Spring, shell), `os.environ["DB_CA"]`,
+`process.env.DB_CA`, `ENV.fetch("DB_CA")` (ERB), `os.Getenv("DB_CA")`. Such a setting carries no
+CA file and a note naming the variable; the tree-wide pass (`tree.TreeContext`) then looks the
+variable up in the scanned tree's env files, and when no env file sets it the verdict is
+"unknown: set by environment variable X". A default written beside the variable is used meanwhile.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+from functools import cached_property
+from pathlib import PurePosixPath
+
+from rdsca.readiness.trust_settings import Setting, redact
+
+BaseRules = Callable[[str, str], list[Setting]]
+
+
+@dataclass(frozen=True)
+class Found:
+    """A finding, and whether it replaces the generic rules' findings on its lines (where the
+    generic line rules read the setting with another driver's semantics)."""
+
+    setting: Setting
+    replaces: bool = False
+    also_replaces: tuple[int, ...] = ()  # other lines whose generic findings this one stands for
+
+
+@dataclass
+class Source:
+    """One file's text, read once and shared by every rule."""
+
+    path: str
+    text: str
+    base: BaseRules  # the generic line rules, to judge a libpq- or MySQL-like setting the same way
+    lines: list[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lines = [ln[:4000] for ln in self.text.splitlines()]
+
+    @cached_property
+    def lower(self) -> str:
+        return self.text.lower()
+
+    @cached_property
+    def name(self) -> str:
+        return PurePosixPath(self.path).name.lower()
+
+    @cached_property
+    def ext(self) -> str:
+        return PurePosixPath(self.path).suffix.lower()
+
+    @cached_property
+    def _starts(self) -> list[int]:
+        starts, pos = [], 0
+        for line in self.text.splitlines(keepends=True):
+            starts.append(pos)
+            pos += len(line)
+        return starts
+
+    def line_of(self, offset: int) -> int:
+        """1-based line number of a character offset in the text."""
+        lo, hi = 0, len(self._starts) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self._starts[mid] <= offset:
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo + 1
+
+    def setting(
+        self,
+        line: int,
+        client: str,
+        mode: str,
+        category: str,
+        ca: CaValue | None = None,
+        note: str = "",
+    ) -> Setting:
+        """A Setting on `line`; a CA value read from an environment variable says so in the note."""
+        ca_ref, ca_line = (ca.ref, ca.line) if ca else (None, None)
+        if ca and ca.env:
+            note = "; ".join(n for n in (ca.env_note(), note) if n)
+        return Setting(
+            path=self.path,
+            line=line,
+            client=client,
+            mode=mode,
+            category=category,
+            ca_ref=ca_ref,
+            ca_line=ca_line,
+            text=redact(self.lines[line - 1] if 0 < line <= len(self.lines) else ""),
+            note=note,
+        )
+
+    def comment_line(self, line: int) -> bool:
+        """A line that is only a comment (in any of the languages read here)."""
+        s = self.lines[line - 1].lstrip() if 0 < line <= len(self.lines) else ""
+        return s.startswith(("#", "//", "/*", "* ", "<!--", ";", "REM "))
+
+
+_DOC_EXTS = frozenset({".md", ".markdown", ".rst", ".adoc", ".asciidoc"})
+
+
+def is_documentation(path: str) -> bool:
+    """Prose about a setup (README, *.md, *.rst), not a configuration any client reads."""
+    p = PurePosixPath(path)
+    return p.suffix.lower() in _DOC_EXTS or p.name.lower().startswith("readme")
+
+
+# --- CA values and environment variables -------------------------------------------------------
+
+ENV_VAR = re.compile(r"environment variable ([A-Za-z_][A-Za-z0-9_]*)")
+
+_ENV_FORMS: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(p)
+    for p in (
+        r"""%env\((?:[a-z_]+:)*(\w+)\)%""",  # Symfony / Doctrine parameters
+        r"""(?<![\w$])env\(\s*["'](\w+)["']\s*(?:,\s*["']([^"']*)["'])?""",  # Laravel, Prisma
+        r"""\$\{(\w+)(?::?-?([^}]*))?\}""",  # shell, Spring, Compose: ${X} ${X:default} ${X:-default}
+        r"""os\.environ\[\s*["'](\w+)["']\s*\]""",
+        r"""os\.(?:environ\.get|getenv)\(\s*["'](\w+)["']\s*(?:,\s*["']([^"']*)["'])?""",
+        r"""process\.env\.(\w+)(?:\s*(?:\|\||\?\?)\s*["'`]([^"'`]*)["'`])?""",
+        r"""process\.env\[\s*["'](\w+)["']\s*\](?:\s*(?:\|\||\?\?)\s*["'`]([^"'`]*)["'`])?""",
+        r"""ENV\.fetch\(\s*["'](\w+)["']\s*(?:,\s*["']([^"']*)["']|\)\s*\{\s*["']([^"']*)["'])?""",
+        r"""ENV\[\s*["'](\w+)["']\s*\](?:\s*\|\|\s*["']([^"']*)["'])?""",
+        r"""os\.Getenv\(\s*"(\w+)"\s*\)""",
+        r"""Environment\.GetEnvironmentVariable\(\s*"(\w+)"\s*\)""",
+        r"""System\.getenv\(\s*"(\w+)"\s*\)""",
+        r"""(?<![\w>])getenv\(\s*["'](\w+)["']\s*\)""",
+        r"""\$(?!\{)([A-Z_][A-Z0-9_]*)\b""",  # $X in shell and env files (upper case: not a PHP variable)
+    )
+)
+
+
+@dataclass(frozen=True)
+class CaValue:
+    """A CA file as a setting names it: a path (`ref`), or an environment variable (`env`), maybe
+    with a default path."""
+
+    ref: str | None
+    line: int | None
+    env: str | None = None
+
+    def env_note(self) -> str:
+        if not self.env:
+            return ""
+        if self.ref:
+            return f"CA file from environment variable {self.env} (default {self.ref})"
+        return f"unknown: set by environment variable {self.env}"
+
+
+def env_reference(fragment: str) -> tuple[str, str | None] | None:
+    """(variable, default) when the text reads an environment variable."""
+    for pattern in _ENV_FORMS:
+        m = pattern.search(fragment)
+        if m:
+            default = next((g for g in m.groups()[1:] if g), None)
+            return m.group(1), (default.strip() or None) if default else None
+    return None
+
+
+_QUOTED = re.compile(r"""["'`]([^"'`]+)["'`]""")
+
+
+def ca_value(fragment: str, line: int) -> CaValue | None:
+    """The CA file an expression names: an environment variable (with its default) or the first
+    quoted string (joined when it is `path.join(__dirname, 'certs', 'x.pem')`-like)."""
+    env = env_reference(fragment)
+    if env:
+        return CaValue(env[1], line, env[0])
+    parts = _QUOTED.findall(fragment)
+    if not parts:
+        bare = fragment.strip().strip(",;)\"'")
+        return CaValue(bare, line) if bare and re.fullmatch(r"[\w./~:\\-]+", bare) else None
+    if len(parts) > 1 and re.search(r"\b(?:join|resolve|Path|Combine)\s*\(", fragment):
+        return CaValue("/".join(p.strip("/") for p in parts), line)
+    return CaValue(parts[0], line)
+
+
+_JUNK_REF = re.compile(r"env|\$|<%|%\(|getenv|environ|process\.|[(>]")
+
+
+def fix_env_refs(src: Source, found: Iterable[Setting]) -> list[Setting]:
+    """The generic rules take `os.environ[` or `<%=` for a CA path; read the variable instead."""
+    out = []
+    for s in found:
+        if s.ca_ref and s.ca_line and _JUNK_REF.search(s.ca_ref):
+            line = src.lines[s.ca_line - 1] if s.ca_line <= len(src.lines) else ""
+            env = env_reference(line)
+            if env:
+                ca = CaValue(env[1], s.ca_line, env[0])
+                note = "; ".join(n for n in (ca.env_note(), s.note) if n)
+                s = replace(s, ca_ref=ca.ref, note=note)
+        out.append(s)
+    return out
+
+
+# --- judging through the generic rules ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Piece:
+    """One `key=value` of a setting spread over lines (a YAML mapping, a PHP array)."""
+
+    key: str
+    value: str | None
+    line: int
+    env: str | None = None  # the value comes from this environment variable (`value`: its default)
+
+
+def through_base(
+    src: Source, pieces: list[Piece], client: str | None = None, note: str = "", url: str = ""
+) -> list[Found]:
+    """Judge libpq-, MySQL- or JDBC-style keys with the generic rules, as if they were written on
+    one line (after `url`, a JDBC URL up to its `?`, when given), and put each finding back on the
+    line its key is written on."""
+    values = [p for p in pieces if p.value]
+    if not values:
+        return []
+    env_notes = [CaValue(p.value, p.line, p.env).env_note() for p in pieces if p.env]
+    note = "; ".join(n for n in (*env_notes, note) if n)
+    text = (
+        url + "&".join(f"{p.key}={p.value}" for p in values)
+        if url
+        else " ".join(f"{p.key}={p.value}" for p in values)
+    )
+    out = []
+    for s in src.base("ecosystems.conf", text):
+        key = s.mode.split("=")[0].lower().lstrip("-") if "=" in s.mode else ""
+        mode_piece = next((p for p in values if p.key.lower() == key), None)
+        ca_piece = next((p for p in values if s.ca_ref and p.value == s.ca_ref), None)
+        line = (mode_piece or ca_piece or values[0]).line
+        extra = "; ".join(n for n in (s.note, note) if n)
+        setting = src.setting(line, client or s.client, s.mode, s.category, note=extra)
+        setting = replace(setting, ca_ref=s.ca_ref, ca_line=ca_piece.line if ca_piece else None)
+        out.append(Found(setting, replaces=True))
+    return out
+
+
+def from_dir(directory: str, ref: str) -> str:
+    """A path the client resolves against `directory` (relative to the scanned root), written as
+    an absolute path under the root, the form the scan looks up first."""
+    if ref.startswith(("/", "~", "$")) or re.match(r"[A-Za-z]:[\\/]", ref):
+        return ref
+    return "/" + posixpath.normpath(posixpath.join(directory, ref)).lstrip("/")
+
+
+def query(url: str) -> dict[str, str]:
+    """The query parameters of a connection URL (last one wins; keys lower-cased)."""
+    out: dict[str, str] = {}
+    _, _, q = url.partition("?")
+    for part in re.split(r"[&;]", q):
+        key, sep, value = part.partition("=")
+        if sep:
+            out[key.strip().lower()] = value.strip()
+    return out

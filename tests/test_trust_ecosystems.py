@@ -1,0 +1,232 @@
+"""`rdsca trust scan` over one fixture tree per ecosystem (Node, Python, Java, .NET, PHP, Ruby, Go,
+Oracle Net, ProxySQL, libpq's implicit root file), each scanned twice: with AWS's old combined
+bundle (no G1 root) and with the 2025 global bundle placed where the tree's settings point."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jks
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from rdsca.cli.app import main
+from support.cli import run
+
+DATA = Path(str(resources.files("rdsca.catalog") / "data"))
+TREES = Path(__file__).parent / "data" / "ecosystems"
+BUNDLES = {"old": DATA / "rds-combined-ca-bundle-2019.pem", "new": DATA / "global-bundle-2025.pem"}
+W, OK, NV, UNK = "will-break", "ok", "no-verification", "unknown"
+
+
+@dataclass(frozen=True)
+class Tree:
+    pem: tuple[str, ...]  # where the bundle is put (as a PEM file)
+    expected: dict[str, tuple[str, str, str]]  # "file:line" -> (client, verdict with old, with new)
+    jks: tuple[str, ...] = ()  # where it is put as a Java keystore (password changeit)
+
+
+TREE = {
+    "node": Tree(
+        ("certs/rds-bundle.pem",),
+        {
+            ".env:2": ("prisma", W, OK),  # sslaccept=strict, sslcert relative to prisma/
+            ".env:3": ("prisma", NV, NV),  # sslcert without sslaccept: accept_invalid_certs
+            "Dockerfile:6": ("node", W, OK),  # ENV NODE_EXTRA_CA_CERTS
+            "knexfile.js:10": ("node", W, OK),  # ca: readFileSync(path.join(__dirname, ...))
+            "src/data-source.ts:11": ("node-mysql", UNK, UNK),  # TypeORM ssl: 'Amazon RDS'
+            "src/db.js:11": ("node-mysql2", UNK, UNK),  # mysql2 ssl: 'Amazon RDS'
+            "src/models/index.js:7": ("node-mysql2", UNK, UNK),  # Sequelize dialectOptions
+            "src/reporting.js:6": ("node-postgres", UNK, UNK),  # sslmode=require replaces ssl {ca}
+            "src/reporting.js:13": ("node-postgres", W, OK),  # sslrootcert in the URL
+            "src/reporting.js:17": ("node-postgres", NV, NV),  # sslmode=no-verify
+        },
+    ),
+    "python": Tree(
+        ("srv/shop/certs/rds-bundle.pem", "srv/shop/wallet/ewallet.pem"),
+        {
+            "etl/engines.py:7": ("libpq", W, OK),  # SQLAlchemy URL sslmode + sslrootcert
+            "etl/engines.py:11": ("pymysql", W, OK),  # mysql+pymysql ?ssl_ca=
+            "etl/engines.py:15": ("mysql-connector-python", NV, NV),  # ?ssl_ca= without ssl_verify_cert
+            "etl/engines.py:20": ("libpq", NV, NV),  # connect_args sslmode=require, no root file
+            "ledger/oracle.py:13": ("python-oracledb", W, OK),  # wallet_location -> ewallet.pem
+            "shop/settings.py:16": ("libpq", W, OK),  # Django OPTIONS, sslrootcert from .env
+            "shop/settings.py:25": ("mysqlclient", W, OK),  # Django OPTIONS ssl_mode + ssl {'ca'}
+        },
+    ),
+    "java": Tree(
+        ("billing/certs/rds-bundle.pem",),
+        {
+            "billing/Dockerfile:5": ("java", W, OK),  # JAVA_TOOL_OPTIONS -Djavax.net.ssl.trustStore
+            "billing/src/main/resources/application.yml:13": ("pgjdbc", W, OK),  # nested YAML
+            "billing/src/main/resources/application.yml:24": ("pgjdbc", NV, NV),  # pgjdbc require
+            "ledger/application-prod.properties:3": ("mariadb-connector-j", W, OK),  # serverSslCert
+            "reporting/src/main/resources/application.properties:2": ("mysql-connector-j", W, OK),  # cacerts
+        },
+        jks=("billing/certs/rds-truststore.jks", "reporting/jre/lib/security/cacerts"),
+    ),
+    "dotnet": Tree(
+        ("Orders.Api/certs/rds-bundle.pem", "app/certs/rds-bundle.pem"),
+        {
+            "Orders.Api/appsettings.json:8": ("mysqlconnector", W, OK),  # SslMode=VerifyFull;SslCa
+            "Orders.Api/appsettings.json:9": ("npgsql", W, OK),  # Root Certificate
+            "Orders.Api/appsettings.json:10": ("npgsql", NV, NV),  # Trust Server Certificate=true
+            "Orders.Api/appsettings.json:11": ("mysqlconnector", NV, NV),  # SslMode=Preferred
+            "Orders.Api/appsettings.json:12": ("sqlclient", UNK, UNK),  # Encrypt: the OS store
+            "Orders.Api/appsettings.json:13": ("sqlclient", NV, NV),  # TrustServerCertificate=True
+            "Catalog.Worker/Db.cs:13": ("mysqlconnector", W, OK),  # builder SslMode + SslCa
+            "Catalog.Worker/Db.cs:22": ("npgsql", UNK, UNK),  # RootCertificate from an env variable
+        },
+    ),
+    "php": Tree(
+        (
+            "var/www/shop/certs/rds-bundle.pem",
+            "shop/certs/rds-bundle.pem",
+            "billing/config/certs/rds-bundle.pem",
+            "certs/rds-bundle.pem",
+        ),
+        {
+            "billing/config/packages/doctrine.yaml:6": ("pdo_mysql", W, OK),  # %kernel.project_dir%
+            "scripts/nightly-export.php:8": ("pdo_mysql", NV, NV),  # VERIFY_SERVER_CERT false
+            "shop/config/database.php:21": ("pdo_mysql", W, OK),  # env('MYSQL_ATTR_SSL_CA') in .env
+            "shop/config/database.php:33": ("pdo_pgsql", W, OK),  # sslmode default + base_path()
+        },
+    ),
+    "ruby": Tree(
+        ("rails/config/certs/rds-bundle.pem", "config/certs/rds-bundle.pem"),
+        {
+            "config/database.yml:14": ("libpq", W, OK),  # sslrootcert from ERB ENV.fetch default
+            "config/database.yml:22": ("mysql2-ruby", W, OK),  # sslca Rails.root.join + :verify_identity
+            "config/database.yml:28": ("mysql2-ruby", NV, NV),  # ssl_mode: :required
+        },
+    ),
+    "go": Tree(
+        ("etc/orders/certs/rds-bundle.pem",),
+        {
+            "Makefile:1": ("golang-migrate", W, OK),  # x-tls-ca
+            "internal/db/mysql.go:26": ("go-mysql", W, OK),  # tls=rds, RegisterTLSConfig + ReadFile
+            "internal/db/mysql.go:32": ("go-mysql", UNK, UNK),  # tls=true: system roots
+            "internal/db/mysql.go:37": ("go-mysql", NV, NV),  # tls=skip-verify
+            "internal/db/postgres.go:9": ("libpq", W, OK),  # pgx DSN sslrootcert
+        },
+    ),
+    "oracle": Tree(
+        ("opt/oracle/wallet/ewallet.pem",),
+        {
+            "network/admin/sqlnet.ora:2": ("oracle-net", W, OK),  # WALLET_LOCATION
+            "network/admin/tnsnames.ora:3": ("oracle-net", W, OK),  # TCPS, the wallet beside it
+        },
+    ),
+    "proxysql": Tree(
+        ("etc/proxysql/rds-bundle.pem", "etc/proxysql/rds-bundle-2025.pem"),
+        {
+            "proxysql.cnf:15": ("proxysql", W, OK),  # ssl_p2s_ca in mysql_variables
+            "rotate-ca.sql:2": ("proxysql", W, OK),  # SET mysql-ssl_p2s_ca on the admin interface
+        },
+    ),
+    "libpq": Tree(
+        ("home/app/.postgresql/root.crt",),
+        {
+            "app/.env:3": ("libpq", W, OK),  # PGSSLMODE=verify-full, no root file named
+            "app/report.sh:4": ("libpq", W, OK),  # sslmode=verify-ca
+            "app/report.sh:5": ("libpq", W, OK),  # sslmode=require with root.crt: verify-ca
+        },
+    ),
+}
+# Clients these trees are about; findings of other rules (lockfiles, images) are not pinned here.
+CLIENTS = {client for tree in TREE.values() for client, _, _ in tree.expected.values()}
+
+
+def build(tmp_path: Path, name: str, bundle: str) -> Path:
+    root = tmp_path / name
+    shutil.copytree(TREES / name, root)
+    tree, pem = TREE[name], BUNDLES[bundle]
+    for rel in tree.pem:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(pem, root / rel)
+    certs = x509.load_pem_x509_certificates(pem.read_bytes())
+    entries = [
+        jks.TrustedCertEntry.new(f"rds{i}", c.public_bytes(serialization.Encoding.DER))
+        for i, c in enumerate(certs)
+    ]
+    for rel in tree.jks:
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(jks.KeyStore.new("jks", entries).saves("changeit"))
+    return root
+
+
+def scan(capsys: pytest.CaptureFixture[str], root: Path) -> tuple[int, dict[str, Any]]:
+    code, out, _ = run(capsys, "trust", "scan", str(root), "--format", "json")
+    return code, json.loads(out)
+
+
+@pytest.mark.parametrize("bundle", ["old", "new"])
+@pytest.mark.parametrize("name", sorted(TREE))
+def test_each_ecosystem_tree(capsys, tmp_path, name, bundle):
+    code, doc = scan(capsys, build(tmp_path, name, bundle))
+    found = {
+        f"{s['path']}:{s['line']}": (s["client"], s["verdict"])
+        for s in doc["settings"]
+        if s["client"] in CLIENTS
+    }
+    column = 1 if bundle == "old" else 2
+    assert found == {where: (row[0], row[column]) for where, row in TREE[name].expected.items()}
+    lines = [(s["path"], s["line"]) for s in doc["settings"]]
+    assert len(lines) == len(set(lines)), "two findings for one line"
+    if bundle == "old":
+        assert code == 3
+    else:
+        assert not any(s["verdict"] == W for s in doc["settings"] if s["client"] in CLIENTS)
+
+
+def test_a_ca_only_in_comments_and_documentation_gives_no_finding(capsys):
+    code, doc = scan(capsys, TREES / "comments")
+    assert code == 0 and doc["settings"] == [] and doc["bundles"] == []
+
+
+def test_details_say_what_decides(capsys, tmp_path):
+    _, doc = scan(capsys, build(tmp_path, "node", "old"))
+    detail = {f"{s['path']}:{s['line']}": s["detail"] for s in doc["settings"]}
+    assert "depends on the installed version" in detail["src/db.js:11"]
+    assert "replaces the ssl object on line 7" in detail["src/reporting.js:6"]
+    assert "accept_invalid_certs" in detail[".env:3"]
+    assert "hunter2" not in json.dumps(doc)  # the password in DATABASE_URL is masked
+    _, doc = scan(capsys, build(tmp_path / "x", "dotnet", "new"))
+    pricing = next(s for s in doc["settings"] if s["path"] == "Catalog.Worker/Db.cs" and s["line"] == 22)
+    assert pricing["detail"] == "unknown: set by environment variable PRICING_DB_CA"
+    _, doc = scan(capsys, build(tmp_path / "y", "python", "new"))
+    shop = next(s for s in doc["settings"] if s["path"] == "shop/settings.py" and s["line"] == 16)
+    assert "SHOP_DB_CA" in shop["detail"] and ".env:2" in shop["detail"]
+
+
+def test_an_env_variable_no_env_file_sets_is_unknown(capsys, tmp_path):
+    root = build(tmp_path, "python", "new")
+    (root / ".env").unlink()
+    _, doc = scan(capsys, root)
+    shop = next(s for s in doc["settings"] if s["path"] == "shop/settings.py" and s["line"] == 16)
+    assert shop["verdict"] == UNK and shop["detail"] == "unknown: set by environment variable SHOP_DB_CA"
+
+
+def test_pgsslrootcert_set_elsewhere_in_the_tree_is_followed(capsys, tmp_path):
+    root = build(tmp_path, "libpq", "new")
+    (root / "home/app/.postgresql/root.crt").unlink()
+    shutil.copy(BUNDLES["old"], root / "old-bundle.pem")
+    (root / "Dockerfile").write_text("FROM debian:12\nENV PGSSLROOTCERT=/old-bundle.pem\n")
+    _, doc = scan(capsys, root)
+    report = next(s for s in doc["settings"] if s["path"] == "app/report.sh" and s["line"] == 4)
+    assert report["verdict"] == W and report["bundle"] == "old-bundle.pem"
+    assert "PGSSLROOTCERT from Dockerfile:2" in report["detail"]
+
+
+def test_table_output_through_the_console_entry_point(capsys, tmp_path):
+    code = main(["trust", "scan", str(build(tmp_path, "go", "old"))])
+    out, err = capsys.readouterr()
+    assert code == 3 and "Traceback" not in err
+    assert re.search(r"will-break +internal/db/mysql\.go:26 +go-mysql +tls=rds ", out)
