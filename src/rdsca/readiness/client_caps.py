@@ -79,16 +79,15 @@ def fit(clients: Iterable[ClientSeen], targets: Iterable[str] = G1_TARGETS) -> t
         if not seen:
             out.append(TargetFit(ca_id, None))
             continue
-        refused = tuple(
-            f"{c.client} ({c.where}): {lim.reason}" for c in seen for lim in limits_for(c.client, ca_id)
-        )
+        refused = []
+        for lim in (lim for lim in LIMITS if lim.ca_id == ca_id):
+            where = list(dict.fromkeys(c.where for c in seen if c.client == lim.client))
+            if where:
+                more = f" and {len(where) - 3} more" if len(where) > 3 else ""
+                refused.append(f"{lim.client} ({', '.join(where[:3])}{more}): {lim.reason}")
         notes = (NOTES[ca_id],) if ca_id in NOTES else ()
-        out.append(TargetFit(ca_id, not refused, _dedupe(refused), notes))
+        out.append(TargetFit(ca_id, not refused, tuple(refused), notes))
     return tuple(out)
-
-
-def _dedupe(items: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(dict.fromkeys(items))
 
 
 def short(ca_id: str) -> str:
