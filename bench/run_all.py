@@ -31,6 +31,10 @@ is in `bench/README.md`.
 """
 
 
+# Real-client readiness accuracy: writes docs/readiness-accuracy.md (exit 1 on a false "ok").
+GENERATORS = [BENCH / "readiness_accuracy.py"]
+
+
 def benchmarks() -> list[Path]:
     return sorted(BENCH.glob("bench_*.py"))
 
@@ -80,6 +84,15 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         code = subprocess.call([sys.executable, str(script)], cwd=ROOT)
         print(f"== bench {name}: exit {code} in {time.perf_counter() - started:.0f} s ==", flush=True)
+        if code != 0:
+            failed.append(name)
+    for script in GENERATORS:  # pages of figures that are not timings
+        name = script.stem
+        if only and name not in only:
+            continue
+        print(f"== {name} ==", flush=True)
+        code = subprocess.call([sys.executable, str(script)], cwd=ROOT)
+        print(f"== {name}: exit {code} ==", flush=True)
         if code != 0:
             failed.append(name)
     page = assemble_docs()

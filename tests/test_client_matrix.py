@@ -29,9 +29,9 @@ pytestmark = [pytest.mark.realdb, pytest.mark.slow]
 
 
 @pytest.fixture(scope="module")
-def matrix() -> Matrix:
+def matrix(tmp_path_factory: pytest.TempPathFactory) -> Matrix:
     realdb.require_servers()
-    return clients.run_matrix()
+    return clients.run_matrix(work=tmp_path_factory.mktemp("client-matrix"))
 
 
 def row_of(matrix: Matrix, case: Case) -> Row:

@@ -129,6 +129,7 @@ def _case(name: str, config: str, **kw: Any) -> Case:
 
 
 FORCED = {"forced_tls": True}
+NO_CA_SSL = "my.cnf `ssl` without a CA file: TLS that verifies nothing, not found instead of no-verification"
 CASES: tuple[Case, ...] = (
     _case("psql-service-verify-full-old", "pg_service.conf sslmode=verify-full, 2019 root"),
     _case("psql-service-verify-full-both", "pg_service.conf sslmode=verify-full, both roots"),
@@ -181,9 +182,14 @@ CASES: tuple[Case, ...] = (
           "ssl-verify-server-cert says (that option is the host name check): no-verification "
           "instead of will-break"),
     _case("mariadb-cnf-skip-ssl", "my.cnf skip-ssl"),
+    _case("mariadb-cnf-ssl-no-ca", "my.cnf ssl, no CA file", known=NO_CA_SSL),
+    _case("mariadb-cnf-ssl-no-ca", "my.cnf ssl, no CA file", known=NO_CA_SSL, **FORCED),
     _case("connectorj-server-ssl-cert-old", "useSsl=true&serverSslCert= old bundle"),
     _case("connectorj-server-ssl-cert-both", "useSsl=true&serverSslCert= both roots"),
     _case("connectorj-trust-server-certificate", "useSsl=true&trustServerCertificate=true"),
+    _case("connectorj-ssl-mode-verify-full-old", "sslMode=verify-full&serverSslCert= old (pom.xml: 2.7.6)",
+          known="Connector/J 2.x has no sslMode option (3.0 added it) and connects without TLS; the tree's "
+          "pom.xml pins 2.7.6: will-break instead of no-tls"),
     _case("connectorj-truststore-old", "useSsl=true + JAVA_TOOL_OPTIONS trustStore (JKS, 2019 root)",
           store="old"),
     _case("connectorj-pkcs12-truststore-both", "trustStore= PKCS#12 (both roots) + trustStorePassword",
@@ -599,7 +605,7 @@ def forced_tls(pg: realdb.Postgres, maria: realdb.MariaDB) -> Iterator[None]:
 def _maria_global(maria: realdb.MariaDB, value: str) -> None:
     import pymysql
 
-    # Through the socket: a plaintext TCP session is refused once secure transport is required.
+    # Through the socket: a plaintext TCP connection is refused once secure transport is required.
     conn = pymysql.connect(
         unix_socket=str(maria.dir / "mysqld.sock"),
         user="admin",
@@ -616,7 +622,7 @@ def _maria_global(maria: realdb.MariaDB, value: str) -> None:
 def _rotate(servers: tuple[realdb.Postgres, realdb.MariaDB], generation: str, forced: bool) -> None:
     pg, maria = servers
     pg.rotate(generation)
-    if forced:  # realdb rotates MariaDB through a plaintext admin session
+    if forced:  # realdb rotates MariaDB through a plaintext admin connection
         _maria_global(maria, "OFF")
     maria.rotate(generation)
     if forced:
