@@ -65,6 +65,11 @@ TREE = {
         ("billing/certs/rds-bundle.pem",),
         {
             "billing/Dockerfile:5": ("java", W, OK),  # JAVA_TOOL_OPTIONS -Djavax.net.ssl.trustStore
+            "billing/src/main/resources/application-legacy.properties:2": (
+                "pgjdbc",
+                W,
+                OK,
+            ),  # the JVM's store
             "billing/src/main/resources/application.yml:13": ("pgjdbc", W, OK),  # nested YAML
             "billing/src/main/resources/application.yml:24": ("pgjdbc", NV, NV),  # pgjdbc require
             "ledger/application-prod.properties:3": ("mariadb-connector-j", W, OK),  # serverSslCert

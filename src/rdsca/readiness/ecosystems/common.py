@@ -180,7 +180,8 @@ def ca_value(fragment: str, line: int) -> CaValue | None:
     if not parts:
         bare = fragment.strip().strip(",;)\"'")
         return CaValue(bare, line) if bare and re.fullmatch(r"[\w./~:\\-]+", bare) else None
-    if len(parts) > 1 and re.search(r"\b(?:join|resolve|Path|Combine)\s*\(", fragment):
+    joined = len(parts) > 1 and re.search(r"\b(?:join|resolve|Path|Combine)\s*\(", fragment)
+    if joined or "__dirname" in fragment:  # path.join(__dirname, 'a', 'b'), __dirname + '/a/b'
         return CaValue("/".join(p.strip("/") for p in parts), line)
     return CaValue(parts[0], line)
 

@@ -28,6 +28,9 @@ _ENV_NOTE = re.compile(r"(?:set by|CA file from) environment variable ([A-Za-z_]
 _ASSIGN = re.compile(r"""^\s*(?:export\s+|ENV\s+|-\s+)?([A-Za-z_]\w*)\s*[=\s:]\s*["']?([^"'\s#]+)""")
 _JVM_CLIENTS = frozenset({"java", "jdbc", "mysql-connector-j", "mariadb-connector-j"})
 _PG_CLIENTS = frozenset({"libpq", "pgjdbc"})
+_JVM_OPTION_FILES = frozenset({"jvm.options", "setenv.sh", ".jvmopts", "java.opts"})
+_TRUST_STORE = re.compile(r"-Djavax\.net\.ssl\.trustStore=[\"']?([^\s\"']+)")
+_STORE_PASSWORD = re.compile(r"-Djavax\.net\.ssl\.trustStorePassword=[\"']?([^\s\"']+)")
 _LIBPQ_SOFT = frozenset({"sslmode=require", "sslmode=prefer", "sslmode=allow"})
 _WALLET_FILES = ("ewallet.pem", "ewallet.p12", "cwallet.sso")
 _MAX_ENV_BYTES = 256 * 1024
@@ -41,6 +44,9 @@ class TreeContext:
         default_factory=dict
     )  # var -> [(value, dir, "file:line")]
     wallets: dict[str, str] = field(default_factory=dict)  # directory of a sqlnet.ora -> its wallet
+    trust_stores: list[tuple[str, str, str, str | None]] = field(
+        default_factory=list
+    )  # value, dir, where, password
 
     @classmethod
     def build(cls, base: Path, files: list[str]) -> TreeContext:
@@ -49,8 +55,18 @@ class TreeContext:
             m = _WALLET_DIR.search(_read(base / rel))
             if m:
                 ctx.wallets[str(PurePosixPath(rel).parent)] = m.group(1)
-        for rel in sorted(f for f in files if is_env_file(f)):
+        for rel in sorted(f for f in files if is_env_file(f) or PurePosixPath(f).name in _JVM_OPTION_FILES):
             text = _read(base / rel)
+            here = str(PurePosixPath(rel).parent)
+            for no, line in enumerate(text.splitlines(), start=1):
+                store = _TRUST_STORE.search(line)
+                if store and not store.group(1).startswith("$"):
+                    password = _STORE_PASSWORD.search(line)
+                    ctx.trust_stores.append(
+                        (store.group(1), here, f"{rel}:{no}", password.group(1) if password else None)
+                    )
+            if not is_env_file(rel):
+                continue
             for no, line in enumerate(text.splitlines(), start=1):
                 m = _ASSIGN.match(line)
                 if m and not m.group(2).startswith("$"):
@@ -132,6 +148,17 @@ class TreeContext:
         return replace(s, ca_ref=found.ca_ref, note=_join(s.note, note))
 
     def _jvm_default(self, s: Setting) -> Setting:
+        """-Djavax.net.ssl.trustStore set for the JVM in the tree (JAVA_TOOL_OPTIONS in an env file,
+        jvm.options), else the JDK's own jssecacerts / cacerts when the tree holds one."""
+        parents = [str(p) for p in PurePosixPath(s.path).parents]
+        near = [t for t in self.trust_stores if t[1] in parents]
+        if near:
+            value, _, where, password = max(near, key=lambda t: len(t[1]))
+            note = _join(s.note, f"the JVM's trust store, set by -Djavax.net.ssl.trustStore in {where}")
+            s = replace(s, ca_ref=value, note=note)
+            if password is not None and hasattr(s, "password"):
+                s = replace(s, password=password)
+            return s
         for name in ("jssecacerts", "cacerts"):
             found = sorted(f for f in self.files if PurePosixPath(f).name == name)
             if found:
