@@ -122,7 +122,9 @@ def _scan_findings(
     plaintext = _plaintext_sessions(listing)
     for scan in scans:
         for b in scan.bundles:
-            if b.verdict == WILL_BREAK:
+            # A bundle that settings name is judged through them (each is below); one that no
+            # setting names may be used by anything.
+            if b.verdict == WILL_BREAK and not b.referenced_by:
                 breaking.append(f"{b.path}: {b.detail}")
         for s in scan.settings:
             where = f"{s.setting.path}:{s.setting.line} ({s.setting.client} {s.setting.mode})"
