@@ -96,6 +96,7 @@ class Case:
     config: str  # the setting, in a few words
     entry: str = ""  # python: "path.py:name"; node: "src/db.js"
     store: str | None = None  # roots in the case's truststore: old | both
+    bundles: tuple[tuple[str, str], ...] = ()  # (path, old | both): bundles no file names
     forced_tls: bool = False  # run while the server refuses plaintext
     known: str | None = None  # a known disagreement, with what is wrong (strict xfail)
     fails_before: str | None = None  # why the client cannot connect even to the old chain
@@ -140,6 +141,8 @@ CASES: tuple[Case, ...] = (
     _case("psql-env-prefer-old-root", ".env PGSSLMODE=prefer + PGSSLROOTCERT (2019 root)"),
     _case("psql-env-prefer-old-root", ".env PGSSLMODE=prefer + PGSSLROOTCERT (2019 root)", **FORCED),
     _case("psql-env-disable", ".env PGSSLMODE=disable"),
+    _case("psql-home-root-crt-old", ".env PGSSLMODE=verify-full, image's /root/.postgresql/root.crt (2019)",
+          bundles=(("root/.postgresql/root.crt", "old"),)),
     _case("psycopg-django-verify-full-old", "settings.py OPTIONS verify-full, old bundle"),
     _case("psycopg-django-verify-full-both", "settings.py OPTIONS verify-full, both roots"),
     _case("psycopg-url-verify-ca-old", ".env DATABASE_URL sslmode=verify-ca, 2019 root"),
@@ -201,6 +204,9 @@ CASES: tuple[Case, ...] = (
     _case("node-pg-ssl-ca-old", "ssl: { ca: readFileSync(path.join(__dirname, ...)) }, old bundle"),
     _case("node-pg-ssl-ca-both", "ssl: { ca: readFileSync('certs/global-bundle.pem') }"),
     _case("node-pg-reject-unauthorized-false", "ssl: { rejectUnauthorized: false }"),
+    _case("node-pg-ssl-true-extra-ca-old", "ssl: true + .env NODE_EXTRA_CA_CERTS= old bundle"),
+    _case("node-pg-ssl-true-extra-ca-both", "ssl: true + .env NODE_EXTRA_CA_CERTS= both roots",
+          known="NODE_EXTRA_CA_CERTS set in the same tree is not used to judge ssl: true: unknown instead of ok"),
     _case("mysql2-ssl-ca-old", "ssl: { ca: readFileSync(old bundle) }"),
     _case("mysql2-ssl-ca-both", "ssl: { ca: readFileSync(both roots) }"),
     _case("mysql2-reject-unauthorized-false", "ssl: { rejectUnauthorized: false }"),
@@ -310,6 +316,9 @@ def render(case: Case, dest: Path, pg_port: int, maria_port: int, stores: dict[s
             path.write_text(text)
             named.update(name for name in BUNDLE_FILES if name in text)
     pki = realdb.pki()
+    for rel, roots in case.bundles:
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(pki.old_bundle if roots == "old" else pki.both_bundle, out / rel)
     certs = out / "certs"
     for name in named:
         certs.mkdir(exist_ok=True)
@@ -514,16 +523,18 @@ def _cli_attempt(case: Case, d: Path) -> Attempt:
     env = _clean_env()
     if case.driver == "psql":
         env.update(read_env(d / ".env"))
+        if (d / "root").is_dir():  # an image's /root: libpq reads ~/.postgresql/root.crt
+            env["HOME"] = str(d / "root")
         args = ["psql", "-X", "-A", "-t", "-c", "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()"]
         if (d / "pg_service.conf").exists():
             env["PGSERVICEFILE"] = str(d / "pg_service.conf")
             args.insert(1, "service=app")
-        env.setdefault("PGCONNECT_TIMEOUT", "5")
+        env.setdefault("PGCONNECT_TIMEOUT", "30")
     else:
         args = [
             "mariadb",
             f"--defaults-file={d / 'my.cnf'}",
-            "--connect-timeout=5",
+            "--connect-timeout=30",
             "-N",
             "-B",
             "-e",
@@ -749,7 +760,8 @@ class _Drivers:
         self.runnable = runnable
         self.classes = classes
         self.python: _JsonDriver | None = None
-        self.node: _JsonDriver | None = None
+        self.node: dict[str | None, _JsonDriver] = {}  # NODE_EXTRA_CA_CERTS -> process
+        self.node_of: dict[str, str | None] = {}
         self.java: dict[str | None, _JavaDriver] = {}
         self.java_of: dict[str, str | None] = {}
 
@@ -758,9 +770,15 @@ class _Drivers:
         if "python" in drivers:
             env = _clean_env()
             self.python = _JsonDriver([sys.executable, str(CLIENTS / "python" / "driver.py")], env)
-        if "node" in drivers:
-            env = {**_clean_env(), "NODE_PATH": str(NODE_DIR / "node_modules")}
-            self.node = _JsonDriver(["node", str(NODE_DIR / "driver.js")], env)
+        for case, d in self.runnable:
+            if case.driver == "node":  # Node reads NODE_EXTRA_CA_CERTS once, at start
+                extra = read_env(d / ".env").get("NODE_EXTRA_CA_CERTS")
+                self.node_of[case.id] = extra
+                if extra not in self.node:
+                    env = {**_clean_env(), "NODE_PATH": str(NODE_DIR / "node_modules")}
+                    if extra:
+                        env["NODE_EXTRA_CA_CERTS"] = extra
+                    self.node[extra] = _JsonDriver(["node", str(NODE_DIR / "driver.js")], env)
         if "java" in drivers and self.classes:
             for case, d in self.runnable:
                 if case.driver == "java":
@@ -771,7 +789,7 @@ class _Drivers:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        for driver in [self.python, self.node, *self.java.values()]:
+        for driver in [self.python, *self.node.values(), *self.java.values()]:
             if driver:
                 with contextlib.suppress(Exception):
                     (driver.process if isinstance(driver, _JsonDriver) else driver).close()
@@ -784,8 +802,10 @@ class _Drivers:
         }
         if by["python"] and self.python:
             jobs.append((self.python.run, by["python"]))
-        if by["node"] and self.node:
-            jobs.append((self.node.run, by["node"]))
+        for extra, node in self.node.items():
+            mine = [(c, d) for c, d in by["node"] if self.node_of[c.id] == extra]
+            if mine:
+                jobs.append((node.run, mine))
         for options, jvm in self.java.items():
             mine = [(c, d) for c, d in by["java"] if self.java_of[c.id] == options]
             if mine:

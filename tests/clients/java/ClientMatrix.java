@@ -19,7 +19,7 @@ import java.util.Properties;
  */
 public final class ClientMatrix {
     public static void main(String[] args) throws Exception {
-        DriverManager.setLoginTimeout(5);
+        DriverManager.setLoginTimeout(30);
         BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
         StringBuilder out = new StringBuilder();
         String line;

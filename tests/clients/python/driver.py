@@ -50,7 +50,7 @@ def django_connect(databases: dict[str, Any]) -> Any:
     db = databases["default"]
     params = {**db.get("OPTIONS", {}), "dbname": db["NAME"], "user": db["USER"],
               "password": db["PASSWORD"], "host": db["HOST"], "port": db["PORT"]}  # fmt: skip
-    return psycopg.connect(connect_timeout=5, **params)
+    return psycopg.connect(connect_timeout=30, **params)
 
 
 def tls_in_use(obj: Any, engine: str) -> bool:

@@ -6,5 +6,5 @@ module.exports = mysql.createPool({
   user: 'app',
   password: process.env.DB_PASSWORD || '{{PASSWORD}}',
   ssl: { rejectUnauthorized: false },
-  connectTimeout: 5000,
+  connectTimeout: 30000,
 });

@@ -9,7 +9,7 @@ const pool = mysql.createPool({
   ssl: {
     ca: fs.readFileSync('certs/rds-combined-ca-bundle.pem'),
   },
-  connectTimeout: 5000,
+  connectTimeout: 30000,
 });
 
 module.exports = pool;

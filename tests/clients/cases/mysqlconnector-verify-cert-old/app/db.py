@@ -13,4 +13,4 @@ DB_CONFIG = {
 
 
 def connect():
-    return mysql.connector.connect(**DB_CONFIG, connection_timeout=5)
+    return mysql.connector.connect(**DB_CONFIG, connection_timeout=30)

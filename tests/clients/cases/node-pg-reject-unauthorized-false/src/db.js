@@ -7,5 +7,5 @@ module.exports = new Pool({
   user: 'app',
   password: process.env.PGPASSWORD || '{{PASSWORD}}',
   ssl: { rejectUnauthorized: false },
-  connectionTimeoutMillis: 5000,
+  connectionTimeoutMillis: 30000,
 });

@@ -8,5 +8,5 @@ module.exports = new Pool({
   user: 'app',
   password: process.env.PGPASSWORD || '{{PASSWORD}}',
   ssl: { ca: fs.readFileSync('certs/global-bundle.pem').toString() },
-  connectionTimeoutMillis: 5000,
+  connectionTimeoutMillis: 30000,
 });

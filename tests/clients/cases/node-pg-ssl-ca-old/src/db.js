@@ -11,7 +11,7 @@ const pool = new Pool({
   ssl: {
     ca: fs.readFileSync(path.join(__dirname, '..', 'certs', 'rds-combined-ca-bundle.pem')).toString(),
   },
-  connectionTimeoutMillis: 5000,
+  connectionTimeoutMillis: 30000,
 });
 
 module.exports = pool;

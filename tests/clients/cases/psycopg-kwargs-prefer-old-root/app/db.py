@@ -12,5 +12,5 @@ def connect():
         password="{{PASSWORD}}",
         sslmode="prefer",
         sslrootcert="certs/rds-ca-2019-root.pem",
-        connect_timeout=5,
+        connect_timeout=30,
     )

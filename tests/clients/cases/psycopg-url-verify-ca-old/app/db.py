@@ -4,4 +4,4 @@ import psycopg
 
 
 def connect():
-    return psycopg.connect(os.environ["DATABASE_URL"], connect_timeout=5)
+    return psycopg.connect(os.environ["DATABASE_URL"], connect_timeout=30)

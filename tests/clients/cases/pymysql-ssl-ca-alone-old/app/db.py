@@ -10,5 +10,5 @@ def connect():
         user="app",
         password="{{PASSWORD}}",
         ssl_ca="certs/rds-ca-2019-root.pem",
-        connect_timeout=5,
+        connect_timeout=30,
     )

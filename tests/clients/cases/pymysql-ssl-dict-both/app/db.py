@@ -10,5 +10,5 @@ def connect():
         user="app",
         password="{{PASSWORD}}",
         ssl={"ca": "certs/global-bundle.pem"},
-        connect_timeout=5,
+        connect_timeout=30,
     )

@@ -12,5 +12,5 @@ def connect():
         ssl_ca="certs/global-bundle.pem",
         ssl_verify_cert=True,
         ssl_verify_identity=True,
-        connect_timeout=5,
+        connect_timeout=30,
     )

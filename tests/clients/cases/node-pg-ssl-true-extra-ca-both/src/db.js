@@ -1,0 +1,11 @@
+const { Pool } = require('pg');
+
+module.exports = new Pool({
+  host: '127.0.0.1',
+  port: {{PG_PORT}},
+  database: 'postgres',
+  user: 'app',
+  password: process.env.PGPASSWORD || '{{PASSWORD}}',
+  ssl: true,
+  connectionTimeoutMillis: 30000,
+});
