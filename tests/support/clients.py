@@ -206,7 +206,8 @@ CASES: tuple[Case, ...] = (
     _case("node-pg-reject-unauthorized-false", "ssl: { rejectUnauthorized: false }"),
     _case("node-pg-ssl-true-extra-ca-old", "ssl: true + .env NODE_EXTRA_CA_CERTS= old bundle"),
     _case("node-pg-ssl-true-extra-ca-both", "ssl: true + .env NODE_EXTRA_CA_CERTS= both roots",
-          known="NODE_EXTRA_CA_CERTS set in the same tree is not used to judge ssl: true: unknown instead of ok"),
+          known="NODE_EXTRA_CA_CERTS set in the same tree is not used to judge ssl: true: unknown "
+          "instead of ok"),
     _case("mysql2-ssl-ca-old", "ssl: { ca: readFileSync(old bundle) }"),
     _case("mysql2-ssl-ca-both", "ssl: { ca: readFileSync(both roots) }"),
     _case("mysql2-reject-unauthorized-false", "ssl: { rejectUnauthorized: false }"),
