@@ -97,6 +97,7 @@ def fleet_instances() -> list[Instance]:
         instance(A2, "ap-south-1", "maint-dev", env="dev", cert_days=500, pending_actions=(rotation,)),
         instance(A2, "ap-south-1", "graph-dev", ca=None, cert_days=None, engine="neptune", env="dev"),
         instance(A2, "ap-south-1", "far-4096", ca="rds-ca-rsa4096-g1", cert_days=None, tags={"env": "qa"}),
+        instance(A2, "ap-south-1", "junk-ca", ca="rds-ca-default", cert_days=250, env="qa"),  # moto's default
     ]
 
 

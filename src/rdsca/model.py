@@ -182,6 +182,7 @@ class Fleet:
 class State(enum.StrEnum):
     UNMANAGED = "unmanaged"
     RETIRED_CA = "retired-ca"
+    UNKNOWN_CA = "unknown-ca"  # a CA id neither the region nor the catalogue knows
     EXPIRED = "expired"
     EXPIRING = "expiring"
     PENDING = "pending"

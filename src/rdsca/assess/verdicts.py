@@ -51,6 +51,8 @@ def _days_left(until: datetime | None, now: datetime) -> int | None:
 def _severity(state: State, days_left: int | None) -> Severity:
     if state in (State.EXPIRED, State.RETIRED_CA):
         return Severity.CRITICAL
+    if state is State.UNKNOWN_CA:  # nothing says when it ends: high, not the critical of a known end
+        return Severity.HIGH
     if state is State.UNMANAGED or days_left is None:
         return Severity.INFO
     for limit, severity in SEVERITY_BANDS:
@@ -70,6 +72,12 @@ def _catalogue_cas() -> tuple[tuple[str, datetime], ...]:
             earliest[e.ca_id] = min(earliest.get(e.ca_id, e.not_after), e.not_after)
             keys[e.ca_id] = e.key
     return tuple(sorted(earliest.items(), key=lambda kv: (_key_rank(keys[kv[0]]), kv[0])))
+
+
+@cache
+def known_ca_ids() -> frozenset[str]:
+    """Every CA id the catalogue knows, current or retired (rds-ca-2015, rds-ca-2019, the G1s)."""
+    return frozenset(load_catalog().ca_ids())
 
 
 def _key_rank(key: str) -> tuple[int, int]:
@@ -112,8 +120,12 @@ def judge(inst: Instance, region: RegionCAs | None, now: datetime, policy: Polic
         reasons.append(f"{what}: certificates not managed through RDS CAs (not rotated by rdsca)")
         state, days, target = State.UNMANAGED, None, None
     elif region is not None and authority is None:
-        state = State.RETIRED_CA
-        reasons.append(f"CA {inst.ca} is retired: not listed in {inst.region}{rotate}")
+        if inst.ca in known_ca_ids():
+            state = State.RETIRED_CA
+            reasons.append(f"CA {inst.ca} is retired: not listed in {inst.region}{rotate}")
+        else:  # a junk id (moto's rds-ca-default, a typo): never called retired, nor given a date
+            state = State.UNKNOWN_CA
+            reasons.append(f"unknown CA {inst.ca}: not listed in {inst.region}, not an RDS CA{rotate}")
         if cert_till is not None and cert_till <= now:
             reasons.append(f"server certificate expired {_date(cert_till)}")
     elif earliest is not None and earliest <= now:

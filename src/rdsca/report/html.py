@@ -21,12 +21,12 @@ from rdsca import schemas
 from rdsca.model import Audit, Severity, State, Verdict
 from rdsca.report.audit import SEVERITY_ORDER, sort_key, summary
 from rdsca.report.common import day, iso
+from rdsca.report.html_actions import Advice, advise, plan_outcomes
 from rdsca.report.timeline import earliest_expiry, timeline_svg
 
 REPORT_SCHEMA = schemas.REPORT
 ENV_TAG_KEYS = ("env", "environment", "stage", "tier")
 STATE_ORDER = {s.value: n for n, s in enumerate(State)}
-ACTION_STATES = (State.RETIRED_CA, State.EXPIRED, State.EXPIRING)
 
 
 def e(value: object) -> str:
@@ -50,11 +50,13 @@ def _asset(name: str) -> str:
 
 @dataclass(frozen=True)
 class Section:
-    """An extra part of the report (a rollout, readiness results). `body` is HTML built with `e()`."""
+    """An extra part of the report (a rollout, readiness results), HTML built with `e()`: `lead` is
+    what the reader needs first (shown at the top of the page, above the audit), `body` the detail."""
 
     id: str
     title: str
     body: str
+    lead: str = ""
 
 
 def env_of(tags: Any) -> str:
@@ -64,24 +66,6 @@ def env_of(tags: Any) -> str:
         if lowered.get(key):
             return str(lowered[key])
     return "(untagged)"
-
-
-def recommended_commands(v: Verdict) -> tuple[str, ...]:
-    """The exact commands that fix one instance, or () when nothing needs doing."""
-    i = v.instance
-    if v.state not in ACTION_STATES:
-        return ()
-    if v.recommended_ca and v.recommended_ca != i.ca:
-        return (
-            f"rdsca plan --to {v.recommended_ca} --id {i.id} --region {i.region}",
-            f"aws rds modify-db-instance --db-instance-identifier {i.id} "
-            f"--ca-certificate-identifier {v.recommended_ca} --apply-immediately --region {i.region}",
-        )
-    return tuple(
-        f"aws rds apply-pending-maintenance-action --resource-identifier {i.arn} "
-        f"--apply-action {a.action} --opt-in-type immediate --region {i.region}"
-        for a in i.certificate_actions
-    )
 
 
 def report_data(audit: Audit) -> dict[str, Any]:
@@ -104,13 +88,17 @@ def _breakdown(verdicts: Iterable[Verdict], key: Any) -> dict[str, dict[str, int
     return {k: dict(sorted(c.items())) for k, c in sorted(out.items())}
 
 
-def _cards(kind: str, counts: dict[str, int], keys: Sequence[str]) -> str:
+def tiles(kind: str, counts: dict[str, int], keys: Sequence[str], label: str) -> str:
+    """A row of summary tiles: the count of each key, zero ones muted."""
     cells = "".join(
-        f'<div class="card {kind}-{k}" data-summary="{kind}" data-key="{k}">'
-        f'<span class="n">{counts.get(k, 0)}</span><span class="k">{k}</span></div>'
+        f'<div class="card {kind}-{e(k)}{"" if counts.get(k) else " zero"}" data-summary="{kind}" '
+        f'data-key="{e(k)}"><span class="n">{counts.get(k, 0)}</span><span class="k">{e(k)}</span></div>'
         for k in keys
     )
-    return f'<div class="cards" aria-label="by {kind}">{cells}</div>'
+    return (
+        f'<div class="cards" role="group" aria-label="{e(label)}">'
+        f'<span class="cards-label">{e(label)}</span>{cells}</div>'
+    )
 
 
 def _breakdown_table(caption: str, kind: str, rows: dict[str, dict[str, int]]) -> str:
@@ -130,24 +118,32 @@ def _breakdown_table(caption: str, kind: str, rows: dict[str, dict[str, int]]) -
 
 
 def summary_section(audit: Audit, data: dict[str, Any]) -> str:
+    """Counts by state and severity as tiles, and the targets that could not be read."""
     s = data["summary"]
     failed = "".join(
         f"<li>{e(t.target.account_id)} {e(t.target.region)}: {e(t.error)}</li>" for t in audit.fleet.failed
     )
     warning = (
-        f'<div class="failed" role="alert"><strong>{len(audit.fleet.failed)} targets could not be read'
+        f'<div class="failed" role="alert"><strong>{len(audit.fleet.failed)} '
+        f"{'target' if len(audit.fleet.failed) == 1 else 'targets'} could not be read"
         f"</strong>; their instances are missing from this report:<ul>{failed}</ul></div>"
         if failed
         else ""
     )
     return (
-        '<section id="summary"><h2>Summary</h2>'
+        '<section id="summary"><h2>Instances by state</h2>'
         f'<p class="lead"><span id="total">{s["instances"]}</span> instances in '
         f"{len(audit.fleet.targets)} targets (account x region), "
         f"{s['targets_failed']} failed.</p>{warning}"
-        + _cards("state", s["by_state"], [x.value for x in State])
-        + _cards("severity", s["by_severity"], [x.value for x in Severity])
-        + '<div class="breakdowns">'
+        + tiles("state", s["by_state"], [x.value for x in State], "state")
+        + tiles("severity", s["by_severity"], [x.value for x in Severity], "severity")
+        + "</section>"
+    )
+
+
+def breakdown_section(data: dict[str, Any]) -> str:
+    return (
+        '<section id="breakdowns"><h2>By account, region and environment</h2><div class="breakdowns">'
         + _breakdown_table("By account", "account", data["by_account"])
         + _breakdown_table("By region", "region", data["by_region"])
         + _breakdown_table("By environment (env tag)", "env", data["by_env"])
@@ -155,58 +151,73 @@ def summary_section(audit: Audit, data: dict[str, Any]) -> str:
     )
 
 
+# (heading, sort type, column class): report.css gives each class a fixed share of the width, so
+# that the table fits the page, the recommended action included, and never scrolls sideways.
 COLUMNS = (
-    ("account", "text"),
-    ("region", "text"),
-    ("env", "text"),
-    ("instance", "text"),
-    ("engine", "text"),
-    ("CA", "text"),
-    ("expires", "text"),
-    ("days", "num"),
-    ("state", "num"),
-    ("severity", "num"),
-    ("reasons", "text"),
-    ("recommended action", "text"),
-    ("tags", "text"),
+    ("instance", "text", "c-id"),
+    ("account / region", "text", "c-where"),
+    ("env", "text", "c-env"),
+    ("CA", "text", "c-ca"),
+    ("expires", "num", "c-expires"),
+    ("state", "num", "c-state"),
+    ("severity", "num", "c-sev"),
+    ("reasons", "text", "c-reasons"),
+    ("recommended action", "text", "c-action"),
 )
 
 
-def _row(v: Verdict) -> str:
+def _command(command: str) -> str:
+    """A command that wraps between its words, never inside a flag (`--ca-certificate-identifier`)."""
+    return " ".join(
+        f'<span class="flag">{e(w)}</span>' if w.startswith("--") else e(w) for w in command.split(" ")
+    )
+
+
+def _action(advice: Advice) -> str:
+    commands = "".join(f"<code>{_command(c)}</code>" for c in advice.commands)
+    note = (
+        f'<span class="{"none" if not advice.commands else "note"}">{e(advice.note)}</span>'
+        if advice.note
+        else ""
+    )
+    return commands + note
+
+
+def _row(v: Verdict, advice: Advice) -> str:
     i = v.instance
     ends = earliest_expiry(v)
-    days = "" if v.days_left is None else str(v.days_left)
-    sev = v.severity.value
-    commands = recommended_commands(v)
-    action = "".join(f"<code>{e(c)}</code>" for c in commands) or (
-        f'<span class="none">no CA change: the server certificate renews under {e(i.ca)}</span>'
-        if v.state in ACTION_STATES
-        else '<span class="none">none</span>'
-    )
+    days = "" if v.days_left is None else f"{v.days_left} days"
+    sev, state = v.severity.value, v.state.value
     tags = " ".join(f"{k}={val}" for k, val in sorted(dict(i.tags).items()))
     cells = (
-        f"<td>{e(i.account_id)}</td>",
-        f"<td>{e(i.region)}</td>",
+        f'<td class="id" data-v="{e(i.id)}"><strong>{e(i.id)}</strong>'
+        f'<span class="sub">{e(i.engine)} {e(i.engine_version)}</span>'
+        + (f'<span class="sub tags">{e(tags)}</span>' if tags else "")
+        + "</td>",
+        f'<td data-v="{e(i.account_id)} {e(i.region)}">{e(i.account_id)}'
+        f'<span class="sub">{e(i.region)}</span></td>',
         f"<td>{e(env_of(i.tags))}</td>",
-        f'<td class="id">{e(i.id)}</td>',
-        f"<td>{e(i.engine)} {e(i.engine_version)}</td>",
-        f"<td>{e(i.ca or '-')}</td>",
-        f'<td data-v="{e(iso(ends) or "9999")}">{day(ends)}</td>',
-        f'<td class="num" data-v="{days or "1e9"}">{days}</td>',
-        f'<td data-v="{STATE_ORDER[v.state.value]}">{v.state.value}</td>',
+        f'<td class="ca">{e(i.ca or "-")}</td>',
+        f'<td class="expires" data-v="{"1e9" if v.days_left is None else v.days_left}">{day(ends)}'
+        f'<span class="sub">{days}</span></td>',
+        f'<td data-v="{STATE_ORDER[state]}">{state}</td>',
         f'<td data-v="{SEVERITY_ORDER[sev]}"><span class="sev sev-{sev}">{sev}</span></td>',
         f'<td class="reasons">{"<br>".join(e(r) for r in v.reasons)}</td>',
-        f'<td class="action">{action}</td>',
-        f'<td class="tags">{e(tags)}</td>',
+        f'<td class="action">{_action(advice)}</td>',
     )
-    return f'<tr class="row-{sev}">{"".join(cells)}</tr>'
+    return (
+        f'<tr class="row-{sev}" data-id="{e(i.id)}" data-state="{state}" data-severity="{sev}">'
+        f"{''.join(cells)}</tr>"
+    )
 
 
 def table_section(audit: Audit) -> str:
+    outcomes = plan_outcomes(audit)
+    cols = "".join(f'<col class="{c}">' for _, _, c in COLUMNS)
     head = "".join(
-        f'<th data-type="{t}" scope="col" tabindex="0" aria-sort="none">{name}</th>' for name, t in COLUMNS
+        f'<th data-type="{t}" scope="col" tabindex="0" aria-sort="none">{name}</th>' for name, t, _ in COLUMNS
     )
-    rows = "".join(_row(v) for v in sorted(audit.verdicts, key=sort_key))
+    rows = "".join(_row(v, advise(v, outcomes)) for v in sorted(audit.verdicts, key=sort_key))
     states = "".join(f'<option value="{s.value}">{s.value}</option>' for s in State)
     sevs = "".join(f'<option value="{s.value}">{s.value}</option>' for s in Severity)
     return (
@@ -215,14 +226,16 @@ def table_section(audit: Audit) -> str:
         'aria-label="Filter instances">'
         f'<select id="state-filter" aria-label="State"><option value="">any state</option>{states}</select>'
         f'<select id="severity-filter" aria-label="Severity"><option value="">any severity</option>{sevs}'
-        '</select><span id="shown" aria-live="polite"></span></div>'
-        f'<div class="scroll"><table id="instances"><thead><tr>{head}</tr></thead>'
+        '</select><button id="clear-filter" type="button">show all</button>'
+        '<span id="shown" aria-live="polite"></span></div>'
+        f'<div class="scroll"><table id="instances"><colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead>'
         f"<tbody>{rows}</tbody></table></div></section>"
     )
 
 
 def render_html(audit: Audit, sections: Sequence[Section] = (), title: str = "RDS certificate report") -> str:
-    """The whole report as one HTML document."""
+    """The whole report as one HTML document: what the reader needs first (a run's outcome, readiness
+    and state tiles), then the timeline, the instances, the breakdowns and each section's detail."""
     data = report_data(audit)
     css = _asset("report.css")
     script = _asset("report.js")
@@ -230,11 +243,17 @@ def render_html(audit: Audit, sections: Sequence[Section] = (), title: str = "RD
         f"default-src 'none'; style-src '{_sha256(css)}'; script-src '{_sha256(script)}'; "
         "img-src data:; base-uri 'none'; form-action 'none'"
     )
+    leads = "".join(
+        f'<section id="{e(s.id)}-lead" class="lead-block"><h2>{e(s.title)}</h2>{s.lead}</section>'
+        for s in sections
+        if s.lead
+    )
     extra = "".join(f'<section id="{e(s.id)}"><h2>{e(s.title)}</h2>{s.body}</section>' for s in sections)
     nav = "".join(
         f'<a href="#{a}">{t}</a>'
         for a, t in (("summary", "Summary"), ("timeline", "Timeline"), ("table", "Instances"))
     ) + "".join(f'<a href="#{e(s.id)}">{e(s.title)}</a>' for s in sections)
+    env = lambda v: env_of(v.instance.tags)  # noqa: E731
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en"><head><meta charset="utf-8">'
@@ -244,9 +263,11 @@ def render_html(audit: Audit, sections: Sequence[Section] = (), title: str = "RD
         f"<title>{e(title)}, {day(audit.generated_at)}</title><style>{css}</style></head><body>"
         f"<header><h1>{e(title)}</h1><p>Generated {e(iso(audit.generated_at))} by rdsca. "
         f"Warning horizon: {audit.warn_days} days.</p><nav>{nav}</nav></header><main>"
+        + leads
         + summary_section(audit, data)
-        + timeline_svg(audit.verdicts, audit.generated_at, audit.warn_days)
+        + timeline_svg(audit.verdicts, audit.generated_at, audit.warn_days, env)
         + table_section(audit)
+        + breakdown_section(data)
         + extra
         + "</main>"
         f'<script type="application/json" id="rdsca-data">{_json(data)}</script>'

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rdsca.report.html import Section, e
+from rdsca.report.html import Section, e, tiles
 
 ORDER = {"at-risk": 0, "unknown": 1, "ready": 2}
 
@@ -31,6 +31,34 @@ def _bundle(b: dict[str, Any], target: Any) -> str:
     return f"<li>{e(b.get('path'))}: {verdict} {e(target)}{notes}</li>"
 
 
+def readiness_lead(doc: dict[str, Any], insts: list[dict[str, Any]]) -> str:
+    """The verdicts as tiles (at risk first), the trust bundles' answer, and who is at risk."""
+    counts = {str(k): int(n) for k, n in (doc.get("summary") or {}).items()}
+    for i in insts:  # a summary that lacks a verdict the instances carry still shows it
+        counts.setdefault(
+            str(i.get("verdict")), sum(1 for j in insts if j.get("verdict") == i.get("verdict"))
+        )
+    keys = [*ORDER, *sorted(set(counts) - set(ORDER))]
+    at_risk = [str(i.get("id")) for i in insts if i.get("verdict") == "at-risk"]
+    names = ", ".join(e(x) for x in at_risk[:15]) + (
+        f" and {len(at_risk) - 15} more" if len(at_risk) > 15 else ""
+    )
+    target = e(doc.get("target_ca"))
+    bundles = "".join(
+        f"<li>{e(b.get('path'))}: {'trusts' if b.get('trusted') else 'does not trust'} {target}"
+        + (" (why: under Client readiness below)" if b.get("warnings") else "")
+        + "</li>"
+        for b in doc.get("bundles") or []
+    )
+    return (
+        f'<p class="lead">Clients checked for <strong>{e(doc.get("target_ca"))}</strong> at '
+        f"{e(doc.get('generated_at'))}.</p>"
+        + tiles("verdict", counts, keys, "readiness")
+        + (f'<p class="lead"><strong>At risk:</strong> {names}</p>' if at_risk else "")
+        + (f'<ul class="bundles">{bundles}</ul>' if bundles else "")
+    )
+
+
 def readiness_section(doc: dict[str, Any]) -> Section:
     insts = sorted(doc["instances"], key=lambda i: (ORDER.get(str(i.get("verdict")), 3), str(i.get("id"))))
     summary = ", ".join(f"{e(n)} {e(k)}" for k, n in sorted((doc.get("summary") or {}).items()))
@@ -44,4 +72,4 @@ def readiness_section(doc: dict[str, Any]) -> Section:
         "<th>verdict</th><th>why</th><th>TLS clients</th><th>warnings</th></tr></thead>"
         f"<tbody>{rows}</tbody></table>"
     )
-    return Section(id="readiness", title="Client readiness", body=body)
+    return Section(id="readiness", title="Client readiness", body=body, lead=readiness_lead(doc, insts))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from rdsca.api.report import RunHistory
@@ -65,9 +65,9 @@ def _downtime_cell(detail: dict[str, Any] | None) -> str:
     return f'<td class="num"{title}>{e(down_text(detail))}</td>'
 
 
-def _status(value: str) -> str:
+def _status(value: str, text: str | None = None) -> str:
     cls = "bad" if value in BAD else "ok" if value == StepStatus.VERIFIED.value else ""
-    return f'<span class="{cls}">{e(value)}</span>'
+    return f'<span class="{cls}">{e(value if text is None else text)}</span>'
 
 
 def _steps_table(steps: Sequence[StepRecord], events: Sequence[EventRecord]) -> str:
@@ -109,30 +109,94 @@ def _waves_table(steps: Sequence[StepRecord], times: dict[str, tuple[datetime, d
     )
 
 
-def _run_line(run: RunRecord) -> str:
+def _clock(at: str | None) -> str:
+    """A journal time as people read it: 2026-12-02 15:00:23 UTC."""
+    when = _when(at)
+    return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if when else "-"
+
+
+def _run_text(run: RunRecord) -> str:
     took = _span(_when(run.created_at), _when(run.updated_at))
     return (
-        f"<p>Run <strong>{e(run.id)}</strong> ({e(run.kind)}) to {e(run.target_ca)}: "
-        f"{_status(run.status)}, started {e(run.created_at)}, last change {e(run.updated_at)} ({took}).</p>"
+        f"Run <strong>{e(run.id)}</strong> ({e(run.kind)}) to {e(run.target_ca)}: "
+        f"{_status(run.status)}, started {_clock(run.created_at)}, last change {_clock(run.updated_at)} "
+        f"({took})."
     )
+
+
+def _run_line(run: RunRecord) -> str:
+    return f"<p>{_run_text(run)}</p>"
+
+
+def _wave_tile(wave: str, members: Sequence[StepRecord], span: str) -> str:
+    """One wave at a glance: its name, its steps by status (failures first), how long it took."""
+    counts = Counter(s.status for s in members)
+    bad = sum(n for k, n in counts.items() if k in BAD)
+    settled = sum(
+        counts.get(k.value, 0) for k in (StepStatus.VERIFIED, StepStatus.ROLLED_BACK, StepStatus.SKIPPED)
+    )
+    kind = "bad" if bad else "ok" if settled == len(members) else "open"
+    parts = ", ".join(
+        _status(k, f"{n} {k}") for k, n in sorted(counts.items(), key=lambda kv: (kv[0] not in BAD, kv[0]))
+    )
+    steps = f"{len(members)} {'step' if len(members) == 1 else 'steps'}" + (f" in {span}" if span else "")
+    return (
+        f'<div class="card wave wave-{kind}" data-wave-tile="{e(wave)}" data-outcome="{kind}">'
+        f'<span class="n">{e(wave)}</span><span class="counts">{parts}</span>'
+        f'<span class="k">{steps}</span></div>'
+    )
+
+
+def outcome_lead(history: RunHistory) -> str:
+    """What a reader of the change needs first: the run's status, its outcome per wave, the steps that
+    failed and the rollbacks that undid it."""
+    run, steps = history.run, history.steps
+    times = _times(history.events)
+    tiles = []
+    for wave in dict.fromkeys(s.wave for s in steps):
+        members = [s for s in steps if s.wave == wave]
+        spans = [times[s.key] for s in members if s.key in times]
+        start = min((a for a, _ in spans), default=None)
+        tiles.append(_wave_tile(wave, members, _span(start, max((b for _, b in spans), default=None))))
+    parts = [
+        f'<p class="run-line">{_run_text(run)}</p>',
+        '<div class="cards" role="group" aria-label="outcome per wave"><span class="cards-label">waves</span>'
+        + ("".join(tiles) or '<span class="none">no steps</span>')
+        + "</div>",
+    ]
+    failed = [s for s in steps if s.status in BAD]
+    if failed:
+        items = "".join(
+            f"<li><strong>{e(s.ident)}</strong> ({e(s.account)} {e(s.region)}, wave {e(s.wave)}): "
+            f"{e(s.status)}: {e(s.reason or '')}</li>"
+            for s in failed
+        )
+        parts.append(
+            f'<div class="failed" role="alert" id="run-failures"><strong>{len(failed)} '
+            f"{'step' if len(failed) == 1 else 'steps'} failed or interrupted</strong><ul>{items}</ul></div>"
+        )
+    if history.rollbacks:
+        items = "".join(
+            f'<li data-rollback="{e(rb.run.id)}">rolled back by <strong>{e(rb.run.id)}</strong>: '
+            f"{_status(rb.run.status)}, "
+            + e(
+                ", ".join(f"{n} {k}" for k, n in sorted(Counter(s.status for s in rb.steps).items()))
+                or "no steps"
+            )
+            + f" ({_clock(rb.run.created_at)})</li>"
+            for rb in history.rollbacks
+        )
+        parts.append(f'<ul class="rollbacks" id="run-rollbacks">{items}</ul>')
+    return "".join(parts)
 
 
 def run_section(history: RunHistory) -> Section:
     run, steps = history.run, history.steps
     times = _times(history.events)
-    failed = [s for s in steps if s.status in BAD]
     parts = [_run_line(run), _waves_table(steps, times)]
-    if failed:
-        items = "".join(
-            f"<li>{e(s.ident)} ({e(s.region)}): {e(s.status)}: {e(s.reason or '')}</li>" for s in failed
-        )
-        parts.append(
-            f'<div class="failed" role="alert"><strong>{len(failed)} steps failed</strong>'
-            f"<ul>{items}</ul></div>"
-        )
     parts.append("<h3>Steps</h3>" + _steps_table(steps, history.events))
     if history.rollbacks:
         parts.append("<h3>Rollbacks</h3>")
         for rb in history.rollbacks:
             parts.append(_run_line(rb.run) + _steps_table(rb.steps, rb.events))
-    return Section(id="rollout", title=f"Rollout {run.id}", body="".join(parts))
+    return Section(id="rollout", title=f"Rollout {run.id}", body="".join(parts), lead=outcome_lead(history))

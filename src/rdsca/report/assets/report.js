@@ -8,8 +8,9 @@
   var filter = document.getElementById("filter");
   var stateFilter = document.getElementById("state-filter");
   var severityFilter = document.getElementById("severity-filter");
+  var clear = document.getElementById("clear-filter");
   var shown = document.getElementById("shown");
-  var STATE_COL = 8, SEVERITY_COL = 9;
+  var picked = null;  // the instance ids of a timeline mark, or null
   var haystack = rows.map(function (r) { return r.textContent.toLowerCase(); });
 
   function key(row, col, numeric) {
@@ -39,14 +40,17 @@
     var words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
     var st = stateFilter.value, sev = severityFilter.value, n = 0;
     rows.forEach(function (r, i) {
-      var ok = words.every(function (w) { return haystack[i].indexOf(w) >= 0; }) &&
-        (!st || r.cells[STATE_COL].textContent === st) &&
-        (!sev || r.cells[SEVERITY_COL].textContent === sev);
+      var ok = (!picked || picked.indexOf(r.getAttribute("data-id")) >= 0) &&
+        words.every(function (w) { return haystack[i].indexOf(w) >= 0; }) &&
+        (!st || r.getAttribute("data-state") === st) &&
+        (!sev || r.getAttribute("data-severity") === sev);
       r.hidden = !ok;
       if (ok) { n += 1; }
     });
-    shown.textContent = n + " of " + rows.length + " instances shown";
+    shown.textContent = n + " of " + rows.length + " instances shown" + (picked ? " (from the timeline)" : "");
   }
+
+  function typed() { picked = null; apply(); }
 
   headers.forEach(function (th, col) {
     th.addEventListener("click", function () { sortBy(col); });
@@ -54,14 +58,22 @@
       if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); sortBy(col); }
     });
   });
-  filter.addEventListener("input", apply);
-  stateFilter.addEventListener("change", apply);
-  severityFilter.addEventListener("change", apply);
-  Array.prototype.forEach.call(document.querySelectorAll("#timeline-svg .mark"), function (m) {
-    m.addEventListener("click", function () {
-      filter.value = m.getAttribute("data-id");
+  filter.addEventListener("input", typed);
+  stateFilter.addEventListener("change", typed);
+  severityFilter.addEventListener("change", typed);
+  clear.addEventListener("click", function () {
+    picked = null; filter.value = ""; stateFilter.value = ""; severityFilter.value = ""; apply();
+  });
+  Array.prototype.forEach.call(document.querySelectorAll("#timeline-svg [data-ids]"), function (m) {
+    function pick() {
+      picked = m.getAttribute("data-ids").split(" ");
+      filter.value = ""; stateFilter.value = ""; severityFilter.value = "";
       apply();
       document.getElementById("table").scrollIntoView();
+    }
+    m.addEventListener("click", pick);
+    m.addEventListener("keydown", function (ev) {
+      if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); pick(); }
     });
   });
   shown.textContent = rows.length + " of " + rows.length + " instances shown";
