@@ -228,7 +228,8 @@ def test_my_cnf_option_prefixes(capsys, tmp_path):
         "[mysqldump]\nssl-ca = /certs/rds-combined-ca-bundle.pem\nenable-ssl-verify-server-cert\n\n"
         "[mysqladmin]\nssl-ca=/certs/global-bundle.pem\nloose-ssl-verify-server-cert = 1\n\n"
         "[mysqlcheck]\ndisable-ssl-verify-server-cert\n\n"
-        "[mysqlimport]\nloose-skip-ssl\n",
+        "[mysqlimport]\nloose-skip-ssl\n\n"
+        "[mysqlshow]\nssl\n",
     )
     write(
         root,
@@ -238,11 +239,14 @@ def test_my_cnf_option_prefixes(capsys, tmp_path):
     code, doc, _ = scan(capsys, root)
     assert code == 3
     assert verdicts(doc) == {
-        "etc/mysql/conf.d/client.cnf:3": ("no-verification", "mysql"),
+        # skip-ssl-verify-server-cert drops only the host name check: the chain is still checked
+        # against the group's ssl-ca (the mariadb CLI, seen by the real-client matrix).
+        "etc/mysql/conf.d/client.cnf:3": ("will-break", "mysql"),
         "etc/mysql/conf.d/client.cnf:7": ("will-break", "mysql"),
         "etc/mysql/conf.d/client.cnf:11": ("ok", "mysql"),
         "etc/mysql/conf.d/client.cnf:14": ("no-verification", "mysql"),
         "etc/mysql/conf.d/client.cnf:17": ("no-tls", "mysql"),
+        "etc/mysql/conf.d/client.cnf:20": ("no-verification", "mysql"),  # bare `ssl`, no ssl-ca
         "ops/backup.sh:2": ("no-verification", "mysql"),
     }
 
@@ -263,6 +267,16 @@ def test_mysql_connector_python_is_named_and_judged_as_itself(capsys, tmp_path):
     )
     write(
         root,
+        "app/config.py",
+        "import mysql.connector\n\nDB_CONFIG = {\n"
+        '    "host": "reports.example",\n'
+        '    "ssl_ca": "/certs/rds-combined-ca-bundle.pem",\n'
+        "}\n"
+        'ARCHIVE = {"host": "archive.example", "ssl_disabled": True}\n'
+        "conn = mysql.connector.connect(**DB_CONFIG)\n",
+    )
+    write(
+        root,
         "app/legacy.py",
         'import pymysql\n\nlegacy = pymysql.connect(host="l.example", ssl_ca="/certs/global-bundle.pem")\n',
     )
@@ -273,6 +287,8 @@ def test_mysql_connector_python_is_named_and_judged_as_itself(capsys, tmp_path):
         "app/inventory.py:3": ("no-verification", "mysql-connector-python"),
         "app/inventory.py:7": ("will-break", "mysql-connector-python"),
         "app/inventory.py:10": ("no-tls", "mysql-connector-python"),
+        "app/config.py:5": ("no-verification", "mysql-connector-python"),
+        "app/config.py:7": ("no-tls", "mysql-connector-python"),
         "app/legacy.py:3": ("no-verification", "pymysql"),
     }
     assert "mysql-connector-python's ssl_ca alone" in found["app/inventory.py:3"]["detail"]

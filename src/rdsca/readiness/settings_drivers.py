@@ -265,6 +265,26 @@ def verify_server_cert(line: str) -> tuple[str, bool] | None:
     return (m.group(0).strip(), state) if state is not None else None
 
 
+SSL_ON_FORMS = frozenset({"ssl", "enable-ssl", "loose-ssl", "loose-enable-ssl"})
+_SSL_ON = re.compile(
+    r"^\s*(?:--)?(?P<prefix>(?:(?:loose|enable)[-_])*)ssl\s*(?:=\s*(?P<value>\w+))?\s*(?:[#;].*)?$", re.I
+)
+_SSL_ON_CLI = re.compile(r"(?<![\w-])--(?:enable-)?ssl(?![\w-])(?!\s*=\s*(?:0|off|false)\b)", re.I)
+
+
+def ssl_switched_on(line: str, option_file: bool) -> str | None:
+    """A bare `ssl` (`ssl=1`, `enable-ssl`) in an option file, or `--ssl` on a command line: TLS on,
+    with no verification unless a CA file is given."""
+    if option_file:
+        m = _SSL_ON.match(line)
+        if m and option_state(m.group("prefix"), m.group("value")):
+            return (m.group("prefix") + "ssl").lower()
+        return None
+    m = _SSL_ON_CLI.search(line)
+    low = line.lower()
+    return m.group(0) if m and ("mysql" in low or "mariadb" in low) else None
+
+
 def ssl_switched_off(line: str) -> str | None:
     """`--skip-ssl`, `disable-ssl`, `loose-skip-ssl`: TLS off in the MySQL / MariaDB clients."""
     m = _PREFIXED_SSL.search(line)

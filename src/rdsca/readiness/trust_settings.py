@@ -73,9 +73,11 @@ _PG_MODE = re.compile(r"(?<![A-Za-z-])(?:PG)?sslmode\s*[\"']?\s*[=:]\s*[\"']?([A
 _MY_MODE = re.compile(
     r"(?<![\w-])(?:--)?(?:loose[-_])?ssl[-_]mode\s*[\"']?\s*[=:]\s*[\"']?([A-Za-z_]+)", re.I
 )
-_PYMYSQL_CA = re.compile(r"(?<![\w?&])ssl_ca\s*=\s*[\"'\w]")
-_PYMYSQL_VERIFY = re.compile(r"ssl_verify_(?:cert|identity)\s*=\s*True")
-_PY_SSL_DISABLED = re.compile(r"(?<![\w?&])ssl_disabled\s*=\s*True")
+# Keyword arguments (ssl_ca="...") and config dict keys ("ssl_ca": "...") of PyMySQL and
+# mysql-connector-python.
+_PYMYSQL_CA = re.compile(r"""(?<![\w?&])(?:ssl_ca\s*=|["']ssl_ca["']\s*:)\s*[\"'\w]""")
+_PYMYSQL_VERIFY = re.compile(r"""ssl_verify_(?:cert|identity)["']?\s*[=:]\s*True""")
+_PY_SSL_DISABLED = re.compile(r"""(?<![\w?&])["']?ssl_disabled["']?\s*[=:]\s*True""")
 _SSL_OBJECT = re.compile(r"""(?<![\w.])["']?ssl["']?\s*[:=]\s*(?:dict\(|\{)""")
 _NODE_SSL_TRUE = re.compile(r"(?<![\w.])ssl\s*:\s*true\b")
 _NODE_PROFILE = re.compile(r"""(?<![\w.])ssl\s*:\s*["']Amazon RDS["']""")
@@ -272,6 +274,10 @@ def _line_settings(path: str, no: int, line: str, spans: _Spans) -> list[Setting
     switched_off = drv.ssl_switched_off(line)
     if switched_off:
         out.append(_setting(path, no, line, "mysql", switched_off, NO_TLS))
+    switched_on = drv.ssl_switched_on(line, spans.option_file)
+    if switched_on:
+        note = "TLS without verification: no ssl-ca / ssl-capath next to it"
+        out.append(_setting(path, no, line, "mysql", switched_on, NO_VERIFICATION, note))
     if ext == ".py":
         out.extend(_python_mysql(path, no, line, spans))
     out.extend(_object_settings(path, no, line, spans, ext))
@@ -493,10 +499,24 @@ def _families(s: Setting) -> set[str]:
     return _COMPATIBLE.get(s.client, set())
 
 
+def _mysql_chain_check(s: Setting) -> bool:
+    """The MySQL / MariaDB client settings that a CA file turns into chain verification: a bare
+    `ssl`, and ssl-verify-server-cert turned off (which only drops the host name check)."""
+    if s.client != "mysql" or s.category != NO_VERIFICATION:
+        return False
+    mode = s.mode.lower().replace("_", "-")
+    return "verify-server-cert" in mode or mode.lstrip("-") in drv.SSL_ON_FORMS
+
+
 def _verifies_with_ref(s: Setting) -> bool:
-    """Settings that take a CA file: verifying ones, and libpq's soft modes (a root file makes
-    them verify)."""
-    return s.category == VERIFY or (s.client == "libpq" and s.mode in _PG_SOFT) or s.store == "jvm"
+    """Settings that take a CA file: verifying ones, libpq's soft modes (a root file makes them
+    verify), and the MySQL client's options that a CA file makes verify."""
+    return (
+        s.category == VERIFY
+        or (s.client == "libpq" and s.mode in _PG_SOFT)
+        or s.store == "jvm"
+        or _mysql_chain_check(s)
+    )
 
 
 def _pair(
@@ -517,9 +537,7 @@ def _pair(
         out.append(_with_ref(s, ref, _password_near(ref, passwords, spans, env)))
     for s in (s for s in found if not _verifies_with_ref(s)):
         used.update(r for r in refs if r.line == s.line)  # a CA file it does not check
-        if s.client == "pgjdbc" or (spans.option_file and s.client == "mysql"):
-            # pgjdbc's soft modes never read sslrootcert; an option-file group that turns
-            # verification off does not verify against the ssl-ca of that group
+        if s.client == "pgjdbc":  # pgjdbc's soft modes never read sslrootcert
             ref = _nearest(s, refs, env, found, spans, used)
             if ref is not None:
                 used.add(ref)
@@ -541,6 +559,15 @@ def _with_ref(s: Setting, ref: _Ref, password: str | None) -> Setting:
             else "allow (plaintext first) has no other try"
         )
         s = replace(s, note=_FALLBACK_WITH_ROOT.format(how=how))
+    elif _mysql_chain_check(s):
+        # Found by the real-client matrix (MariaDB Connector/C, the mariadb CLI 10.11): with an
+        # ssl-ca the client verifies the chain against it whatever ssl-verify-server-cert says.
+        s = replace(
+            s,
+            category=VERIFY,
+            note="the MySQL / MariaDB client verifies the chain against ssl-ca; "
+            "ssl-verify-server-cert only adds or drops the host name check",
+        )
     if ref.value.lower() == "system" and s.client == "libpq":
         s = replace(
             s,
@@ -601,8 +628,3 @@ def _nearest(
         return None
     return min(near, key=lambda r: (abs(r.line - s.line), r.line < s.line))
 
-
-# The ecosystem rules (rdsca.readiness.ecosystems) read what these line rules cannot: one finding per line.
-from rdsca.readiness.ecosystems import with_ecosystems  # noqa: E402  (it imports this module's names)
-
-find_settings = with_ecosystems(find_settings)
