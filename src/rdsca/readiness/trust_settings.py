@@ -628,3 +628,8 @@ def _nearest(
         return None
     return min(near, key=lambda r: (abs(r.line - s.line), r.line < s.line))
 
+
+# The ecosystem rules (rdsca.readiness.ecosystems) read what these line rules cannot: one finding per line.
+from rdsca.readiness.ecosystems import with_ecosystems  # noqa: E402  (it imports this module's names)
+
+find_settings = with_ecosystems(find_settings)
