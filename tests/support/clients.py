@@ -130,7 +130,6 @@ def _case(name: str, config: str, **kw: Any) -> Case:
 
 
 FORCED = {"forced_tls": True}
-NO_CA_SSL = "my.cnf `ssl` without a CA file: TLS that verifies nothing, not found instead of no-verification"
 CASES: tuple[Case, ...] = (
     _case("psql-service-verify-full-old", "pg_service.conf sslmode=verify-full, 2019 root"),
     _case("psql-service-verify-full-both", "pg_service.conf sslmode=verify-full, both roots"),
@@ -161,32 +160,24 @@ CASES: tuple[Case, ...] = (
     _case("pgjdbc-java-factory-truststore-old", "DefaultJavaSSLFactory + JAVA_TOOL_OPTIONS trustStore (JKS, "
           "2019 root)", store="old"),
     _case("pgjdbc-java-factory-truststore-both", "DefaultJavaSSLFactory + JAVA_TOOL_OPTIONS trustStore (JKS, "
-          "both roots)", store="both",
-          known="the JVM trust store set in the same tree (JAVA_TOOL_OPTIONS) is not used to judge "
-          "DefaultJavaSSLFactory: unknown instead of ok"),
+          "both roots)", store="both"),
     _case("pymysql-ssl-dict-old", "ssl={'ca': old bundle}"),
     _case("pymysql-ssl-dict-both", "ssl={'ca': both roots}"),
     _case("pymysql-ssl-ca-alone-old", "ssl_ca= 2019 root, nothing else"),
     _case("pymysql-verify-cert-both", "ssl_ca= both roots + ssl_verify_cert/identity"),
     _case("mysqlconnector-verify-cert-old", "ssl_ca= 2019 root + ssl_verify_cert"),
-    _case("mysqlconnector-ca-alone-old", "ssl_ca= 2019 root, nothing else",
-          known="mysql-connector-python does not verify with ssl_ca alone (ssl_verify_cert defaults to "
-          "False): will-break instead of no-verification"),
+    _case("mysqlconnector-ca-alone-old", "ssl_ca= 2019 root, nothing else"),
     _case("mysqlconnector-verify-identity-both", "ssl_ca= both roots + ssl_verify_identity"),
-    _case("mysqlconnector-ssl-disabled", "ssl_disabled=True",
-          known="ssl_disabled=True is not recognised: nothing found instead of no-tls"),
+    _case("mysqlconnector-ssl-disabled", "ssl_disabled=True"),
     _case("sqlalchemy-pymysql-connect-args-old", "connect_args={'ssl': {'ca': old bundle}}"),
     _case("sqlalchemy-pymysql-url-ssl-ca-old", "URL ?ssl_ca= old bundle"),
     _case("mariadb-cnf-verify-old", "my.cnf ssl-ca (old) + ssl-verify-server-cert"),
     _case("mariadb-cnf-verify-both", "my.cnf ssl-ca (both) + ssl-verify-server-cert"),
     _case("mariadb-cnf-ca-alone-old", "my.cnf ssl-ca (2019 root) alone"),
-    _case("mariadb-cnf-skip-verify-old", "my.cnf ssl-ca (2019 root) + skip-ssl-verify-server-cert",
-          known="FALSE OK: the MariaDB client verifies the chain against ssl-ca whatever "
-          "ssl-verify-server-cert says (that option is the host name check): no-verification "
-          "instead of will-break"),
+    _case("mariadb-cnf-skip-verify-old", "my.cnf ssl-ca (2019 root) + skip-ssl-verify-server-cert"),
     _case("mariadb-cnf-skip-ssl", "my.cnf skip-ssl"),
-    _case("mariadb-cnf-ssl-no-ca", "my.cnf ssl, no CA file", known=NO_CA_SSL),
-    _case("mariadb-cnf-ssl-no-ca", "my.cnf ssl, no CA file", known=NO_CA_SSL, **FORCED),
+    _case("mariadb-cnf-ssl-no-ca", "my.cnf ssl, no CA file"),
+    _case("mariadb-cnf-ssl-no-ca", "my.cnf ssl, no CA file", **FORCED),
     _case("connectorj-server-ssl-cert-old", "useSsl=true&serverSslCert= old bundle"),
     _case("connectorj-server-ssl-cert-both", "useSsl=true&serverSslCert= both roots"),
     _case("connectorj-trust-server-certificate", "useSsl=true&trustServerCertificate=true"),
