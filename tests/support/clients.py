@@ -698,12 +698,14 @@ def run_matrix(cases: tuple[Case, ...] = CASES, work: Path | None = None) -> Mat
             if not batch:
                 continue
             with forced_tls(pg, maria) if forced else contextlib.nullcontext():
-                for phase in ("old", "new", "rogue"):
-                    _rotate(servers, phase, forced)
-                    for cid, attempt in drivers_.run(batch).items():
-                        attempts[cid][phase] = attempt
-                    clock.lap(f"{phase} phase{' (forced TLS)' if forced else ''}")
-                _rotate(servers, "old", forced)
+                try:
+                    for phase in ("old", "new", "rogue"):
+                        _rotate(servers, phase, forced)
+                        for cid, attempt in drivers_.run(batch).items():
+                            attempts[cid][phase] = attempt
+                        clock.lap(f"{phase} phase{' (forced TLS)' if forced else ''}")
+                finally:  # other tests of this process expect the old chain
+                    _rotate(servers, "old", forced)
 
     for case in cases:
         prediction, settings = predictions[case.id]
