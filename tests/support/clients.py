@@ -140,6 +140,7 @@ CASES: tuple[Case, ...] = (
     _case("psql-env-prefer-old-root", ".env PGSSLMODE=prefer + PGSSLROOTCERT (2019 root)"),
     _case("psql-env-prefer-old-root", ".env PGSSLMODE=prefer + PGSSLROOTCERT (2019 root)", **FORCED),
     _case("psql-env-disable", ".env PGSSLMODE=disable"),
+    _case("psql-env-rootcert-only-old", ".env PGSSLROOTCERT (2019 root), no sslmode (libpq: prefer)"),
     _case("psql-home-root-crt-old", ".env PGSSLMODE=verify-full, image's /root/.postgresql/root.crt (2019)",
           bundles=(("root/.postgresql/root.crt", "old"),)),
     _case("psycopg-django-verify-full-old", "settings.py OPTIONS verify-full, old bundle"),
@@ -157,6 +158,9 @@ CASES: tuple[Case, ...] = (
     _case("pgjdbc-prefer-old-root", "sslmode=prefer&sslrootcert= 2019 root", **FORCED),
     _case("pgjdbc-ssl-true-old-root", "ssl=true&sslrootcert= 2019 root"),
     _case("pgjdbc-nonvalidating-factory", "ssl=true&sslfactory=NonValidatingFactory"),
+    _case("pgjdbc-sslrootcert-only-old", "sslrootcert= 2019 root, no sslmode (pgjdbc: prefer)",
+          known="pgjdbc's default sslmode (prefer) does not verify, and no sslmode is set anywhere in the "
+          "tree: will-break (assumed to verify) instead of no-verification"),
     _case("pgjdbc-java-factory-truststore-old", "DefaultJavaSSLFactory + JAVA_TOOL_OPTIONS trustStore (JKS, "
           "2019 root)", store="old"),
     _case("pgjdbc-java-factory-truststore-both", "DefaultJavaSSLFactory + JAVA_TOOL_OPTIONS trustStore (JKS, "
@@ -195,6 +199,8 @@ CASES: tuple[Case, ...] = (
     _case("node-pg-ssl-ca-old", "ssl: { ca: readFileSync(path.join(__dirname, ...)) }, old bundle"),
     _case("node-pg-ssl-ca-both", "ssl: { ca: readFileSync('certs/global-bundle.pem') }"),
     _case("node-pg-reject-unauthorized-false", "ssl: { rejectUnauthorized: false }"),
+    _case("node-pg-url-no-verify", ".env DATABASE_URL sslmode=no-verify"),
+    _case("node-pg-url-libpqcompat-require-noroot", ".env DATABASE_URL uselibpqcompat=true&sslmode=require"),
     _case("node-pg-ssl-true-extra-ca-old", "ssl: true + .env NODE_EXTRA_CA_CERTS= old bundle"),
     _case("node-pg-ssl-true-extra-ca-both", "ssl: true + .env NODE_EXTRA_CA_CERTS= both roots",
           known="NODE_EXTRA_CA_CERTS set in the same tree is not used to judge ssl: true: unknown "
