@@ -75,11 +75,14 @@ def write(tmp_path: Path, audit: Audit, name: str = "report.html") -> Path:
 
 
 def action_cells(text: str) -> dict[str, str]:
-    """Instance id -> the text of its recommended action cell, from the page's HTML."""
-    rows = re.findall(
-        r'<tr class="row-[^"]*" data-id="([^"]+)".*?<td class="action">(.*?)</td></tr>', text, re.S
-    )
-    return {ident: re.sub(r"<[^>]+>", "", cell.replace("</code>", "\n")) for ident, cell in rows}
+    """Instance id -> the text of its recommended action cell (one line per command), from the HTML."""
+    out = {}
+    for row in re.findall(r'<tr class="row-.*?</tr>', text, re.S):
+        ident = re.search(r'<td class="id"[^>]*>(?:<strong>)?([^<]+)', row)
+        cell = re.search(r'<td class="action">(.*?)</td>', row, re.S)
+        assert ident and cell, row
+        out[ident.group(1)] = re.sub(r"<[^>]+>", "", cell.group(1).replace("</code>", "\n"))
+    return out
 
 
 # --- unknown CA ids --------------------------------------------------------------------------------
