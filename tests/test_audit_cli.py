@@ -72,7 +72,8 @@ def test_every_state_and_severity_band(demo: SandboxHandle, capsys: pytest.Captu
         "search-staging-pg": ("expiring", "medium"),
         "scratch-pg": ("expiring", "low"),
         "queue-staging-mysql": ("pending", "info"),
-        "web-staging-mysql": ("ok", "info"),
+        "ledger-prod-pg": ("ok", "info"),
+        "web-staging-mysql": ("pending", "info"),  # RDS posted a server-certificate rotation
     }
     for iid, (state, severity) in expect.items():
         assert (insts[iid]["state"], insts[iid]["severity"]) == (state, severity), iid

@@ -49,6 +49,7 @@ def test_every_command_makes_only_calls_its_policy_allows(
     fast = ["--journal", str(journal), "--yes", "--poll-interval", "0.05"]
     runs: list[tuple[str, list[str]]] = [
         ("audit", ["audit"]),
+        ("notices", ["notices"]),
         ("cas", ["cas"]),
         ("report", ["report", "-o", str(tmp_path / "r.html")]),
         ("probe --instances", ["probe", "--instances", "--region", US, "--timeout", "1"]),
@@ -90,5 +91,5 @@ def test_every_command_makes_only_calls_its_policy_allows(
 def test_every_command_in_the_table_is_run_above() -> None:
     """A command added to permissions.COMMANDS without a run above is not checked: add it there."""
     checked = {"audit", "cas", "report", "probe --instances", "plan", "apply", "show", "rollback", "resume",
-               "default show", "default set", "default clear"}  # fmt: skip
+               "default show", "default set", "default clear", "notices"}  # fmt: skip
     assert set(permissions.COMMANDS) - {"readiness"} == checked

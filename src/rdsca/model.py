@@ -112,6 +112,41 @@ class PendingChange:
 
 
 @dataclass(frozen=True)
+class InstanceEvent:
+    """An RDS event of one DB instance (`DescribeEvents`, SourceType db-instance): when and what."""
+
+    at: datetime
+    message: str
+    categories: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AffectedResource:
+    """A resource an AWS Health notice names: for RDS, a DB instance id (or ARN) in `value`."""
+
+    value: str
+    status: str | None = None  # PENDING | RESOLVED | IMPAIRED | UNIMPAIRED | UNKNOWN
+
+
+@dataclass(frozen=True)
+class HealthNotice:
+    """An AWS Health event of one account: AWS's own notice of a change to its resources."""
+
+    account_id: str
+    region: str
+    arn: str
+    service: str
+    type_code: str  # AWS_RDS_PLANNED_LIFECYCLE_EVENT, AWS_RDS_MAINTENANCE_SCHEDULED, ... (an open list)
+    category: str  # scheduledChange | issue | accountNotification | investigation
+    status: str  # open | upcoming | closed
+    start: datetime | None
+    end: datetime | None
+    last_updated: datetime | None
+    description: str | None
+    affected: tuple[AffectedResource, ...] = ()
+
+
+@dataclass(frozen=True)
 class EngineCapability:
     """What one (region, engine, version) supports, from `describe_db_engine_versions`."""
 
@@ -148,6 +183,8 @@ class Instance:
     resource_id: str | None = None  # DbiResourceId: stays across a rename, changes on re-creation
     # Other pending modifications and pending-reboot groups (not the CA): a CA change applies them too.
     pending_changes: tuple[PendingChange, ...] = ()
+    # Recent RDS events of the instance (the last 14 days AWS keeps), for the reboot forecast.
+    events: tuple[InstanceEvent, ...] = ()
 
     @property
     def key(self) -> str:

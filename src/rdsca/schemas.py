@@ -17,7 +17,9 @@ REPORT = "rdsca.report/1"
 PROBE = "rdsca.probe/1"
 SESSIONS = "rdsca.sessions/1"
 IAC = "rdsca.iac/1"
+NOTICES = "rdsca.notices/1"
 
 ALL = (
     AUDIT, CAS, PLAN, RUN, READINESS, TRUST_CHECK, TRUST_SCAN, TRUST_CATALOGUE, REPORT, PROBE, SESSIONS, IAC,
+    NOTICES,
 )  # fmt: skip

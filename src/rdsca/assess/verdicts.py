@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from functools import cache
 
 from rdsca import engines
+from rdsca.assess.forecast import forecast, reboot_reason
 from rdsca.catalog import load_catalog
 from rdsca.model import (
     Audit,
@@ -146,6 +147,7 @@ def judge(inst: Instance, region: RegionCAs | None, now: datetime, policy: Polic
             f"CA {inst.ca} valid till {_date(ca_till)}, server certificate till {_date(cert_till)}"
         )
 
+    reboot = None
     if state is not State.UNMANAGED:
         if inst.pending_ca:
             reasons.append(f"CA change to {inst.pending_ca} pending until the maintenance window")
@@ -153,6 +155,12 @@ def judge(inst: Instance, region: RegionCAs | None, now: datetime, policy: Polic
             when = action.current_apply_date or action.auto_applied_after or action.forced_apply_date
             opt = f", {action.opt_in_status}" if action.opt_in_status else ""
             reasons.append(f"maintenance action {action.action} pending ({_date(when)}{opt})")
+        for action in inst.pending_actions:
+            if not action.is_certificate:  # AWS adds types: listed, never forecast nor acted on
+                reasons.append(f"maintenance action {action.action} pending (not a certificate action)")
+        reboot = forecast(inst, now)  # the next reboot RDS makes by itself (assess.forecast)
+        if reboot is not None:
+            reasons.append(reboot_reason(reboot))
         if region is None:
             reasons.append(f"CAs of {inst.region} unknown: CA validity not checked")
     return Verdict(
@@ -163,6 +171,7 @@ def judge(inst: Instance, region: RegionCAs | None, now: datetime, policy: Polic
         days_left=days,
         reasons=tuple(reasons),
         recommended_ca=target if state is not State.UNMANAGED else None,
+        reboot_forecast=reboot,
     )
 
 

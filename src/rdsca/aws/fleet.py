@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 
@@ -14,7 +15,16 @@ from rdsca.aws import mapping
 from rdsca.aws.errors import AWS_ERRORS, describe_error
 from rdsca.aws.permissions import needs
 from rdsca.aws.session import ResolvedTarget
-from rdsca.model import Authority, EngineCapability, Fleet, Instance, PendingAction, RegionCAs, TargetStatus
+from rdsca.model import (
+    Authority,
+    EngineCapability,
+    Fleet,
+    Instance,
+    InstanceEvent,
+    PendingAction,
+    RegionCAs,
+    TargetStatus,
+)
 
 PAGE_SIZE = 100
 MAX_WORKERS = 16
@@ -87,6 +97,44 @@ def read_pending_actions(rds: Any) -> dict[str, tuple[PendingAction, ...]]:
     return out
 
 
+# DescribeEvents "Returns events ... for the past 14 days" (RDS API Reference): the window rdsca reads.
+EVENT_DAYS = 14
+log = logging.getLogger(__name__)
+_WARNED: set[str] = set()
+_WARNED_LOCK = threading.Lock()
+
+
+@needs("rds:DescribeEvents")
+def read_events(rds: Any, now: datetime) -> dict[str, tuple[InstanceEvent, ...]]:
+    """The DB instances' maintenance events of the last 14 days, by instance id (the reboot forecast
+    reads RDS-EVENT-0501/0502 from them). Optional: a refusal (an older policy without
+    rds:DescribeEvents) leaves the forecast to pending actions and certificate ages, with a warning."""
+    out: dict[str, list[InstanceEvent]] = {}
+    pages = rds.get_paginator("describe_events").paginate(
+        SourceType="db-instance",
+        StartTime=now - timedelta(days=EVENT_DAYS),
+        EndTime=now,
+        EventCategories=["maintenance"],
+        PaginationConfig={"PageSize": PAGE_SIZE},
+    )
+    try:
+        for page in pages:
+            for raw in page.get("Events") or ():
+                event = mapping.instance_event(raw)
+                if event is not None and raw.get("SourceIdentifier"):
+                    out.setdefault(str(raw["SourceIdentifier"]), []).append(event)
+    except AWS_ERRORS as exc:
+        reason = describe_error(exc)
+        with _WARNED_LOCK:  # once per kind of refusal, not once per account x region
+            first = reason.split(":", 1)[0] not in _WARNED
+            _WARNED.add(reason.split(":", 1)[0])
+        if first:
+            log.warning("RDS events not read (%s): reboot forecasts rest on pending actions and "
+                        "certificate ages only", reason)  # fmt: skip
+        return {}
+    return {k: tuple(v) for k, v in out.items()}
+
+
 @needs("rds:DescribeDBEngineVersions")
 def read_engine(rds: Any, engine: str, version: str) -> EngineCapability:
     resp = rds.describe_db_engine_versions(Engine=engine, EngineVersion=version, IncludeAll=True)
@@ -101,7 +149,9 @@ class TargetResult:
     instances: tuple[Instance, ...]
 
 
-def collect_target(resolved: ResolvedTarget, engines: EngineCache, side: ThreadPoolExecutor) -> TargetResult:
+def collect_target(
+    resolved: ResolvedTarget, engines: EngineCache, side: ThreadPoolExecutor, now: datetime | None = None
+) -> TargetResult:
     """One target's calls, as concurrent as their dependencies allow.
 
     describe_certificates starts with the first page of instances; the pending maintenance
@@ -110,16 +160,19 @@ def collect_target(resolved: ResolvedTarget, engines: EngineCache, side: ThreadP
     its calls.
     """
     target = resolved.target
+    now = now or datetime.now(UTC)
     if resolved.factory is None:
         return TargetResult(TargetStatus(target, False, resolved.error), None, ())
     try:
         rds = resolved.factory.client("rds", target.region)
         certs = side.submit(read_certificates, rds, target.account_id, target.region)
         pending: list[Future[dict[str, tuple[PendingAction, ...]]]] = []
+        events: list[Future[dict[str, tuple[InstanceEvent, ...]]]] = []
 
         def on_page(page: list[dict[str, Any]]) -> None:
             if page and not pending:
                 pending.append(side.submit(read_pending_actions, rds))
+                events.append(side.submit(read_events, rds, now))
             for raw in page:
                 engine, version = raw.get("Engine", ""), raw.get("EngineVersion", "")
                 engines.start(target.region, engine, version, partial(read_engine, rds, engine, version))
@@ -127,13 +180,16 @@ def collect_target(resolved: ResolvedTarget, engines: EngineCache, side: ThreadP
         raw_instances = read_instances(rds, on_page=on_page)
         region_cas = certs.result()
         actions = pending[0].result() if pending else {}
+        recent = events[0].result() if events else {}
         instances = []
         for raw in raw_instances:
             engine, version = raw.get("Engine", ""), raw.get("EngineVersion", "")
             capability = engines.start(
                 target.region, engine, version, partial(read_engine, rds, engine, version)
             ).result()
-            instances.append(mapping.instance(raw, target.account_id, target.region, actions, capability))
+            instances.append(
+                mapping.instance(raw, target.account_id, target.region, actions, capability, recent)
+            )
     except AWS_ERRORS as exc:
         return TargetResult(TargetStatus(target, False, describe_error(exc)), None, ())
     return TargetResult(TargetStatus(target, True), region_cas, tuple(instances))
@@ -151,7 +207,7 @@ def collect(targets: Sequence[ResolvedTarget], now: datetime, max_workers: int =
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rdsca-collect") as pool,
     ):
         engines = EngineCache(side)
-        results = list(pool.map(lambda t: collect_target(t, engines, side), targets))
+        results = list(pool.map(lambda t: collect_target(t, engines, side, now), targets))
     return Fleet(
         collected_at=now,
         targets=tuple(r.status for r in results),

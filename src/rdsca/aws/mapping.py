@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from rdsca.model import Authority, EngineCapability, Instance, PendingAction, PendingChange
+from rdsca.model import Authority, EngineCapability, Instance, InstanceEvent, PendingAction, PendingChange
 
 # PendingModifiedValues members (botocore's RDS model: DBInstanceClass, AllocatedStorage,
 # MasterUserPassword, Port, BackupRetentionPeriod, MultiAZ, EngineVersion, LicenseModel, Iops,
@@ -63,6 +63,15 @@ def pending_action(raw: Mapping[str, Any]) -> PendingAction:
     )
 
 
+def instance_event(raw: Mapping[str, Any]) -> InstanceEvent | None:
+    """An `Event` of DescribeEvents (Date, Message, EventCategories); None without a date."""
+    at = _utc(raw.get("Date"))
+    if at is None:
+        return None
+    return InstanceEvent(at=at, message=str(raw.get("Message") or ""),
+                         categories=tuple(raw.get("EventCategories") or ()))  # fmt: skip
+
+
 def engine_capability(raw: Mapping[str, Any] | None, engine: str, version: str) -> EngineCapability:
     if raw is None:
         return EngineCapability(engine, version, None, ())
@@ -81,6 +90,7 @@ def instance(
     region: str,
     pending: Mapping[str, tuple[PendingAction, ...]],
     capability: EngineCapability | None,
+    events: Mapping[str, tuple[InstanceEvent, ...]] | None = None,
 ) -> Instance:
     endpoint = raw.get("Endpoint") or {}
     details = raw.get("CertificateDetails") or {}
@@ -111,6 +121,7 @@ def instance(
         maintenance_window=raw.get("PreferredMaintenanceWindow"),
         tags={t["Key"]: t.get("Value", "") for t in raw.get("TagList") or ()},
         pending_changes=pending_changes(raw),
+        events=(events or {}).get(raw["DBInstanceIdentifier"], ()),
     )
 
 

@@ -31,6 +31,7 @@ COMMANDS = {
     "default set": "rotate",
     "default clear": "rotate",
     "readiness": "readiness",
+    "notices": "audit",  # reads the fleet, and AWS Health (health:Describe*, read-only)
 }
 
 
@@ -62,7 +63,7 @@ def policy_document(capability: str) -> str:
     # Import the modules that declare permissions so the registry is complete.
     import importlib
 
-    for module in ("rdsca.aws.session", "rdsca.aws.fleet", "rdsca.aws.actions"):
+    for module in ("rdsca.aws.session", "rdsca.aws.fleet", "rdsca.aws.actions", "rdsca.aws.health"):
         importlib.import_module(module)
 
     doc: dict[str, Any] = {

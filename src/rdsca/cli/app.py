@@ -21,6 +21,7 @@ from rdsca.files import disk_full
 # code. Add yours here; a test checks this table against what the modules register.
 COMMANDS = {
     "audit": "rdsca.cli.audit",
+    "notices": "rdsca.cli.notices",
     "cas": "rdsca.cli.audit",
     "sandbox": "rdsca.cli.sandbox",
     "trust": "rdsca.cli.trust",

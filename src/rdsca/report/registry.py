@@ -34,6 +34,7 @@ RENDERER_MODULES = (
     "rdsca.report.trust",
     "rdsca.report.readiness",
     "rdsca.report.iac",
+    "rdsca.report.notices",
 )
 
 

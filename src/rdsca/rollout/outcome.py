@@ -50,6 +50,8 @@ def evidence(
     until the instance shows the CA or the pending change (see Executor._check).
     """
     found: str | None = None
+    if step.renews_only:  # the CA does not change: only a restart under way shows the action taken
+        return "status" if any(v.status in IN_PROGRESS for v in views) else None
     for v in views:
         was = before.get(v.id, fallback)
         if v.pending_ca == step.to_ca:
@@ -69,6 +71,10 @@ def shows_change(
     return evidence(step, views, before, fallback) is not None
 
 
+def _still_pending(step: Step, inst: Instance) -> bool:
+    return any(a.action == step.action for a in inst.pending_actions)
+
+
 def iso(d: datetime | None) -> str | None:
     return d.isoformat() if d else None
 
@@ -76,9 +82,13 @@ def iso(d: datetime | None) -> str | None:
 def is_verified(
     step: Step, inst: Instance, before_ca: str | None, before_valid_till: str | None, now: datetime
 ) -> bool:
-    """Verified: on the target, nothing pending, available, server certificate issued by it and renewed."""
+    """Verified: on the target, nothing pending, available, server certificate issued by it and renewed
+    (a step that only renews the certificate: renewed since the send, its action gone where seen)."""
     if inst.status != "available" or inst.ca != step.to_ca or inst.pending_ca:
         return False
+    if step.renews_only:
+        renewed = before_valid_till is not None and iso(inst.server_cert_valid_till) != before_valid_till
+        return renewed and not _still_pending(step, inst)
     if inst.server_cert_ca is not None and inst.server_cert_ca != step.to_ca:
         return False
     if inst.server_cert_valid_till is not None:

@@ -21,6 +21,7 @@ from rdsca.rollout.waves import order_wave
 
 SCHEMA = schemas.PLAN
 UNTAGGED = "untagged"
+SERVER_ROTATION = "server-certificate-rotation"
 ALL = "all"
 NO_CLUSTER_NO_RESTART = (
     "--restart never: a Multi-AZ DB cluster's CA change (modify_db_cluster) always restarts"
@@ -86,6 +87,12 @@ class Step:
     @property
     def instance_ids(self) -> tuple[str, ...]:
         return self.members or (self.id,)
+
+    @property
+    def renews_only(self) -> bool:
+        """A pending certificate action applied to an instance already on the target CA: it renews
+        the server certificate (and restarts) without a CA change; done when the action is gone."""
+        return self.kind is Kind.APPLY_ACTION and self.from_ca == self.to_ca
 
 
 @dataclass(frozen=True)
@@ -250,12 +257,28 @@ def rides_along(inst: Instance, when: When, restart: bool) -> tuple[str, ...]:
     return tuple(c.describe() for c in inst.pending_changes if (restart if c.is_group else when is When.NOW))
 
 
+def forecast_action(inst: Instance, target_ca: str, policy: PlanPolicy) -> str | None:
+    """With --via-maintenance-action: the pending server-certificate rotation of an instance already on
+    `target_ca`, which RDS would otherwise apply (and reboot for) at its own date (the audit's reboot
+    forecast). Applied in the instance's wave, the reboot happens when the team chooses. Only
+    certificate actions are taken; other types (AWS keeps adding them) are never acted on."""
+    if not policy.via_maintenance_action or policy.restart is not Restart.AUTO:
+        return None
+    if inst.ca != target_ca or inst.pending_ca or inst.rotation_without_restart is True:
+        return None
+    return next((a.action for a in inst.certificate_actions if a.action == SERVER_ROTATION), None)
+
+
 def _instance_step(
     inst: Instance, target_ca: str, policy: PlanPolicy, wave: str, default_ca: str | None
 ) -> Step:
     kind, action, note = Kind.MODIFY_INSTANCE, None, None
     cert_actions = inst.certificate_actions
-    if (
+    renewal = forecast_action(inst, target_ca, policy)
+    if renewal:
+        kind, action = Kind.APPLY_ACTION, renewal
+        note = f"applies the pending {renewal} in this wave instead of at RDS's date (a forecast reboot)"
+    elif (
         policy.via_maintenance_action
         and cert_actions
         and policy.restart is Restart.AUTO
@@ -348,6 +371,8 @@ def build(
     held = held or {}
     for inst in sorted(fleet.instances, key=lambda i: i.key):
         reason = skip_reason(inst, target_ca, fleet) or held.get(inst.key)
+        if reason and reason.startswith("already on") and forecast_action(inst, target_ca, policy):
+            reason = held.get(inst.key)  # its forecast reboot is taken into the wave
         if _is_multi_az_cluster(inst):
             clusters.setdefault(f"{inst.account_id}/{inst.region}/{inst.cluster}", []).append(inst)
             continue

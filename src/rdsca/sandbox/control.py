@@ -173,6 +173,14 @@ class SandboxControl:
         body = {"account": account, "region": region, "id": instance_id, "group": group}
         return dict(self._call("POST", "pending-reboot", body))
 
+    def health_access(
+        self, account: str, plan: str | None = None, organization_view: bool | None = None
+    ) -> dict[str, Any]:
+        """AWS Health of one account: `plan` "basic" answers SubscriptionRequiredException ("business"
+        restores access); `organization_view` turns on the organizational view (a management account)."""
+        body = {"account": account, "plan": plan, "organization_view": organization_view}
+        return dict(self._call("POST", "health-access", body))
+
     def instances(self, account: str | None = None, region: str | None = None) -> list[dict[str, Any]]:
         body = {"account": account, "region": region}
         return list(self._call("GET", "instances", body)["instances"])

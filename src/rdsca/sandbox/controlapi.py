@@ -14,6 +14,7 @@
 | POST | maintenance-window | {"account"?, "region"?, "transition"?} -> {"applied": [...]} |
 | POST | maintenance-action | {"account", "region", "id", "action", "target_ca"?, ...} |
 | POST | pending-reboot | {"account", "region", "id", "group": "parameter-group"|"option-group"} |
+| POST | health-access | {"account", "plan"?: "business"|"basic", "organization_view"?: bool} (AWS Health) |
 | GET | instances | every instance with status, CA, pending change |
 | GET | endpoints | {"endpoints": [...]}: the TLS listeners (see `endpoints.py`) |
 | GET | pki | {"directory", "files", "pem"}: sandbox-roots.pem, old-bundle.pem, new-bundle.pem |
@@ -27,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import asdict, fields
 from typing import Any
 
-from rdsca.sandbox import demo, endpoints, fleet, lifecycle, pending, window
+from rdsca.sandbox import demo, endpoints, fleet, health, lifecycle, pending, window
 from rdsca.sandbox.middleware import FaultRule, LatencyRule, Registry
 
 Handler = Callable[[dict[str, Any]], Any]
@@ -63,6 +64,9 @@ class ControlApi:
             ("POST", "maintenance-window"): self.maintenance_window,
             ("POST", "maintenance-action"): self.maintenance_action,
             ("POST", "pending-reboot"): self.pending_reboot,
+            ("POST", "health-access"): lambda b: health.configure(
+                b["account"], b.get("plan"), b.get("organization_view")
+            ),
             ("GET", "instances"): lambda b: {"instances": window.listing(b.get("account"), b.get("region"))},
             ("GET", "endpoints"): lambda _: {"endpoints": [x.as_dict() for x in endpoints.listeners()]},
             ("GET", "pki"): lambda _: endpoints.pki_info(),

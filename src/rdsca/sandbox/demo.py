@@ -76,8 +76,9 @@ INSTANCES = (
     DemoInstance(A1, US, "catalog-prod-3", "aurora-postgresql", "14.9", "prod", RETIRED,
                  "Aurora reader", cluster="catalog-prod"),
     DemoInstance(A1, US, "web-staging-mysql", "mysql", "8.0.39", "staging", RSA2048,
-                 "already on rds-ca-rsa2048-g1 (MySQL 8.0: no published answer, so a restart)",
-                 leaf_days=240),
+                 "already on rds-ca-rsa2048-g1 (MySQL 8.0: no published answer, so a restart); RDS "
+                 "posted a server-certificate-rotation (RDS-EVENT-0501) that will reboot it",
+                 leaf_days=240, action="server-certificate-rotation"),
     DemoInstance(A1, US, "reports-staging-pg", "postgres", "13.16", "staging", RETIRED,
                  "a CA change waiting for the maintenance window", pending_ca=RSA2048),
     DemoInstance(A1, US, "sessions-dev-mariadb", "mariadb", "10.11.9", "dev", RSA4096,
@@ -105,7 +106,8 @@ INSTANCES = (
     DemoInstance(A1, AP, "payments-prod-mysql", "mysql", "8.0.39", "prod", RETIRED,
                  "retired CA in a region without RSA4096/ECC384", multi_az=True),
     DemoInstance(A1, AP, "payments-dev-mysql", "mysql", "8.0.39", "dev", RSA2048,
-                 "already rotated", leaf_days=200),
+                 "already rotated; RDS scheduled its server-certificate rotation (a reboot) for the next "
+                 "window (RDS-EVENT-0502)", leaf_days=200, action="server-certificate-rotation"),
     # account 2, us-east-1
     DemoInstance(A2, US, "shop-prod-mysql", "mysql", "8.0.39", "prod", RETIRED,
                  "second account; primary with a read replica", multi_az=True),

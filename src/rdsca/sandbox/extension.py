@@ -28,7 +28,7 @@ from moto.rds.models import DBCluster, DBInstance, RDSBackend
 from moto.rds.responses import RDSResponse
 
 from rdsca import engines as engine_facts
-from rdsca.sandbox import certificates, engines, lifecycle, operations, pending
+from rdsca.sandbox import certificates, engines, events, lifecycle, operations, pending
 
 DOCDB = "docdb"
 DOCDB_PORT = engine_facts.facts(DOCDB).default_port
@@ -38,7 +38,7 @@ _INSTALLED_FLAG = "_rdsca_extension_installed"
 def install() -> None:
     if getattr(RDSResponse, _INSTALLED_FLAG, False):
         return
-    for name, func in operations.OPERATIONS.items():
+    for name, func in {**operations.OPERATIONS, **events.OPERATIONS}.items():
         setattr(RDSResponse, name, func)
     _patch(RDSResponse, "describe_db_instances", _checked_max_records)
     setattr(DBInstance, "status", property(_get_status, _set_status))  # noqa: B010

@@ -10,7 +10,7 @@ from typing import Any
 
 from moto.rds.models import rds_backends
 
-from rdsca.sandbox import certificates, demo, lifecycle
+from rdsca.sandbox import certificates, demo, events, health, lifecycle
 
 INSTANCE_CLASS = "db.t3.medium"
 SYNTHETIC_ENGINES = (
@@ -143,6 +143,8 @@ def seed_demo(now: datetime | None = None) -> Seeded:
                 auto_days=10,
                 forced_days=19,
             )
+    events.seed_demo(now, lambda account, region, iid: backend(account, region).databases[iid])
+    health.seed_demo(now)
     return Seeded(len(demo.INSTANCES), demo.ACCOUNTS, demo.REGIONS)
 
 

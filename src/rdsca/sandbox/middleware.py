@@ -143,6 +143,8 @@ def identify(environ: dict[str, Any], body: bytes) -> Call | None:
         return None
     target = environ.get("HTTP_X_AMZ_TARGET", "")
     action = target.rsplit(".", 1)[-1] if target else ""
+    if not action and path.startswith("/service/") and "/operation/" in path:  # Smithy RPC v2 (CBOR)
+        action = path.rstrip("/").rsplit("/", 1)[-1]
     if not action:
         form = parse_qs(body.decode("utf-8", "replace")) if body else {}
         query = parse_qs(environ.get("QUERY_STRING", ""))

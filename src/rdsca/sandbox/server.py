@@ -20,7 +20,8 @@ from werkzeug.serving import BaseWSGIServer, make_server
 
 from rdsca.sandbox import extension, lifecycle
 from rdsca.sandbox.controlapi import ControlApi
-from rdsca.sandbox.middleware import Middleware, Registry
+from rdsca.sandbox.health import HealthApp
+from rdsca.sandbox.middleware import Middleware, Registry, identify
 
 DEFAULT_HOST = "127.0.0.1"
 
@@ -46,7 +47,8 @@ def build_app(reboot_seconds: float | None = None, profile: str | None = None) -
     registry = Registry()
     control = ControlApi(registry, lifecycle.SETTINGS)
     moto_app = DomainDispatcherApplication(create_backend_app)
-    return Middleware(moto_app, registry, control), registry
+    with_health = HealthApp(moto_app, lambda environ: getattr(identify(environ, b""), "account", ""))
+    return Middleware(with_health, registry, control), registry
 
 
 class SandboxServer:

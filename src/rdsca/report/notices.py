@@ -1,0 +1,149 @@
+"""`rdsca notices` rendered: a table, the versioned JSON envelope (`rdsca.notices/1`), Markdown."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rich import box
+from rich.table import Table
+
+from rdsca import schemas
+from rdsca.api.notices import Affected, LinkedNotice, NoticesResult
+from rdsca.report.audit import reboot_forecast_dict
+from rdsca.report.common import day, iso, md_cell
+from rdsca.report.registry import RenderOptions, renders
+from rdsca.report.table import render
+
+NOTICES_SCHEMA = schemas.NOTICES
+NOTICE_KEYS = ("account_id", "region", "arn", "service", "type", "category", "status", "start", "end",
+               "last_updated", "about_certificates", "description", "affected", "plan")  # fmt: skip
+
+
+def _affected_dict(a: Affected) -> dict[str, Any]:
+    v = a.verdict
+    return {
+        "resource": a.value,
+        "status": a.status,
+        "in_audit": v is not None,
+        "instance": v.instance.key if v else None,
+        "ca": v.instance.ca if v else None,
+        "state": v.state.value if v else None,
+        "recommended_ca": v.recommended_ca if v else None,
+        "reboot_forecast": reboot_forecast_dict(v.reboot_forecast) if v else None,
+    }
+
+
+def notice_dict(n: LinkedNotice) -> dict[str, Any]:
+    x = n.notice
+    return {
+        "account_id": x.account_id,
+        "region": x.region,
+        "arn": x.arn,
+        "service": x.service,
+        "type": x.type_code,
+        "category": x.category,
+        "status": x.status,
+        "start": iso(x.start),
+        "end": iso(x.end),
+        "last_updated": iso(x.last_updated),
+        "about_certificates": n.about_certificates,
+        "description": x.description,
+        "affected": [_affected_dict(a) for a in n.affected],
+        "plan": n.plan_command,
+    }
+
+
+def notices_dict(result: NoticesResult) -> dict[str, Any]:
+    return {
+        "schema": NOTICES_SCHEMA,
+        "generated_at": iso(result.generated_at),
+        "view": result.view,
+        "accounts": [
+            {
+                "account_id": a.account_id,
+                "ok": a.ok,
+                "source": a.source if a.ok else None,
+                "notices": len(a.notices),
+                "error": a.error,
+                "code": a.code,
+            }
+            for a in result.accounts
+        ],
+        "summary": {
+            "notices": len(result.notices),
+            "about_certificates": sum(1 for n in result.notices if n.about_certificates),
+            "instances_in_audit": len({v.instance.key for n in result.notices for v in n.instances}),
+            "accounts_unread": len(result.unread),
+        },
+        "notices": [notice_dict(n) for n in result.notices],
+    }
+
+
+@renders(NoticesResult, "json")
+def to_json(result: NoticesResult, options: RenderOptions) -> str:
+    return json.dumps(notices_dict(result), indent=2) + "\n"
+
+
+def _affected_text(n: LinkedNotice) -> str:
+    parts = []
+    for a in n.affected:
+        if a.verdict is None:
+            parts.append(f"{a.value} (not in the audit)")
+            continue
+        f = a.verdict.reboot_forecast
+        reboot = f", RDS reboots it ~{f.at:%Y-%m-%d %H:%M}" if f else ""
+        parts.append(f"{a.value} ({a.verdict.state.value}{reboot})")
+    return "\n".join(parts) or "-"
+
+
+def _when(n: LinkedNotice) -> str:
+    x = n.notice
+    return day(x.start) + (f" to {day(x.end)}" if x.end else "")
+
+
+@renders(NoticesResult, "table")
+def to_table(result: NoticesResult, options: RenderOptions) -> str:
+    grid = Table(title="AWS Health notices for RDS (scheduled changes)", box=box.SIMPLE_HEAD, pad_edge=False)
+    for col in ("account / region", "notice", "status", "when", "affected (audit)", "plan"):
+        wraps = col in ("affected (audit)", "plan")
+        grid.add_column(
+            col, overflow="fold" if wraps else "ignore", no_wrap=not wraps, ratio=1 if wraps else None
+        )
+    for n in result.notices:
+        x = n.notice
+        grid.add_row(f"{x.account_id}\n{x.region}", x.type_code, x.status, _when(n), _affected_text(n),
+                     n.plan_command or "-")  # fmt: skip
+    lines = [f"{len(result.notices)} notices ({sum(1 for n in result.notices if n.about_certificates)} about "
+             f"certificates) from {len(result.accounts) - len(result.unread)} of {len(result.accounts)} "
+             f"accounts, {result.view} view."]  # fmt: skip
+    lines += [f"account {a.account_id}: {a.error}" for a in result.unread]
+    body: list[object] = [grid] if result.notices else []
+    return render([*body, "\n".join(lines)], options.color, options.width)
+
+
+@renders(NoticesResult, "markdown")
+def to_markdown(result: NoticesResult, options: RenderOptions) -> str:
+    lines = [
+        f"# AWS Health notices for RDS, {day(result.generated_at)}",
+        "",
+        f"{len(result.notices)} notices from {len(result.accounts) - len(result.unread)} of "
+        f"{len(result.accounts)} accounts ({result.view} view).",
+        "",
+    ]
+    if result.unread:
+        lines += ["## Accounts not read", ""]
+        lines += [f"- {a.account_id}: {md_cell(a.error)}" for a in result.unread]
+        lines.append("")
+    lines += [
+        "| account | region | notice | status | when | affected (audit) | plan |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n in result.notices:
+        x = n.notice
+        plan = f"`{n.plan_command}`" if n.plan_command else ""
+        lines.append(
+            f"| {x.account_id} | {x.region} | {md_cell(x.type_code)} | {x.status} | {_when(n)} "
+            f"| {md_cell('; '.join(_affected_text(n).splitlines()))} | {md_cell(plan)} |"
+        )
+    return "\n".join(lines) + "\n"
