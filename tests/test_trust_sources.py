@@ -153,3 +153,18 @@ def test_findings_show_in_the_table_with_file_and_line(capsys, tree):
     assert code == 3
     assert "Dockerfile:6" in out and "RUN curl/wget rds-combined-ca-bundle.pem" in out
     assert out.rstrip().splitlines()[-1].startswith("WILL BREAK:")
+
+
+def test_an_unpacked_image_is_judged_by_its_own_os_store(capsys, tmp_path):
+    image = tmp_path / "rootfs"
+    store = image / "etc" / "ssl" / "certs" / "ca-certificates.crt"
+    store.parent.mkdir(parents=True)
+    (image / "srv" / "app").mkdir(parents=True)
+    (image / "srv" / "app" / "app.env").write_text("PGSSLMODE=verify-full\nPGSSLROOTCERT=system\n")
+    store.write_bytes((DATA / "rds-combined-ca-bundle-2019.pem").read_bytes())  # only old RDS roots
+    code, doc = scan(capsys, image, "--region", "eu-west-1")
+    verdict, _, detail = found(doc)["srv/app/app.env:1"]
+    assert code == 3 and verdict == "will-break" and "etc/ssl/certs/ca-certificates.crt" in detail
+    store.write_bytes(store.read_bytes() + (DATA / "global-bundle-2025.pem").read_bytes())
+    code, doc = scan(capsys, image, "--region", "eu-west-1")
+    assert code == 0 and found(doc)["srv/app/app.env:1"][0] == "ok"

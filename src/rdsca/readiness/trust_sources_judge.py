@@ -39,6 +39,16 @@ _KNOWN_FILES = {
 }
 
 
+# The files OpenSSL-based clients read as the system store, in an unpacked image: Debian/Ubuntu,
+# RHEL/Fedora/Amazon Linux (and its extracted form), Alpine.
+OS_STORES = (
+    "etc/ssl/certs/ca-certificates.crt",
+    "etc/pki/tls/certs/ca-bundle.crt",
+    "etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "etc/ssl/cert.pem",
+)
+
+
 class Checker(Protocol):
     def check(self, rel: str) -> TrustResult | str: ...
 
@@ -102,6 +112,7 @@ class Sources:
         self.profile_uses: list[tuple[str, int]] = []
         self.prisma_schemas: list[str] = []
         self.anchors: list[tuple[str, TrustResult | None, str]] = []  # (where, result, detail)
+        self.checker: Checker | None = None
 
     def read(self, rel: str, text: str) -> None:
         self.found.extend(src.find(rel, text))
@@ -130,7 +141,15 @@ class Sources:
 
     # --- judging ------------------------------------------------------------------------------
 
+    def _image_store(self) -> tuple[str, str] | None:
+        for rel in OS_STORES:
+            result = self.checker.check(rel) if self.checker and (self.base / rel).is_file() else None
+            if isinstance(result, TrustResult):
+                return libs.verdict_of(result, f"OS store {rel} (an unpacked image)")
+        return None
+
     def judge(self, checker: Checker) -> list[Judged]:
+        self.checker = checker
         out: list[Judged] = []
         pins = {f.path: f.digest for f in self.found if f.kind == src.PIN and f.digest}
         for f in self.found:
@@ -306,14 +325,15 @@ class Sources:
 
     def system_store(self, path: str) -> tuple[str, str] | None:
         """The verdict of a setting in `path` that verifies against the OS store, when the tree
-        puts RDS roots there (a Dockerfile in the setting's directory or above it); None when
-        nothing does (the OS store then holds no RDS root)."""
+        puts RDS roots there (a Dockerfile in the setting's directory or above it) or is an
+        unpacked image with its OS store in it; None otherwise (the OS store then holds no RDS
+        root)."""
         here = PurePosixPath(path).parent
         mine = [
             a for a in self.anchors if PurePosixPath(a[0].rpartition(":")[0]).parent in (here, *here.parents)
         ]
         if not mine:
-            return None
+            return self._image_store()
         trusted = [(where, d) for where, r, d in mine if r is not None and r.trusted]
         if trusted:
             return OK, f"OS store: {trusted[0][1]} ({trusted[0][0]})"
