@@ -120,7 +120,7 @@ def test_table_and_markdown(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["iac", "scan", str(TREE / "terraform"), "--to", TARGET, "--at", AFTER]) == 3
     out = capsys.readouterr().out
     assert "envs/prod/main.tf:24" in out and "module-default (terraform-aws-modules/rds/aws 2.20.0)" in out
-    assert "4 of 5 pin(s) would undo a rotation to rds-ca-rsa2048-g1" in out
+    assert "4 of 5 pins would undo a rotation to rds-ca-rsa2048-g1" in out
     assert main(["iac", "scan", str(TREE / "k8s"), "--to", TARGET, "--format", "markdown"]) == 3
     assert "| databases.yaml:13 | crossplane | Instance/payments |" in capsys.readouterr().out
 

@@ -22,7 +22,7 @@ def test_markdown_plan_matches_the_saved_plan(
     out = capsys.readouterr().out
     assert code == 0
     doc = json.loads(saved.read_text())
-    assert out.startswith(f"## CA rotation plan: {len(doc['steps'])} change(s) to `rds-ca-rsa2048-g1`")
+    assert out.startswith(f"## CA rotation plan: {len(doc['steps'])} changes to `rds-ca-rsa2048-g1`")
     for wave in ("dev", "staging", "prod"):
         assert f"### Wave {wave}" in out
     rows = [line for line in out.splitlines() if re.match(r"\| \d+ \| \d{12} \|", line)]

@@ -7,15 +7,8 @@ Ctrl-C must end with exit 130 and the resume command.
 
 from __future__ import annotations
 
-import fcntl
-import os
-import re
 import signal
-import struct
-import subprocess
 import sys
-import termios
-import threading
 import time
 from pathlib import Path
 
@@ -25,55 +18,10 @@ from rdsca.cli.app import main
 from rdsca.rollout.journal import Journal
 from rdsca.sandbox import demo
 from support.sandbox import SandboxHandle
+from support.terminal import Pty
 
 RDSCA = [sys.executable, "-c", "from rdsca.cli.app import run; run()"]
 US = "us-east-1"
-ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[()][A-Z0-9]|\r")
-
-
-class Pty:
-    """A child process on a pseudo-terminal of 120x40; everything it writes is kept in `text`."""
-
-    def __init__(self, args: list[str]) -> None:
-        master, slave = os.openpty()
-        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
-        env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"}
-        env.pop("NO_COLOR", None)
-        self.proc = subprocess.Popen(args, stdin=slave, stdout=slave, stderr=slave, env=env)
-        os.close(slave)
-        self.master = master
-        self.raw = bytearray()
-        self.reader = threading.Thread(target=self._read, daemon=True)
-        self.reader.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                chunk = os.read(self.master, 65536)
-            except OSError:  # EIO: the child closed the terminal
-                return
-            if not chunk:
-                return
-            self.raw += chunk
-
-    @property
-    def text(self) -> str:
-        return ANSI.sub("", bytes(self.raw).decode("utf-8", "replace"))
-
-    def wait_for(self, pattern: str, timeout: float) -> re.Match[str] | None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            found = re.search(pattern, self.text)
-            if found or self.proc.poll() is not None:
-                return found
-            time.sleep(0.05)
-        return None
-
-    def finish(self, timeout: float) -> int:
-        code = self.proc.wait(timeout=timeout)
-        self.reader.join(timeout=5)
-        os.close(self.master)
-        return code
 
 
 @pytest.fixture

@@ -165,7 +165,7 @@ def test_restart_never_sends_both_parameters_and_skips_the_reboot(
         if restart == "never":  # mysql 8.0.28 needs a restart: the new CA waits for one, as on AWS
             steps = Journal(journal).steps(run_id)
             assert [s.status for s in steps] == ["awaiting-restart"], out
-            assert "serve the old certificate until their next restart" in out
+            assert "serves the old certificate until its next restart" in out
             demo.client("rds", US, account=A1).reboot_db_instance(DBInstanceIdentifier=instance)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline:
@@ -210,7 +210,8 @@ def test_rollback_restores_each_previous_ca_and_refuses_a_retired_one(
     code, out, err = run(capsys, "rollback", run_id, "--journal", str(journal), *FAST)
     assert code == 4, out + err
     assert (
-        "partial rollback: 1 instance(s) stay" in err and "legacy-dev-mysql57: previous CA rds-ca-2019" in err
+        "partial rollback: 1 instance cannot go back" in err
+        and "legacy-dev-mysql57: previous CA rds-ca-2019" in err
     )
     assert ca_of(demo, A1, US, "sessions-dev-mariadb")["CACertificateIdentifier"] == "rds-ca-rsa4096-g1"
     assert ca_of(demo, A1, US, "legacy-dev-mysql57")["CACertificateIdentifier"] == G1
@@ -245,10 +246,10 @@ def test_bad_input_is_exit_2_with_nothing_sent(
     code, _, err = run(capsys, "apply", str(plan), "--journal", journal, *FAST)
     assert code == 2 and "plan for another account" in err
     assert demo.control.call_count("ModifyDBInstance") == 0
-    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))
+    monkeypatch.setattr("sys.stdin", io.StringIO("n\n"))  # no terminal to answer the prompt
     monkeypatch.setenv("RDSCA_ACCOUNTS", f"{A1},{A2}")
-    code, _, _ = run(capsys, "apply", str(plan), "--journal", journal, "--region", US)
-    assert code == 130
+    code, _, err = run(capsys, "apply", str(plan), "--journal", journal, "--region", US)
+    assert code == 2 and "pass --yes" in err
     assert demo.control.call_count("ModifyDBInstance") == 0
 
 

@@ -396,6 +396,6 @@ def test_catalogue_lists_cas_and_what_a_bundle_adds(capsys, tmp_path):
     path = tmp_path / "newer.pem"
     path.write_bytes(_pem(newer))
     code, out, _ = run(capsys, "catalogue", "--bundle", str(path))
-    assert code == 0 and "1 certificate(s) new" in out and "xx-test-1" in out
+    assert code == 0 and "1 certificate new" in out and "xx-test-1" in out
     code, doc = run_json(capsys, "check", str(path), "--catalogue-bundle", str(path), "--region", "xx-test-1")
     assert code == 0 and doc["trusted"] is True

@@ -18,8 +18,11 @@ PROBE = "rdsca.probe/1"
 SESSIONS = "rdsca.sessions/1"
 IAC = "rdsca.iac/1"
 NOTICES = "rdsca.notices/1"
+PROGRESS = "rdsca.progress/1"
+RUNS = "rdsca.runs/1"
+DEFAULTS = "rdsca.defaults/1"
 
 ALL = (
     AUDIT, CAS, PLAN, RUN, READINESS, TRUST_CHECK, TRUST_SCAN, TRUST_CATALOGUE, REPORT, PROBE, SESSIONS, IAC,
-    NOTICES,
+    PROGRESS, RUNS, DEFAULTS, NOTICES,
 )  # fmt: skip

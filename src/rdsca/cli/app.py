@@ -43,6 +43,35 @@ COMMANDS = {
 }
 
 
+def _global_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """A global flag given after the subcommand (`rdsca audit --debug`) means what it means before."""
+    if not value or param.name is None:
+        return
+    obj = ctx.ensure_object(dict)
+    obj[param.name] = True
+    if param.name in ("debug", "verbose"):
+        logs.configure(bool(obj.get("debug")), bool(obj.get("verbose")))
+
+
+# The group's own flags, also accepted by every subcommand (hidden from its --help: `rdsca --help`).
+GLOBAL_FLAGS = (("--debug",), ("-v", "--verbose"), ("-q", "--quiet"))
+
+
+def with_global_flags(command: click.Command) -> click.Command:
+    """Give `command` (and the subcommands of a group) the group's flags, once."""
+    if not getattr(command, "_rdsca_global_flags", False):
+        names = {o for p in command.params for o in getattr(p, "opts", ())}
+        for decls in GLOBAL_FLAGS:
+            if not names & set(decls):
+                command.params.append(click.Option(decls, is_flag=True, expose_value=False, is_eager=True,
+                                                   hidden=True, callback=_global_flag))  # fmt: skip
+        command._rdsca_global_flags = True  # type: ignore[attr-defined]
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            with_global_flags(sub)
+    return command
+
+
 class LazyGroup(click.Group):
     """A group whose subcommands are imported on first use."""
 
@@ -52,16 +81,19 @@ class LazyGroup(click.Group):
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in COMMANDS:
             importlib.import_module(COMMANDS[cmd_name])
-        return self.commands.get(cmd_name)
+        command = self.commands.get(cmd_name)
+        return with_global_flags(command) if command is not None else None
 
 
 @click.group(
     cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
 )
 @click.version_option(__version__, prog_name="rdsca")
-@click.option("--debug", is_flag=True, help="Show tracebacks and AWS call logs.")
-@click.option("-v", "--verbose", is_flag=True, help="Say more about what is happening.")
-@click.option("-q", "--quiet", is_flag=True, help="Only print results and errors.")
+@click.option("--debug", is_flag=True, help="Show tracebacks and AWS call logs (also after the command).")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Say more about what is happening (also after the command)."
+)
+@click.option("-q", "--quiet", is_flag=True, help="Only print results and errors (also after the command).")
 @click.pass_context
 def cli(ctx: click.Context, debug: bool, verbose: bool, quiet: bool) -> None:
     """Take an AWS estate safely through an RDS certificate-authority change.
@@ -99,6 +131,16 @@ def _signals_as_interrupts() -> None:
             signal.signal(signum, _raise_interrupted)
 
 
+def usage_error(exc: click.UsageError) -> str:
+    """`error: <click's message>` on one line, then the command's usage and where its help is."""
+    message = " ".join(exc.format_message().split())
+    message = message[:1].lower() + message[1:]
+    if exc.ctx is None:
+        return f"error: {message}\nsee: rdsca --help"
+    usage = exc.ctx.get_usage().replace("Usage: ", "usage: ", 1)
+    return f"error: {message}\n{usage} (see: {exc.ctx.command_path} --help)"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: run the group, map errors to exit codes."""
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
@@ -123,9 +165,12 @@ def main(argv: list[str] | None = None) -> int:
         return ExitCode.INTERRUPTED
     except click.exceptions.Exit as exc:
         return int(exc.exit_code)
+    except click.UsageError as exc:  # a missing argument, an unknown option, a bad choice: one style
+        click.echo(usage_error(exc), err=True)
+        return ExitCode.USAGE
     except click.ClickException as exc:
-        exc.show()
-        return ExitCode.USAGE if isinstance(exc, click.UsageError) else exc.exit_code
+        click.echo(f"error: {exc.format_message()}", err=True)
+        return exc.exit_code
     except JournalError as exc:  # a full disk under the journal is the machine's fault: 1, not 2
         if debug:
             raise

@@ -18,6 +18,7 @@ from rdsca.cli.app import cli, main
 from rdsca.cli.common import use_color
 from rdsca.cli.options import FiniteFloat
 from rdsca.errors import ConfigError
+from rdsca.report.words import count
 from rdsca.rollout.journal import Journal
 
 TARGET_CA = "rds-ca-rsa2048-g1"
@@ -131,8 +132,8 @@ def demo(output_dir: Path, reboot_seconds: float) -> None:
         seeded = SandboxControl(sandbox.url).seed_demo()
         console.print(Rule("rdsca demo"))
         console.print(
-            f"A sandbox stands in for AWS at {sandbox.url}: {seeded['instances']} instances in "
-            f"{len(seeded['accounts'])} accounts and {len(seeded['regions'])} regions.\n"
+            f"A sandbox stands in for AWS at {sandbox.url}: {count(seeded['instances'], 'instance')} in "
+            f"{count(seeded['accounts'], 'account')} and {count(seeded['regions'], 'region')}.\n"
         )
         env = {**environment(sandbox.url), "RDSCA_JOURNAL": str(journal), "NO_COLOR": "1"}
         with _environment(env):

@@ -11,6 +11,7 @@ from rdsca.api.iac import patch as iac_patch
 from rdsca.api.iac import scan as iac_scan
 from rdsca.cli.app import cli
 from rdsca.cli.common import now_utc
+from rdsca.cli.completion import complete_ca_ids
 from rdsca.cli.options import emit, output_options, writable_file, write_atomic
 from rdsca.errors import ConfigError, ExitCode
 from rdsca.report import iac as _renderers  # noqa: F401  (registers the renderers)
@@ -38,7 +39,8 @@ def _at(at: str | None) -> datetime:
 
 @iac.command("scan")
 @click.argument("path", type=click.Path(path_type=Path))
-@click.option("--to", "target_ca", required=True, metavar="CA", help="The CA the rotation moves to.")
+@click.option("--to", "target_ca", required=True, metavar="CA", shell_complete=complete_ca_ids,
+              help="The CA the rotation moves to.")  # fmt: skip
 @click.option("--state", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="terraform.tfstate or `terraform show -json` output: names the instance of each "
               "Terraform address.")  # fmt: skip

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import click
 
 from rdsca.catalog import Catalog, load_catalog
+from rdsca.cli.completion import complete_regions
 from rdsca.errors import ConfigError, RdscaError
 from rdsca.files import PASSWORD_LIMIT, check_input, read_text_input
 
@@ -78,8 +79,10 @@ def aws_options(func: F) -> F:
             multiple=True,
             metavar="REGION",
             envvar="RDSCA_REGIONS",
+            shell_complete=complete_regions,
             help="Region (repeatable or comma-separated). Default: every region enabled "
-            "for the account. Env: RDSCA_REGIONS.",
+            "for the account; unlike the AWS CLI, AWS_REGION, AWS_DEFAULT_REGION and the profile's "
+            "region do not narrow it. Env: RDSCA_REGIONS.",
         ),
         click.option(
             "--accounts",

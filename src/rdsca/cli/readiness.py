@@ -11,6 +11,7 @@ from rdsca.api.readiness import readiness as judge_readiness
 from rdsca.catalog import Catalog
 from rdsca.cli.app import cli
 from rdsca.cli.common import failed_targets_code, now_utc, resolve, use_color
+from rdsca.cli.completion import complete_ca_ids
 from rdsca.cli.options import (
     AwsOptions,
     FiniteFloat,
@@ -30,7 +31,8 @@ from rdsca.report.registry import RenderOptions, render
 @cli.command()
 @aws_options
 @selection_options
-@click.option("--to", "target_ca", required=True, metavar="CA", help="The CA you will rotate to.")
+@click.option("--to", "target_ca", required=True, metavar="CA", shell_complete=complete_ca_ids,
+              help="The CA you will rotate to.")  # fmt: skip
 @click.option("--bundle", "bundles", multiple=True, type=click.Path(path_type=Path, dir_okay=False),
               help="A trust bundle your clients use (PEM, DER, P7B, JKS, PKCS#12); repeatable.")  # fmt: skip
 @click.option("--bundle-password-env", metavar="VAR", help="Keystore password from this variable.")

@@ -16,6 +16,7 @@ from rdsca.aws.permissions import CAPABILITIES
 from rdsca.cli.app import cli
 from rdsca.cli.audit import exit_code
 from rdsca.cli.common import resolve
+from rdsca.cli.completion import complete_run_ids
 from rdsca.cli.options import (
     AwsOptions,
     Selection,
@@ -30,6 +31,7 @@ from rdsca.cli.options import (
 from rdsca.cli.rotate import journal_option, open_journal
 from rdsca.errors import ConfigError
 from rdsca.report.registry import formats, render
+from rdsca.report.words import count as plural_count
 
 SHELLS = ("bash", "zsh", "fish")
 DEFAULT_OUTPUT = Path("rdsca-report.html")
@@ -59,7 +61,11 @@ DEFAULT_OUTPUT = Path("rdsca-report.html")
     help="html: the page; markdown: for a change ticket; prometheus: a node_exporter textfile.",
 )
 @click.option(
-    "--run", "run_id", metavar="RUN", help="Add this rollout run from the journal (see `rdsca runs`)."
+    "--run",
+    "run_id",
+    metavar="RUN",
+    shell_complete=complete_run_ids,
+    help="Add this rollout run from the journal (see `rdsca runs`).",
 )
 @journal_option
 @click.option(
@@ -120,7 +126,7 @@ def report(
         if not ctx.find_root().obj.get("quiet"):
             size = len(text.encode("utf-8")) / 1e6
             count = len(result.audit.verdicts)
-            click.echo(f"wrote {output} ({size:.2f} MB, {count} instances)", err=True)
+            click.echo(f"wrote {output} ({size:.2f} MB, {plural_count(count, 'instance')})", err=True)
     ctx.exit(exit_code(result.audit, None))
 
 

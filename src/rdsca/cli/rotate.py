@@ -12,6 +12,7 @@ from rdsca.api import iac as iac_api
 from rdsca.api import rotation as api
 from rdsca.cli.app import cli
 from rdsca.cli.common import failed_targets_code, now_utc
+from rdsca.cli.completion import complete_ca_ids, complete_run_ids
 from rdsca.cli.options import (
     AwsOptions,
     Selection,
@@ -22,16 +23,18 @@ from rdsca.cli.options import (
     write_atomic,
 )
 from rdsca.cli.rotate_common import exec_options, journal_option, open_journal, resolver
-from rdsca.cli.rotate_progress import make_progress
-from rdsca.errors import ExitCode
+from rdsca.cli.rotate_progress import json_line, make_progress
+from rdsca.errors import ConfigError, ExitCode, JournalError
 from rdsca.report import rotation as _rotation_renderers  # noqa: F401  (registers the formats)
 from rdsca.report.registry import render
+from rdsca.report.words import count
 from rdsca.rollout import plan as planmod
 from rdsca.rollout.contracts import ExecOptions
-from rdsca.rollout.journal import RunStatus
+from rdsca.rollout.journal import TERMINAL, Journal, RunStatus, StepStatus
 
 DEFAULT_PLAN = "rdsca-plan.json"
 PROD_WAVES = frozenset({"prod", "production", "prd", "live"})
+DONE_STEPS = TERMINAL | {StepStatus.SCHEDULED, StepStatus.AWAITING_RESTART}
 
 # Other commands (rdsca report) read the journal through these.
 __all__ = ["journal_option", "open_journal"]
@@ -41,7 +44,12 @@ __all__ = ["journal_option", "open_journal"]
 @aws_options
 @selection_options
 @click.option(
-    "--to", "target_ca", required=True, metavar="CA", help="The CA to rotate to, e.g. rds-ca-rsa2048-g1."
+    "--to",
+    "target_ca",
+    required=True,
+    metavar="CA",
+    shell_complete=complete_ca_ids,
+    help="The CA to rotate to, e.g. rds-ca-rsa2048-g1.",
 )
 @click.option("--wave-tag", metavar="TAG", help="Group instances into waves by this tag (e.g. env).")
 @click.option("--wave-order", metavar="A,B,C", help="Wave order by tag value, e.g. dev,staging,prod.")
@@ -112,41 +120,64 @@ def plan(
 # -- apply / resume / rollback --------------------------------------------------------------------
 
 
-def _confirm_wave(yes: bool) -> Callable[[str], bool]:
+def _confirm_wave(yes: bool, declined: list[str]) -> Callable[[str], bool]:
     def confirm(wave: str) -> bool:
         if yes or wave.lower() not in PROD_WAVES:
             return True
-        return click.confirm(f"Wave {wave!r} is production. Go on?", default=False)
+        if click.confirm(f"Wave {wave!r} is production. Go on?", default=False, err=True):
+            return True
+        declined.append(wave)
+        return False
 
     return confirm
+
+
+def need_terminal_or_yes(yes: bool, what: str) -> None:
+    """A command that asks before it changes anything, run without a terminal to answer (CI, cron,
+    a pipe) and without --yes: refused before any AWS call, not left to read end-of-file as "no"."""
+    if not yes and not sys.stdin.isatty():
+        raise ConfigError(f"{what} asks for confirmation and standard input is not a terminal: "
+                          "pass --yes to go on without asking")  # fmt: skip
 
 
 class _Started:
     """Says which run started (and which leases it took over); remembers it for the resume hint."""
 
-    def __init__(self, run_line: Callable[[str], str]) -> None:
-        self.run_line, self.ids = run_line, list[str]()
+    def __init__(self, run_line: Callable[[str], str], json_mode: bool) -> None:
+        self.run_line, self.json_mode, self.ids = run_line, json_mode, list[str]()
 
     def __call__(self, run_id: str, taken_over: Sequence[str]) -> None:
         for line in taken_over:
             click.echo(line, err=True)
-        click.echo(self.run_line(run_id))
+        click.echo(self.run_line(run_id), err=self.json_mode)
+        if self.json_mode:
+            click.echo(json_line("run", run=run_id))
         self.ids.append(run_id)
 
 
 def _run(
-    ctx: click.Context, yes: bool, run: Callable[..., api.RunOutcome], run_line: Callable[[str], str]
+    ctx: click.Context,
+    yes: bool,
+    mode: str,
+    run: Callable[..., api.RunOutcome],
+    run_line: Callable[[str], str],
 ) -> None:
-    """Run a use case with the live progress; Ctrl-C/SIGTERM/SIGHUP print how to resume."""
-    started = _Started(run_line)
+    """Run a use case with the progress of `mode`; Ctrl-C/SIGTERM/SIGHUP print how to resume, and
+    so does a "no" at a production wave's prompt (exit 130 both: the run is interrupted)."""
+    json_mode = mode == "json"
+    started, declined = _Started(run_line, json_mode), list[str]()
     try:
-        with make_progress(sys.stdout.isatty(), _confirm_wave(yes)) as progress:
+        with make_progress(mode, _confirm_wave(yes, declined)) as progress:
             outcome = run(progress=progress, on_started=started)
     except KeyboardInterrupt:
         for run_id in started.ids:
             click.echo(f"run {run_id} interrupted; continue with: rdsca resume {run_id}", err=True)
         raise
-    click.echo(render(outcome, "text"), nl=False)
+    if json_mode:
+        end = json_line("end", run=outcome.run_id, status=str(outcome.status), counts=dict(outcome.counts),
+                        stopped_before=outcome.stopped_before, declined=bool(declined))  # fmt: skip
+        click.echo(end)
+    click.echo(render(outcome, "text"), nl=False, err=json_mode)
     if outcome.status in (RunStatus.DONE, RunStatus.SCHEDULED, RunStatus.AWAITING_RESTART):
         ctx.exit(ExitCode.OK)
     ctx.exit(ExitCode.INTERRUPTED if outcome.status is RunStatus.INTERRUPTED else ExitCode.ERROR)
@@ -168,6 +199,7 @@ def apply(
     waves: tuple[str, ...],
     include_pending_changes: bool,
     yes: bool,
+    progress: str,
     opts: ExecOptions,
     journal_path: Path | None,
 ) -> None:
@@ -179,44 +211,74 @@ def apply(
       rdsca apply rdsca-plan.json --yes --poll-interval 10
       rdsca apply rdsca-plan.json --wave dev --wave staging
       rdsca apply rdsca-plan.json --include-pending-changes
+      rdsca apply rdsca-plan.json --yes --progress json > progress.jsonl
     """
     plan_, text = api.load_plan(plan_path, waves)  # checked before any AWS call
+    if plan_.steps:
+        need_terminal_or_yes(yes, "apply")
     targets = api.reach(resolver(aws, opts.write_timeout), plan_.targets)
     api.check_drift(plan_, targets, now_utc())
     api.check_ride_along(plan_, include_pending_changes)  # after drift: the plan's riders are current
     if not plan_.steps:
         click.echo("nothing to do: the plan has no steps")
         return
-    click.echo(render(api.PlanResult(plan_, text), "text"), nl=False)
+    click.echo(render(api.PlanResult(plan_, text), "text"), nl=False, err=progress == "json")
     if not yes:
-        click.confirm(f"Apply {len(plan_.steps)} change(s) in {len(plan_.waves)} wave(s)?", abort=True)
+        click.confirm(f"Apply {count(plan_.steps, 'change')} in {count(plan_.waves, 'wave')}?", abort=True,
+                      err=True)  # fmt: skip
     journal = open_journal(journal_path, create=True)
-    _run(ctx, yes, lambda **kw: api.apply(plan_, text, targets, journal, opts, **kw),
+    _run(ctx, yes, progress, lambda **kw: api.apply(plan_, text, targets, journal, opts, **kw),
          lambda run_id: f"run {run_id} (journal {journal.path})")  # fmt: skip
 
 
 @cli.command()
 @aws_options
-@click.argument("run_id", metavar="RUN")
+@click.argument("run_id", metavar="[RUN]", required=False, shell_complete=complete_run_ids)
 @exec_options
 @click.pass_context
 def resume(
-    ctx: click.Context, aws: AwsOptions, run_id: str, yes: bool, opts: ExecOptions, journal_path: Path | None
+    ctx: click.Context,
+    aws: AwsOptions,
+    run_id: str | None,
+    yes: bool,
+    progress: str,
+    opts: ExecOptions,
+    journal_path: Path | None,
 ) -> None:
     """Continue a run after a crash or Ctrl-C: re-read each instance, never re-send an accepted change.
 
+    Without RUN, the latest interrupted run of the journal (or one cut off by a crash). Before it
+    starts, it says where the run stands: the waves and steps done, and what is left.
+
     \b
-    Example:
-      rdsca resume 20250101-120000-a1b2c3
+    Examples:
+      rdsca resume
+      rdsca resume 20250101-120000-a1b2c3 --yes
     """
     journal = open_journal(journal_path)
-    _run(ctx, yes, lambda **kw: api.resume(run_id, journal, resolver(aws, opts.write_timeout), opts, **kw),
+    run_id = run_id or latest_unfinished(journal)
+    steps = journal.steps(run_id)
+    click.echo(render(api.RunView(journal.run(run_id), tuple(steps), ()), "standing"), nl=False,
+               err=progress == "json")  # fmt: skip
+    if any(s.wave.lower() in PROD_WAVES for s in steps if s.status not in DONE_STEPS):
+        need_terminal_or_yes(yes, "resume (a production wave is left)")
+    _run(ctx, yes, progress,
+         lambda **kw: api.resume(run_id, journal, resolver(aws, opts.write_timeout), opts, **kw),
          lambda rid: f"resuming run {rid} (journal {journal.path})")  # fmt: skip
+
+
+def latest_unfinished(journal: Journal) -> str:
+    """The latest run that was interrupted, or cut off while running (a crash, SIGKILL); a run still
+    running in another process is refused by its lease when resumed."""
+    for run in reversed(journal.runs()):
+        if run.status in (RunStatus.INTERRUPTED, RunStatus.RUNNING):
+            return run.id
+    raise JournalError(f"no interrupted run to resume in the journal {journal.path} (see `rdsca runs`)")
 
 
 @cli.command()
 @aws_options
-@click.argument("run_id", metavar="RUN")
+@click.argument("run_id", metavar="RUN", shell_complete=complete_run_ids)
 @click.option(
     "--wave", "waves", multiple=True, metavar="WAVE", help="Only roll back these waves (repeatable)."
 )
@@ -236,6 +298,7 @@ def rollback(
     id_globs: tuple[str, ...],
     all_or_nothing: bool,
     yes: bool,
+    progress: str,
     opts: ExecOptions,
     journal_path: Path | None,
 ) -> None:
@@ -251,6 +314,7 @@ def rollback(
       rdsca rollback 20250101-120000-a1b2c3 --id 'billing-*'
     """
     journal = open_journal(journal_path)
+    journal.run(run_id)  # an unknown run: exit 2 before anything else
     resolve = resolver(aws, opts.write_timeout)
     back = api.rollback_plan_for(run_id, journal, resolve, now_utc(), waves, id_globs, all_or_nothing)
     stays = [f"{k.key}: {k.reason}" for k in back.plan.skipped]
@@ -262,18 +326,17 @@ def rollback(
             ctx.exit(ExitCode.ERROR)
         click.echo(f"nothing to roll back: run {run_id} changed no instance{narrowed}")
         return
-    click.echo(render(api.PlanResult(back.plan, back.text), "text"), nl=False)
+    need_terminal_or_yes(yes, "rollback")  # nothing sent yet
+    click.echo(render(api.PlanResult(back.plan, back.text), "text"), nl=False, err=progress == "json")
     if not yes:
-        click.confirm(f"Roll back {len(back.plan.steps)} change(s)?", abort=True)
+        click.confirm(f"Roll back {count(back.plan.steps, 'change')}?", abort=True, err=True)
     run_line = lambda rid: f"run {rid} rolls back {run_id} (journal {journal.path})"  # noqa: E731
     try:
-        _run(ctx, yes, lambda **kw: api.rollback(back, journal, opts, **kw), run_line)
+        _run(ctx, yes, progress, lambda **kw: api.rollback(back, journal, opts, **kw), run_line)
     except click.exceptions.Exit as done:
         if done.exit_code == ExitCode.OK and stays:
             lines = "\n  ".join(stays)
-            click.echo(
-                f"partial rollback: {len(stays)} instance(s) stay where they are:\n  {lines}", err=True
-            )
+            click.echo(f"partial rollback: {count(stays, 'instance')} cannot go back:\n  {lines}", err=True)
             ctx.exit(ExitCode.PARTIAL)
         raise
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import click
 from rdsca.api.rotation import Resolve
 from rdsca.cli.common import resolve
 from rdsca.cli.options import AwsOptions, FiniteFloat
+from rdsca.cli.rotate_progress import HEARTBEAT_SECONDS, MODES, choose
 from rdsca.errors import JournalError
 from rdsca.rollout.contracts import ExecOptions
 from rdsca.rollout.hooks import DEFAULT_TIMEOUT, Hooks
@@ -42,12 +44,13 @@ def _command(ctx: click.Context, param: click.Parameter, value: str | None) -> s
 
 
 def exec_options(func: Any) -> Any:
-    """Add --yes, --poll-interval, --step-timeout, --continue-on-failure, --journal, the hooks and
-    the downtime probe; pass `yes`, `opts: ExecOptions` and `journal_path`."""
+    """Add --yes, --progress, --poll-interval, --step-timeout, --continue-on-failure, --journal, the
+    hooks and the downtime probe; pass `yes`, `progress` (live, lines or json), `opts: ExecOptions`
+    and `journal_path`."""
 
-    def wrapper(*args: Any, poll_interval: float, step_timeout: float, continue_on_failure: bool,
-                write_timeout: float, take_over: bool, before_step: str | None, after_step: str | None,
-                before_wave: str | None, after_wave: str | None, hook_timeout: float,
+    def wrapper(*args: Any, progress_mode: str, poll_interval: float, step_timeout: float,
+                continue_on_failure: bool, write_timeout: float, take_over: bool, before_step: str | None,
+                after_step: str | None, before_wave: str | None, after_wave: str | None, hook_timeout: float,
                 measure_downtime: bool, downtime_interval: float, **kwargs: Any) -> Any:  # fmt: skip
         hooks = Hooks(before_step, after_step, before_wave, after_wave, hook_timeout)
         kwargs["opts"] = ExecOptions(
@@ -55,6 +58,7 @@ def exec_options(func: Any) -> Any:
             take_over=take_over, hooks=hooks, measure_downtime=measure_downtime,
             downtime_interval=downtime_interval,
         )  # fmt: skip
+        kwargs["progress"] = choose(progress_mode, sys.stdout.isatty())
         return func(*args, **kwargs)
 
     functools.update_wrapper(wrapper, func)
@@ -62,7 +66,23 @@ def exec_options(func: Any) -> Any:
     for opt in reversed(
         [
             click.option(
-                "--yes", "-y", is_flag=True, help="Do not ask for confirmation (also for production waves)."
+                "--yes",
+                "-y",
+                is_flag=True,
+                help="Do not ask for confirmation (also for production waves). "
+                "Needed when standard input is not a terminal.",
+            ),
+            click.option(
+                "--progress",
+                "progress_mode",
+                type=click.Choice(MODES),
+                default="auto",
+                show_default=True,
+                envvar="RDSCA_PROGRESS",
+                help="How to show the run: live (per wave a bar, counts by state and the steps under "
+                "way or failed), lines (a line per state change of a step, and a summary line every "
+                f"{HEARTBEAT_SECONDS:.0f} s), json (the same lines as JSON, schema rdsca.progress/1). "
+                "auto: live on a terminal, lines otherwise. Env: RDSCA_PROGRESS.",
             ),
             click.option(
                 "--poll-interval",

@@ -3,7 +3,8 @@
 On a terminal each wave shows one bar with counts by state, elapsed time and an estimate, and under it
 only the steps under way or failed, so a wave of hundreds of steps reads at a glance. Without a
 terminal (CI, logs) each state change of a step is a line, and a summary line comes at a fixed
-interval so that a long reboot does not look like a hang.
+interval so that a long reboot does not look like a hang. `--progress json` gives the same lines as
+JSON objects (`rdsca.progress/1`), for machines.
 
 Cells are rich `Text`, never markup: a state without a style, or an identifier or message with
 brackets, prints as it is (markup such as `[]pending[/]` is an error in current rich).
@@ -11,16 +12,19 @@ brackets, prints as it is (markup such as `[]pending[/]` is an error in current 
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
 
+from rdsca import schemas
+from rdsca.report.words import count
 from rdsca.rollout.events import Event
 from rdsca.rollout.executor import Progress
 from rdsca.rollout.journal import StepStatus
@@ -169,10 +173,21 @@ class PlainProgress:
         with self._lock:
             click.echo(line)
 
+    # What each happening prints: one line each (JsonProgress prints JSON instead).
+
+    def wave_line(self, wave: str, steps: Sequence[Step]) -> str:
+        return f"wave {wave}: {count(steps, 'step')}"
+
+    def step_line(self, step: Step, event: str, status: StepStatus, message: str) -> str:
+        return f"  {step.key}  {event}  [{status}]" + (f"  {message}" if message else "")
+
+    def beat_line(self) -> str:
+        return summary(self._wave.name, self._wave.rows(), self._wave.elapsed())
+
     def wave(self, wave: str, steps: Sequence[Step]) -> None:
         self.close()
         self._wave.start(wave, steps)
-        self._echo(f"wave {wave}: {len(steps)} step(s)")
+        self._echo(self.wave_line(wave, steps))
         if self._heartbeat > 0:
             self._stop = threading.Event()
             self._thread = threading.Thread(target=self._beat, args=(self._stop,), daemon=True)
@@ -180,11 +195,11 @@ class PlainProgress:
 
     def _beat(self, stop: threading.Event) -> None:
         while not stop.wait(self._heartbeat):
-            self._echo(summary(self._wave.name, self._wave.rows(), self._wave.elapsed()))
+            self._echo(self.beat_line())
 
     def step(self, step: Step, event: str, status: StepStatus, message: str) -> None:
         self._wave.update(step, event, status, message)
-        self._echo(f"  {step.key}  {event}  [{status}]" + (f"  {message}" if message else ""))
+        self._echo(self.step_line(step, event, status, message))
 
     def confirm_wave(self, wave: str) -> bool:
         self.close()
@@ -195,6 +210,35 @@ class PlainProgress:
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def json_line(kind: str, **fields: Any) -> str:
+    """One line of `--progress json` (docs/json-schemas.md, `rdsca.progress/1`)."""
+    return json.dumps({"schema": schemas.PROGRESS, "type": kind, "at": _now(), **fields}, sort_keys=False)
+
+
+class JsonProgress(PlainProgress):
+    """`--progress json`: the lines of PlainProgress as JSON objects, one a line, for machines."""
+
+    def wave_line(self, wave: str, steps: Sequence[Step]) -> str:
+        return json_line("wave", wave=wave, steps=len(steps))
+
+    def step_line(self, step: Step, event: str, status: StepStatus, message: str) -> str:
+        return json_line("step", wave=step.wave, step=step.key, event=str(event), status=str(status),
+                         state=state_of(status, event), message=message or None)  # fmt: skip
+
+    def beat_line(self) -> str:
+        rows, elapsed = self._wave.rows(), self._wave.elapsed()
+        by_state = counts(rows)
+        done = len(rows) - sum(by_state[s] for s in UNFINISHED)
+        left = None if done == 0 or elapsed <= 0 else round((len(rows) - done) * elapsed / done, 1)
+        return json_line("heartbeat", wave=self._wave.name, steps=len(rows), done=done,
+                         counts={s: by_state[s] for s in STATES if by_state[s]},
+                         elapsed_s=round(elapsed, 1), left_s=0.0 if done >= len(rows) else left)  # fmt: skip
 
 
 class RichProgress:
@@ -233,9 +277,24 @@ class RichProgress:
             live.stop()  # draws the last state of the wave, which stays on the screen
 
 
+MODES = ("auto", "live", "lines", "json")
+
+
+def choose(mode: str, tty: bool) -> str:
+    """`auto`: the live view on a terminal, lines otherwise."""
+    return ("live" if tty else "lines") if mode == "auto" else mode
+
+
 @contextmanager
-def make_progress(tty: bool, confirm: Callable[[str], bool]) -> Iterator[Progress]:
-    progress: PlainProgress | RichProgress = RichProgress(confirm) if tty else PlainProgress(confirm)
+def make_progress(mode: str, confirm: Callable[[str], bool]) -> Iterator[Progress]:
+    """The progress sink of a `--progress` mode that `choose` has resolved (live, lines, json)."""
+    progress: PlainProgress | RichProgress
+    if mode == "live":
+        progress = RichProgress(confirm)
+    elif mode == "json":
+        progress = JsonProgress(confirm)
+    else:
+        progress = PlainProgress(confirm)
     try:
         yield progress
     finally:

@@ -10,6 +10,7 @@ import click
 
 from rdsca.cli.app import cli
 from rdsca.cli.options import FiniteFloat
+from rdsca.report.words import count
 from rdsca.sandbox import demo, process
 from rdsca.sandbox.control import SandboxControl
 from rdsca.sandbox.environment import export_lines
@@ -68,8 +69,9 @@ def _control(url: str | None) -> SandboxControl:
 
 def _fleet_line(seeded: dict[str, object]) -> str:
     return (
-        f"demo fleet: {seeded['instances']} instances in {len(demo.ACCOUNTS)} accounts "
-        f"x {len(demo.REGIONS)} regions (role {demo.ROLE_NAME})"
+        f"demo fleet: {count(int(str(seeded['instances'])), 'instance')} in "
+        f"{count(demo.ACCOUNTS, 'account')} "
+        f"x {count(demo.REGIONS, 'region')} (role {demo.ROLE_NAME})"
     )
 
 
@@ -191,7 +193,7 @@ def window(url: str | None, account: str | None, region: str | None, transition:
     applied = _control(url).maintenance_window(account, region, transition)
     for item in applied:
         click.echo(f"{item['account']} {item['region']} {item['id']}: {item['applied']} ({item['status']})")
-    click.echo(f"{len(applied)} change(s) applied", err=True)
+    click.echo(f"{count(applied, 'change')} applied", err=True)
 
 
 @sandbox.command()
@@ -266,8 +268,8 @@ def seed(
         region_list = [r.strip() for r in regions.split(",") if r.strip()]
         seeded = control.seed_synthetic(accounts, region_list, per_region, retired_fraction)
     click.echo(
-        f"seeded {seeded['instances']} instances in {len(seeded['accounts'])} account(s) "
-        f"x {len(seeded['regions'])} region(s) in {seeded['seconds']} s",
+        f"seeded {count(seeded['instances'], 'instance')} in {count(seeded['accounts'], 'account')} "
+        f"x {count(seeded['regions'], 'region')} in {seeded['seconds']} s",
         err=True,
     )
     click.echo(f"accounts: {','.join(seeded['accounts'])}; regions: {','.join(seeded['regions'])}", err=True)

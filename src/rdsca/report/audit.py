@@ -21,6 +21,7 @@ from rdsca.model import (
     Verdict,
 )
 from rdsca.report.common import day, iso, md_cell
+from rdsca.report.words import count
 
 AUDIT_SCHEMA = schemas.AUDIT
 CAS_SCHEMA = schemas.CAS
@@ -223,8 +224,8 @@ def to_markdown(audit: Audit) -> str:
     lines = [
         f"# RDS CA audit, {day(audit.generated_at)}",
         "",
-        f"{s['instances']} instances in {len(audit.fleet.targets)} targets "
-        f"(account x region); {s['targets_failed']} targets failed.",
+        f"{count(s['instances'], 'instance')} in {count(audit.fleet.targets, 'target')} "
+        f"(account x region); {count(s['targets_failed'], 'target')} failed.",
         "",
         "| state | instances |",
         "|---|---|",

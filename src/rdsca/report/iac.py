@@ -9,6 +9,7 @@ from rdsca import schemas
 from rdsca.api.iac import IacScan
 from rdsca.iac.model import Finding, Verdict
 from rdsca.report.registry import RenderOptions, renders
+from rdsca.report.words import count
 
 # The keys of each finding in the JSON envelope; tests pin them.
 FINDING_KEYS = (
@@ -87,9 +88,9 @@ def _verdict_line(result: IacScan) -> str:
     if not result.findings:
         return f"No CA pinned under {result.root}."
     if not risky:
-        return f"{len(result.findings)} pin(s); none would undo a rotation to {result.target_ca}."
+        return f"{count(result.findings, 'pin')}; none would undo a rotation to {result.target_ca}."
     return (
-        f"{risky} of {len(result.findings)} pin(s) would undo a rotation to {result.target_ca} "
+        f"{risky} of {count(result.findings, 'pin')} would undo a rotation to {result.target_ca} "
         "(revert: the next apply sets the old CA back; fail: the old CA is retired)."
     )
 

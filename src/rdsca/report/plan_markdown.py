@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rdsca.report.common import md_cell
 from rdsca.report.rotation import plan_text
+from rdsca.report.words import count
 from rdsca.rollout.plan import Plan
 
 PLAN_HEADER = "| # | account | region | instance | from | to | restart | after |"
@@ -12,9 +13,9 @@ PLAN_HEADER = "| # | account | region | instance | from | to | restart | after |
 def plan_markdown(plan: Plan) -> str:
     """The plan for a change ticket: a summary, a table per wave, what is skipped, and the diff."""
     lines = [
-        f"## CA rotation plan: {len(plan.steps)} change(s) to `{plan.target_ca}`",
+        f"## CA rotation plan: {count(plan.steps, 'change')} to `{plan.target_ca}`",
         "",
-        f"{len(plan.waves)} wave(s) ({', '.join(plan.waves) or 'none'}), at most "
+        f"{count(plan.waves, 'wave')} ({', '.join(plan.waves) or 'none'}), at most "
         f"{plan.policy.max_parallel} at a time, when={plan.policy.when}, restart={plan.policy.restart}; "
         f"fingerprint `{plan.fingerprint}`.",
     ]

@@ -20,6 +20,7 @@ from rdsca.report.audit import target_dicts
 from rdsca.report.common import iso
 from rdsca.report.registry import RenderOptions, renders
 from rdsca.report.table import render
+from rdsca.report.words import count
 
 STYLE = {"ready": "green", "at-risk": "bold red", "unknown": "yellow"}
 ORDER = {Readiness.AT_RISK: 0, Readiness.UNKNOWN: 1, Readiness.READY: 2}
@@ -87,7 +88,7 @@ def readiness_table(report: ReadinessReport, options: RenderOptions) -> str:
         )
     counts = Counter(r.verdict.value for r in results)
     line = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no managed instances"
-    notes: list[object] = [table, f"{len(results)} instances: {line}."]
+    notes: list[object] = [table, f"{count(results, 'instance')}: {line}."]
     for b in report.result.bundles:
         lacking = sorted(str(r.region) for r in b.regions if r.status != TRUSTED)
         where = (

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rdsca import engines, schemas
 from rdsca.api.rotation import DefaultChanges, Defaults, PlanResult, RunOutcome, RunsView, RunView
 from rdsca.model import Fleet
+from rdsca.report import table
 from rdsca.report.registry import register
+from rdsca.report.table import Column
+from rdsca.report.words import count, plural
 from rdsca.rollout.events import Event
-from rdsca.rollout.journal import EventRecord, RunRecord, StepRecord
+from rdsca.rollout.journal import TERMINAL, EventRecord, RunRecord, RunStatus, StepRecord, StepStatus
 from rdsca.rollout.plan import Plan, Step
 
 RUN_SCHEMA = schemas.RUN
@@ -27,7 +31,7 @@ def _restart(step: Step) -> str:
 def plan_text(plan: Plan) -> str:
     """The plan like a diff: one line per change, grouped by wave, then what is skipped."""
     lines = [
-        f"Plan: {len(plan.steps)} change(s) to {plan.target_ca} in {len(plan.waves)} wave(s), "
+        f"Plan: {count(plan.steps, 'change')} to {plan.target_ca} in {count(plan.waves, 'wave')}, "
         f"at most {plan.policy.max_parallel} at a time, "
         f"when={plan.policy.when}, restart={plan.policy.restart}",
         f"fingerprint {plan.fingerprint}",
@@ -55,7 +59,7 @@ def plan_text(plan: Plan) -> str:
     if riding:
         lines.append("")
         lines.append(
-            f"{riding} change(s) also apply pending changes (see above): `rdsca apply` refuses them "
+            f"{count(riding, 'change')} also apply pending changes (see above): `rdsca apply` refuses them "
             "unless --include-pending-changes"
         )
     if plan.warnings:
@@ -64,18 +68,23 @@ def plan_text(plan: Plan) -> str:
     return "\n".join(lines) + "\n"
 
 
+RUNS_COLUMNS = (
+    *(Column(n) for n in ("RUN", "KIND", "STATUS", "TARGET CA", "CREATED")),
+    Column("STEPS", True, 16),
+)
+
+
 def runs_text(runs: Sequence[RunRecord], counts: Mapping[str, Mapping[str, int]]) -> str:
+    """One row per run; only the step counts wrap (tables.fitted), never a run id, CA or date."""
     if not runs:
         return "no runs in the journal\n"
-    lines = [f"{'RUN':<24} {'KIND':<9} {'STATUS':<12} {'TARGET CA':<18} {'CREATED':<30} STEPS"]
+    rows: list[list[str]] = []
     for r in runs:
         c = counts.get(r.id, {})
         summary = ", ".join(f"{n} {s}" for s, n in sorted(c.items()))
         parent = f" (undoes {r.parent})" if r.parent else ""
-        lines.append(
-            f"{r.id:<24} {r.kind:<9} {r.status:<12} {r.target_ca:<18} {r.created_at:<30} {summary}{parent}"
-        )
-    return "\n".join(lines) + "\n"
+        rows.append([r.id, r.kind, r.status, r.target_ca, r.created_at, summary + parent])
+    return table.render([table.fitted(None, RUNS_COLUMNS, rows, show_edge=False)], color=False)
 
 
 def show_text(
@@ -142,19 +151,50 @@ def run_json(run: RunRecord, steps: Sequence[StepRecord], events: Sequence[Event
 def _outcome_text(o: RunOutcome) -> str:
     counts = ", ".join(f"{n} {s}" for s, n in sorted(o.counts.items()))
     lines = [f"run {o.run_id}: {o.status} ({counts})"]
-    if o.stopped_before:
+    if o.stopped_before and o.status == RunStatus.INTERRUPTED:  # the executor's only such stop: a "no"
+        lines.append(f"stopped before wave {o.stopped_before!r}: you declined it at the prompt, nothing of "
+                     f"it was sent; continue with: rdsca resume {o.run_id}")  # fmt: skip
+    elif o.stopped_before:
         lines.append(f"stopped before wave {o.stopped_before!r}: a step failed (see `rdsca show {o.run_id}`)")
     lines.extend(f"  {s.status}: {s.key}: {s.reason}" for s in o.steps if s.status in ("failed", "skipped"))
     waiting = [s.key for s in o.steps if s.status == "awaiting-restart"]
     if waiting:
         lines.append(
-            f"{len(waiting)} instance(s) have the new CA recorded but serve the old certificate until their "
+            f"{count(waiting, 'instance')} {plural(len(waiting), 'has')} the new CA recorded but serve"
+            f"{'s' if len(waiting) == 1 else ''} the old certificate until {plural(len(waiting), 'its')} "
             f"next restart (--restart never): reboot them in a quiet moment, then `rdsca show {o.run_id}`"
         )
     if o.status == "scheduled":
         lines.append(
             f"scheduled steps wait for the maintenance window; check later with `rdsca show {o.run_id}`"
         )
+    return "\n".join(lines) + "\n"
+
+
+FINISHED = TERMINAL | {StepStatus.SCHEDULED, StepStatus.AWAITING_RESTART}
+
+
+def standing_text(run: RunRecord, steps: Sequence[StepRecord]) -> str:
+    """Where a run stands before `rdsca resume` goes on: per wave the steps done and left."""
+    waves: dict[str, list[StepRecord]] = {}
+    for s in steps:
+        waves.setdefault(s.wave, []).append(s)
+    finished = [w for w, ss in waves.items() if all(s.status in FINISHED for s in ss)]
+    done = sum(1 for s in steps if s.status in FINISHED)
+    lines = [f"run {run.id} ({run.kind}, {run.status}, target {run.target_ca}): {len(finished)} of "
+             f"{count(waves, 'wave')} done, {done} of {count(steps, 'step')} done"]  # fmt: skip
+    width = max((len(w) for w in waves), default=0)
+    for wave, ss in waves.items():
+        left = Counter(s.status for s in ss if s.status not in FINISHED)
+        rest = ", ".join(f"{n} {st}" for st, n in sorted(left.items()))
+        lines.append(f"  wave {wave:<{width}}  {len(ss) - sum(left.values())}/{len(ss)} done"
+                     + (f"; left: {rest}" if rest else ""))  # fmt: skip
+    pending = [w for w in waves if w not in finished]
+    if pending:
+        lines.append(f"left: {count(len(steps) - done, 'step')} in {plural(len(pending), 'wave')} "
+                     f"{', '.join(pending)}")  # fmt: skip
+    else:
+        lines.append("left: nothing; resuming re-reads the steps and ends the run")
     return "\n".join(lines) + "\n"
 
 
@@ -168,22 +208,50 @@ register(PlanResult, "markdown", lambda r, _o: _plan_markdown(r.plan))
 register(RunOutcome, "text", lambda o, _o: _outcome_text(o))
 register(RunView, "text", lambda v, _o: _show_text(v))
 register(RunView, "json", lambda v, _o: run_json(v.run, v.steps, v.events))
+register(RunView, "standing", lambda v, _o: standing_text(v.run, v.steps))
+register(RunsView, "table", lambda v, _o: runs_text(v.runs, v.counts))
 register(RunsView, "text", lambda v, _o: runs_text(v.runs, v.counts))
+register(RunsView, "json", lambda v, _o: runs_json(v.runs, v.counts))
+register(Defaults, "table", lambda d, _o: region_lines(d.fleet))
 register(Defaults, "text", lambda d, _o: region_lines(d.fleet))
+register(Defaults, "json", lambda d, _o: defaults_json(d.fleet))
 register(DefaultChanges, "text", lambda c, _o: "".join(
     f"{t}: default CA for new instances " + (f"set to {c.ca}" if c.ca else "override removed") + "\n"
     for t in c.targets
 ))  # fmt: skip
 
 
+def runs_json(runs: Sequence[RunRecord], counts: Mapping[str, Mapping[str, int]]) -> str:
+    doc = {
+        "schema": schemas.RUNS,
+        "runs": [{**{k: v for k, v in vars(r).items() if k != "plan_json"},
+                  "steps": dict(counts.get(r.id, {}))} for r in runs],
+    }  # fmt: skip
+    return json.dumps(doc, indent=2) + "\n"
+
+
+def defaults_json(fleet: Fleet) -> str:
+    doc = {
+        "schema": schemas.DEFAULTS,
+        "regions": [{"account_id": r.account_id, "region": r.region, "default_ca": r.default_ca,
+                     "override": r.override}
+                    for r in sorted(fleet.regions, key=lambda r: (r.account_id, r.region))],
+        "failed": [{"account_id": t.target.account_id, "region": t.target.region, "error": t.error}
+                   for t in fleet.failed],
+    }  # fmt: skip
+    return json.dumps(doc, indent=2) + "\n"
+
+
+REGION_COLUMNS = (Column("ACCOUNT/REGION"), Column("DEFAULT CA"), Column("SOURCE", True, 16))
+
+
 def region_lines(fleet: Fleet) -> str:
-    lines = [f"{'ACCOUNT/REGION':<30} {'DEFAULT CA':<20} SOURCE"]
+    rows: list[list[str]] = []
     for r in sorted(fleet.regions, key=lambda r: (r.account_id, r.region)):
         source = "account override" if r.override else "AWS default"
-        lines.append(f"{r.account_id + '/' + r.region:<30} {r.default_ca or '-':<20} {source}")
-    for t in fleet.failed:
-        lines.append(f"{t.target.key:<30} {'?':<20} not read: {t.error}")
-    return "\n".join(lines) + "\n"
+        rows.append([f"{r.account_id}/{r.region}", r.default_ca or "-", source])
+    rows.extend([t.target.key, "?", f"not read: {t.error}"] for t in fleet.failed)
+    return table.render([table.fitted(None, REGION_COLUMNS, rows, show_edge=False)], color=False)
 
 
 def _plan_markdown(plan: Plan) -> str:

@@ -17,6 +17,7 @@ from rdsca.readiness.bundles import BundleCert
 from rdsca.readiness.scan import NOT_RDS
 from rdsca.readiness.trust_check import TRUSTED, TrustResult
 from rdsca.report.registry import RenderOptions, renders
+from rdsca.report.words import count
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], indent: str = "  ") -> str:
@@ -98,12 +99,12 @@ def _cert_rows(certs: Sequence[BundleCert], r: TrustResult) -> list[list[str]]:
 @renders(TrustCheckReport, "table")
 def check_table(report: TrustCheckReport, _options: RenderOptions) -> str:
     r, b = report.result, report.result.bundle
-    kinds = ", ".join(f"{n} {k}s" for k, n in _count(c.kind for c in b.certificates))
+    kinds = ", ".join(count(n, k) for k, n in _count(c.kind for c in b.certificates))
     rds = sum(1 for c in b.certificates if c.rds is not None)
     out = [
         f"Bundle  {b.source} ({b.format.upper()}, {len(b.certificates)} certificates: "
         f"{kinds}; {rds} known RDS CA certificates)",
-        f"Target  {r.ca_id}, {len(r.regions)} region(s), as of {r.checked_at:%Y-%m-%d}",
+        f"Target  {r.ca_id}, {count(r.regions, 'region')}, as of {r.checked_at:%Y-%m-%d}",
     ]
     if report.list_certificates:
         out += [
@@ -131,9 +132,9 @@ def check_table(report: TrustCheckReport, _options: RenderOptions) -> str:
 def _check_verdict(r: TrustResult) -> str:
     n = len(r.regions)
     if r.trusted:
-        return f"TRUSTED: {r.bundle.source} trusts {r.ca_id} in all {n} region(s) checked"
+        return f"TRUSTED: {r.bundle.source} trusts {r.ca_id} in all {count(n, 'region')} checked"
     bad = n - len(r.by_status(TRUSTED))
-    return f"NOT TRUSTED: {r.bundle.source} does not trust {r.ca_id} in {bad} of {n} region(s)"
+    return f"NOT TRUSTED: {r.bundle.source} does not trust {r.ca_id} in {bad} of {count(n, 'region')}"
 
 
 def _count(items: Any) -> list[tuple[str, int]]:
@@ -203,7 +204,7 @@ def scan_table(report: TrustScanReport, _options: RenderOptions) -> str:
     if bundles:
         out.append(table(["verdict", "file", "detail"], [[b.verdict, b.path, b.detail] for b in bundles]))
     if hidden:
-        out.append(f"  ({hidden} other certificate file(s) hold no RDS CA: --all lists them)")
+        out.append(f"  ({count(hidden, 'other certificate file')} hold no RDS CA: --all lists them)")
     out += ["", f"Connection settings ({len(r.settings)})"]
     if r.settings:
         out.append(
@@ -272,6 +273,6 @@ def catalogue_table(report: CatalogueReport, _options: RenderOptions) -> str:
     rows = catalogue_rows(report.catalog)
     text = table(["CA", "roots", "regions", "first valid", "last expiry", "keys"], rows)
     if report.extended:
-        text += f"\n\n{len(report.added)} certificate(s) new to the catalogue from --bundle"
+        text += f"\n\n{count(report.added, 'certificate')} new to the catalogue from --bundle"
         text += "".join(f"\n  {e.ca_id:<18} {e.region or 'global':<15} {e.common_name}" for e in report.added)
     return text
