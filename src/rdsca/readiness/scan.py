@@ -10,6 +10,7 @@ over the size limits, and stops after `max_files` files.
 from __future__ import annotations
 
 import os
+import stat
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -238,16 +239,17 @@ class _Walk:
 
 def _walk(base: Path, limits: ScanLimits) -> _Walk:
     w = _Walk(base, limits)
-    for dirpath, dirnames, filenames in os.walk(base, followlinks=False):
+    root = os.fspath(base)
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
         dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
+        prefix = os.path.relpath(dirpath, root)  # once per directory: pathlib per file is slow
+        prefix = "" if prefix == "." else prefix.replace(os.sep, "/") + "/"
         for name in sorted(filenames):
             if w.seen >= limits.max_files:
                 w.truncated = True
                 return w
             w.seen += 1
-            full = os.path.join(dirpath, name)
-            rel = PurePosixPath(Path(full).relative_to(base)).as_posix()
-            _sort_file(w, full, rel, name)
+            _sort_file(w, os.path.join(dirpath, name), prefix + name, name)
     return w
 
 
@@ -257,7 +259,7 @@ def _sort_file(w: _Walk, full: str, rel: str, name: str) -> None:
     except OSError:
         w.skipped["unreadable"] += 1
         return
-    if not os.path.isfile(full) or os.path.islink(full):
+    if not stat.S_ISREG(st.st_mode):  # lstat: a symbolic link is not a regular file
         w.skipped["symlink or special file"] += 1
         return
     ext = os.path.splitext(name)[1].lower()
