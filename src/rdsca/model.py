@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -213,7 +214,16 @@ class Fleet:
         return tuple(t for t in self.targets if not t.ok)
 
     def region_cas(self, account_id: str, region: str) -> RegionCAs | None:
-        return next((r for r in self.regions if r.account_id == account_id and r.region == region), None)
+        return self._region_index.get((account_id, region))
+
+    @functools.cached_property
+    def _region_index(self) -> dict[tuple[str, str], RegionCAs]:
+        # Looked up once per instance: a scan of `regions` would make an audit of 8,500
+        # account-regions and 25,000 instances quadratic.
+        out: dict[tuple[str, str], RegionCAs] = {}
+        for r in self.regions:
+            out.setdefault((r.account_id, r.region), r)
+        return out
 
 
 class State(enum.StrEnum):

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from rdsca.assess import Policy, evaluate
 from rdsca.assess.select import select
 from rdsca.assess.verdicts import DEFAULT_WARN_DAYS
-from rdsca.aws.fleet import collect
+from rdsca.aws.fleet import ProgressHook, collect
 from rdsca.aws.session import ResolvedTarget
 from rdsca.model import Audit, Fleet, RegionCAs, State, TargetStatus, Verdict
 
@@ -54,10 +54,12 @@ def read_fleet(
     tags: Sequence[tuple[str, str]] = (),
     id_globs: Sequence[str] = (),
     now: Clock = utc_now,
+    progress: ProgressHook | None = None,
 ) -> Fleet:
-    """One collection pass over `targets`, keeping the instances that match every criterion."""
+    """One collection pass over `targets`, keeping the instances that match every criterion.
+    `progress` is called as targets finish (rdsca.aws.fleet.Progress)."""
     resolved = targets() if callable(targets) else targets
-    fleet = collect(resolved, now=now())
+    fleet = collect(resolved, now=now(), progress=progress)
     if engines or tags or id_globs:
         fleet = select(fleet, engines, tags, id_globs)
     return fleet
@@ -71,9 +73,10 @@ def audit(
     tags: Sequence[tuple[str, str]] = (),
     id_globs: Sequence[str] = (),
     now: Clock = utc_now,
+    progress: ProgressHook | None = None,
 ) -> Audit:
     """Every DB instance of `targets` with a verdict: its CA, expiry dates, pending changes, state."""
-    fleet = read_fleet(targets, engines=engines, tags=tags, id_globs=id_globs, now=now)
+    fleet = read_fleet(targets, engines=engines, tags=tags, id_globs=id_globs, now=now, progress=progress)
     return evaluate(fleet, fleet.collected_at, Policy(warn_days=warn_days))
 
 

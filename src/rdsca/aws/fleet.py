@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from rdsca.model import (
 )
 
 PAGE_SIZE = 100
-MAX_WORKERS = 16
+MAX_WORKERS = 128  # targets in flight; each mostly waits on AWS (see docs/benchmarks-org.md)
 
 
 class EngineCache:
@@ -195,22 +196,91 @@ def collect_target(
     return TargetResult(TargetStatus(target, True), region_cas, tuple(instances))
 
 
-def collect(targets: Sequence[ResolvedTarget], now: datetime, max_workers: int = MAX_WORKERS) -> Fleet:
+@dataclass(frozen=True)
+class Progress:
+    """How far a collection is, for a progress display (the library never prints it)."""
+
+    targets_done: int
+    targets_total: int
+    accounts_done: int
+    accounts_total: int
+    instances: int
+    failed: int
+    throttled: int  # throttling answers retried so far (rdsca.aws.accounts)
+    elapsed: float  # seconds since the collection started
+
+    @property
+    def eta(self) -> float | None:
+        """Seconds left at the pace so far; None before the first target is done."""
+        if not self.targets_done:
+            return None
+        return self.elapsed / self.targets_done * (self.targets_total - self.targets_done)
+
+
+ProgressHook = Callable[[Progress], None]
+
+
+def collect(
+    targets: Sequence[ResolvedTarget],
+    now: datetime,
+    max_workers: int = MAX_WORKERS,
+    progress: ProgressHook | None = None,
+) -> Fleet:
     """Read every target concurrently. A failed target is recorded, never dropped.
 
     Targets run on one pool; the calls they start early (certificates, pending actions, engine
     versions) run on a side pool, so a target never waits for a worker held by another target.
+    `progress`, when given, is called after each target (from a worker thread; keep it quick).
     """
     workers = max(1, min(max_workers, len(targets)))
+    tracker = _Tracker(targets, progress)
     with (
         ThreadPoolExecutor(max_workers=2 * workers, thread_name_prefix="rdsca-side") as side,
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rdsca-collect") as pool,
     ):
         engines = EngineCache(side)
-        results = list(pool.map(lambda t: collect_target(t, engines, side, now), targets))
+        results = list(pool.map(lambda t: tracker.done(t, collect_target(t, engines, side, now)), targets))
     return Fleet(
         collected_at=now,
         targets=tuple(r.status for r in results),
         regions=tuple(r.region_cas for r in results if r.region_cas is not None),
         instances=tuple(i for r in results for i in r.instances),
     )
+
+
+class _Tracker:
+    """Counts finished targets and accounts for the progress hook."""
+
+    def __init__(self, targets: Sequence[ResolvedTarget], hook: ProgressHook | None) -> None:
+        self.hook = hook
+        self.lock = threading.Lock()
+        self.started = time.monotonic()
+        self.left: dict[str, int] = {}
+        for t in targets:
+            self.left[t.target.account_id] = self.left.get(t.target.account_id, 0) + 1
+        self.total, self.accounts = len(targets), len(self.left)
+        self.done_targets = self.done_accounts = self.instances = self.failed = 0
+        self.limits = next((t.factory.limits for t in targets if t.factory is not None), None)
+
+    def done(self, resolved: ResolvedTarget, result: TargetResult) -> TargetResult:
+        if self.hook is None:
+            return result
+        with self.lock:
+            self.done_targets += 1
+            self.instances += len(result.instances)
+            self.failed += not result.status.ok
+            account = resolved.target.account_id
+            self.left[account] -= 1
+            self.done_accounts += self.left[account] == 0
+            snapshot = Progress(
+                self.done_targets,
+                self.total,
+                self.done_accounts,
+                self.accounts,
+                self.instances,
+                self.failed,
+                self.limits.throttled if self.limits else 0,
+                time.monotonic() - self.started,
+            )
+        self.hook(snapshot)
+        return result

@@ -12,8 +12,11 @@ from typing import Any
 
 import boto3
 import botocore.exceptions as bce
+import botocore.session
 from botocore.config import Config
+from botocore.credentials import Credentials
 
+from rdsca.aws.accounts import AccountClient, Caller, Limits, PerCallProvider
 from rdsca.aws.errors import AWS_ERRORS, describe_error
 from rdsca.aws.permissions import needs
 from rdsca.errors import AwsAccessError, ConfigError
@@ -21,7 +24,7 @@ from rdsca.model import Target
 from rdsca.redaction import register_credentials
 
 DEFAULT_REGION = "us-east-1"
-MAX_ASSUME_WORKERS = 16
+MAX_ASSUME_WORKERS = 64  # roles assumed at once (each is a round trip; STS answers many in parallel)
 _REGION_RE = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
 
@@ -30,11 +33,14 @@ class AwsSettings:
     """How to reach AWS: endpoint and retry policy. Shared by every client rdsca builds."""
 
     endpoint_url: str | None = None
-    retry_mode: str = "adaptive"
+    # "standard", not "adaptive": a client serves every account of its region (rdsca.aws.accounts),
+    # and adaptive mode's client-side rate limit would let one throttled account slow them all.
+    # Throttling is limited and retried per account and region in rdsca.aws.accounts instead.
+    retry_mode: str = "standard"
     max_attempts: int = 6
     connect_timeout: float = 5.0
     read_timeout: float = 30.0
-    max_pool_connections: int = 20
+    max_pool_connections: int = 128  # one client carries the calls of every account of its region
     # Writes: one attempt (rdsca.aws.actions decides what to do when the outcome is unknown) and a
     # longer read timeout, since a reply that comes late is better than a write in doubt.
     write_read_timeout: float = 60.0
@@ -55,17 +61,50 @@ class AwsSettings:
         )
 
 
-@dataclass(frozen=True)
 class _Shared:
-    """One boto3 session (and its lock) behind a profile and every role assumed from it.
+    """The boto3 session behind a profile and every role assumed from it, and the clients.
 
-    Clients of assumed roles are made from the same session with the role's keys, so the service
-    models are loaded and parsed once, not once per account. boto3 sessions are not thread-safe:
-    client creation is serialised; the clients themselves are safe to share between threads.
+    One client per (service, region, read or write) serves every account: each account gets an
+    `AccountClient` view that signs its calls with the account's keys (see rdsca.aws.accounts), so
+    the service models are loaded once and the clients built once, not once per account-region.
+    boto3 sessions are not thread-safe: client creation is serialised; the clients themselves are
+    safe to share between threads.
     """
 
-    session: Any
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self, session: Any, profile: str | None) -> None:
+        self.session = session
+        self.profile = profile
+        self.lock = threading.Lock()
+        self.limits = Limits()
+        self._signing: Any = None  # the session the shared clients come from (per-call credentials)
+        self._clients: dict[tuple[str, bool, str], Any] = {}
+        self._base_credentials: Any = None
+        self._base_resolved = False
+
+    def client(self, service: str, region: str, write: bool, settings: AwsSettings) -> Any:
+        key = (service, write, region)
+        with self.lock:
+            found = self._clients.get(key)
+            if found is None:
+                if self._signing is None:
+                    core = botocore.session.Session(profile=self.profile)
+                    core.get_component("credential_provider").insert_before("env", PerCallProvider())
+                    self._signing = boto3.session.Session(botocore_session=core)
+                found = self._clients[key] = self._signing.client(
+                    service,
+                    region_name=region,
+                    endpoint_url=settings.endpoint_url,
+                    config=settings.botocore_config(write),
+                )
+            return found
+
+    def base_credentials(self) -> Any:
+        """The profile's own credentials (refreshed by botocore when they are temporary)."""
+        with self.lock:
+            if not self._base_resolved:
+                self._base_credentials = self.session.get_credentials()
+                self._base_resolved = True
+            return self._base_credentials
 
 
 @dataclass
@@ -76,14 +115,21 @@ class SessionFactory:
     profile: str | None = None
     credentials: dict[str, str] | None = field(default=None, repr=False)
     _shared: _Shared | None = None
-    _clients: dict[tuple[str, str], Any] = field(default_factory=dict, repr=False)
+    account: str | None = None  # the assumed account (None: the profile's own)
+    _keys: Any = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         if self._shared is None:
             try:
-                self._shared = _Shared(boto3.session.Session(profile_name=self.profile))
+                self._shared = _Shared(boto3.session.Session(profile_name=self.profile), self.profile)
             except bce.ProfileNotFound as exc:
                 raise ConfigError(f"AWS profile {self.profile!r} not found in your AWS config") from exc
+        if self.credentials:
+            self._keys = Credentials(
+                self.credentials["AccessKeyId"],
+                self.credentials["SecretAccessKey"],
+                self.credentials.get("SessionToken"),
+            )
 
     @property
     def _session(self) -> Any:
@@ -91,26 +137,21 @@ class SessionFactory:
         return self._shared.session
 
     def client(self, service: str, region: str, write: bool = False) -> Any:
-        """A client for reads (retried by botocore) or, with `write`, for writes (never retried)."""
-        key = (service + ":write" if write else service, region)
+        """A client for reads (retried by botocore, throttles retried per account-region) or, with
+        `write`, for writes (never retried: rdsca.aws.actions decides)."""
+        shared = self._shared
+        assert shared is not None
+        keys = self._keys if self._keys is not None else shared.base_credentials()
+        who = self.account or f"profile:{self.profile or 'default'}"
+        caller = Caller(keys, (who, service, region))
+        client = shared.client(service, region, write, self.settings)
+        return AccountClient(client, caller, shared.limits, retry_throttles=not write)
+
+    @property
+    def limits(self) -> Limits:
+        """The per account-region buckets and the throttling seen so far (shared by the roles)."""
         assert self._shared is not None
-        keys: dict[str, Any] = {}
-        if self.credentials:
-            keys = {
-                "aws_access_key_id": self.credentials["AccessKeyId"],
-                "aws_secret_access_key": self.credentials["SecretAccessKey"],
-                "aws_session_token": self.credentials.get("SessionToken"),
-            }
-        with self._shared.lock:
-            if key not in self._clients:
-                self._clients[key] = self._session.client(
-                    service,
-                    region_name=region,
-                    endpoint_url=self.settings.endpoint_url,
-                    config=self.settings.botocore_config(write),
-                    **keys,
-                )
-            return self._clients[key]
+        return self._shared.limits
 
     @property
     def home_region(self) -> str:
@@ -132,6 +173,7 @@ class SessionFactory:
             profile=self.profile,
             credentials=resp["Credentials"],
             _shared=self._shared,
+            account=role_arn.split(":")[4] or None,
         )
 
     @needs("ec2:DescribeRegions", used_by=("audit",))

@@ -12,6 +12,7 @@ from rdsca.api.audit import CaInventory, findings
 from rdsca.api.audit import audit as run_audit
 from rdsca.api.audit import cas as read_cas
 from rdsca.cli.app import cli
+from rdsca.cli.audit_progress import audit_progress, progress_option
 from rdsca.cli.common import failed_targets_code, resolve, use_color
 from rdsca.cli.options import (
     AwsOptions,
@@ -47,6 +48,7 @@ def exit_code(audit: Audit, fail_within: int | None) -> ExitCode:
     metavar="DAYS",
     help="Exit 3 when an instance has fewer days left, or is expired or on a retired CA.",
 )
+@progress_option
 @click.pass_context
 def audit(
     ctx: click.Context,
@@ -56,6 +58,7 @@ def audit(
     output: Path | None,
     warn_days: int,
     fail_within: int | None,
+    progress: bool | None,
 ) -> None:
     """Inventory every DB instance: its CA, expiry dates, pending changes and a verdict.
 
@@ -65,13 +68,15 @@ def audit(
       rdsca audit --region eu-west-1 --tag env=prod --format json -o audit.json
       rdsca audit --accounts 111111111111,222222222222 --role-name rdsca-audit --fail-within 90
     """
-    result = run_audit(
-        partial(resolve, aws),
-        warn_days=warn_days,
-        engines=selection.engines,
-        tags=selection.tags,
-        id_globs=selection.id_globs,
-    )
+    with audit_progress(progress) as hook:  # on stderr, for audits that take minutes
+        result = run_audit(
+            partial(resolve, aws),
+            warn_days=warn_days,
+            engines=selection.engines,
+            tags=selection.tags,
+            id_globs=selection.id_globs,
+            progress=hook,
+        )
     emit(render(result, fmt, RenderOptions(color=use_color(output))), output)
     if not result.fleet.instances and result.fleet.targets and not result.fleet.failed:
         targets = len(result.fleet.targets)  # every target answered and holds nothing: say so
