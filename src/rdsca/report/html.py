@@ -168,9 +168,7 @@ COLUMNS = (
 
 def _command(command: str) -> str:
     """A command that wraps between its words, never inside a flag (`--ca-certificate-identifier`)."""
-    return " ".join(
-        f'<span class="flag">{e(w)}</span>' if w.startswith("--") else e(w) for w in command.split(" ")
-    )
+    return " ".join(f"<span>{e(w)}</span>" if w.startswith("--") else e(w) for w in command.split(" "))
 
 
 def _action(advice: Advice) -> str:
