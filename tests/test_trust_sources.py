@@ -143,6 +143,12 @@ def test_profile_has_g1_for_the_ecosystem_rules(tree):
     assert profile_has_g1(tree / "embedded", "rdsca.go") is None  # no lockfile: not known
 
 
+def test_a_download_at_run_time_is_judged_like_a_build_time_one(capsys, tree):
+    code, doc = scan(capsys, tree / "runtime")
+    verdict, client, detail = found(doc)["bootstrap.py:11"]
+    assert (verdict, client, code) == ("ok", "source", 0) and "AWS's current global bundle" in detail
+
+
 def test_a_ca_only_in_comments_or_a_readme_gives_no_finding(capsys, tree):
     code, doc = scan(capsys, tree / "comments-only")
     assert code == 0 and doc["settings"] == [] and doc["bundles"] == []

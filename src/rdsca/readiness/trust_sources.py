@@ -122,9 +122,22 @@ def _client_of(path: str) -> str:
     return "source"
 
 
+# A download near the URL (same line or the next to it): a URL in a message or a docstring
+# fetches nothing.
+_FETCH = re.compile(
+    r"curl|wget|urlretrieve|urlopen|requests\.get|httpx|fetch\(|https?\.get\(|axios|got\(|"
+    r"Invoke-WebRequest|iwr\s|get_url|download|\burl\s*[:=(]|new URL\(|http\.Get|HttpClient",
+    re.I,
+)
+
+
 def _urls_found(path: str, text: str) -> Iterator[Found]:
-    for no, line in enumerate(text.splitlines(), start=1):
+    lines = text.splitlines()
+    for no, line in enumerate(lines, start=1):
         if "amazonaws.com" not in line or _comment(line):
+            continue
+        near = _STALE.sub("", _CURRENT.sub("", "\n".join(lines[max(0, no - 2) : no + 1])))
+        if not _FETCH.search(near):
             continue
         for m in (*_CURRENT.finditer(line), *_STALE.finditer(line)):
             yield Found(

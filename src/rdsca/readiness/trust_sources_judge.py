@@ -224,7 +224,8 @@ class Sources:
                     "regions)",
                 )
         verdict, detail = libs.verdict_of(result, label)
-        return Judged(self._setting(f), verdict, detail + "; fetched when the image is built")
+        when = "; fetched when the image is built" if f.client == "dockerfile" else ""
+        return Judged(self._setting(f), verdict, detail + when)
 
     def _pin(self, f: src.Found) -> Judged:
         name = _known_digests().get(f.digest or "")
