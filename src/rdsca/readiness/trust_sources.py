@@ -31,13 +31,13 @@ PIN = "pin"
 ANCHOR = "anchor"
 PEM = "pem"
 
-_CURRENT = re.compile(
+CURRENT_URL = re.compile(
     r"https?://(?P<host>truststore\.pki\.(?:us-gov-[a-z]+-\d\.)?rds\.amazonaws\.com"
     r"|rds-truststore\.s3\.cn-[a-z]+-\d\.amazonaws\.com\.cn)"
     r"/(?P<dir>[a-z0-9-]+)/(?P<file>[a-z0-9-]+-bundle\.(?:pem|p7b))",
     re.I,
 )
-_STALE = re.compile(
+STALE_URL = re.compile(
     r"https?://s3(?:[.-][a-z0-9-]+)?\.amazonaws\.com(?:\.cn)?/rds-downloads/(?P<file>[A-Za-z0-9._-]+\.(?:pem|p7b))",
     re.I,
 )
@@ -89,7 +89,7 @@ def is_doc(path: str) -> bool:
     return p.suffix.lower() in _DOC_EXTS or p.name.lower().startswith(_DOC_NAMES)
 
 
-def _comment(line: str) -> bool:
+def is_comment(line: str) -> bool:
     low = line.lstrip().lower()
     return low.startswith(_COMMENT) and not low.startswith("-----")
 
@@ -134,18 +134,18 @@ _FETCH = re.compile(
 def _urls_found(path: str, text: str) -> Iterator[Found]:
     lines = text.splitlines()
     for no, line in enumerate(lines, start=1):
-        if "amazonaws.com" not in line or _comment(line):
+        if "amazonaws.com" not in line or is_comment(line):
             continue
-        near = _STALE.sub("", _CURRENT.sub("", "\n".join(lines[max(0, no - 2) : no + 1])))
+        near = STALE_URL.sub("", CURRENT_URL.sub("", "\n".join(lines[max(0, no - 2) : no + 1])))
         if not _FETCH.search(near):
             continue
-        for m in (*_CURRENT.finditer(line), *_STALE.finditer(line)):
+        for m in (*CURRENT_URL.finditer(line), *STALE_URL.finditer(line)):
             yield Found(
-                path, no, URL, _client_of(path), f"fetches {_file_of(m.group(0))}", redact(line), m.group(0)
+                path, no, URL, _client_of(path), f"fetches {file_of(m.group(0))}", redact(line), m.group(0)
             )
 
 
-def _file_of(url: str) -> str:
+def file_of(url: str) -> str:
     return url.rstrip("/").rsplit("/", 1)[-1]
 
 
@@ -165,7 +165,7 @@ class _Instruction:
 def _instructions(text: str, docker: bool) -> Iterator[_Instruction]:
     current: list[tuple[int, str]] = []
     for no, line in enumerate(text.splitlines(), start=1):
-        if _comment(line) and line.lstrip().startswith("#"):
+        if is_comment(line) and line.lstrip().startswith("#"):
             continue  # Docker drops comment lines, even inside a continued instruction
         if not current and not line.strip():
             continue
@@ -183,7 +183,9 @@ def _instructions_found(path: str, text: str, docker: bool) -> list[Found]:
     client = "dockerfile" if docker else "script"
     found: list[Found] = []
     updates: dict[str, str] = {}  # rebuild command -> "file:line"
-    fetches = any(_CURRENT.search(ln) or _STALE.search(ln) for ln in text.splitlines() if not _comment(ln))
+    fetches = any(
+        CURRENT_URL.search(ln) or STALE_URL.search(ln) for ln in text.splitlines() if not is_comment(ln)
+    )
     for ins in _instructions(text, docker):
         found.extend(_urls_in(path, ins, client))
         found.extend(_pins_in(path, ins, client, fetches))
@@ -193,7 +195,7 @@ def _instructions_found(path: str, text: str, docker: bool) -> list[Found]:
                 if command in line and command not in updates:
                     updates[command] = f"{path}:{no}"
     return [
-        replace(f, update=updates.get(ANCHOR_DIRS[_anchor_dir(f.dest)])) if f.kind == ANCHOR and f.dest else f
+        replace(f, update=updates.get(ANCHOR_DIRS[anchor_dir(f.dest)])) if f.kind == ANCHOR and f.dest else f
         for f in found
     ]
 
@@ -202,16 +204,16 @@ def _urls_in(path: str, ins: _Instruction, client: str) -> Iterator[Found]:
     if ins.keyword not in ("ADD", "RUN"):
         return
     for no, line in ins.lines:
-        for m in (*_CURRENT.finditer(line), *_STALE.finditer(line)):
+        for m in (*CURRENT_URL.finditer(line), *STALE_URL.finditer(line)):
             verb = "ADD" if ins.keyword == "ADD" else "RUN curl/wget"
-            yield Found(path, no, URL, client, f"{verb} {_file_of(m.group(0))}", redact(line), m.group(0))
+            yield Found(path, no, URL, client, f"{verb} {file_of(m.group(0))}", redact(line), m.group(0))
 
 
 def _pins_in(path: str, ins: _Instruction, client: str, fetches: bool) -> Iterator[Found]:
     """sha256 pins of a bundle: ADD --checksum=sha256:..., `sha256sum -c`, `echo "<hash>  file" |
     sha256sum`, or an ARG/ENV named like a checksum."""
     whole = ins.text
-    about_bundle = bool(_CURRENT.search(whole) or _STALE.search(whole) or _BUNDLE_NAME.search(whole))
+    about_bundle = bool(CURRENT_URL.search(whole) or STALE_URL.search(whole) or _BUNDLE_NAME.search(whole))
     named = fetches and ins.keyword in ("ARG", "ENV") and re.search(r"(sha|checksum|digest)", whole, re.I)
     pinning = "--checksum=sha256:" in whole or "sha256sum" in whole or "shasum" in whole
     if not (about_bundle and pinning) and not named:
@@ -221,7 +223,7 @@ def _pins_in(path: str, ins: _Instruction, client: str, fetches: bool) -> Iterat
             yield Found(path, no, PIN, client, "sha256 pin", redact(line), digest=m.group(1).lower())
 
 
-def _anchor_dir(dest: str | None) -> str:
+def anchor_dir(dest: str | None) -> str:
     for d in ANCHOR_DIRS:
         if dest and dest.startswith(d):
             return d
@@ -240,20 +242,20 @@ def _anchors_in(path: str, ins: _Instruction) -> Iterator[Found]:
     pairs: list[tuple[str, str]] = []  # (source, destination)
     if ins.keyword in ("COPY", "ADD"):
         args = [w for w in words[1:] if not w.startswith("--")]
-        if len(args) >= 2 and _anchor_dir(args[-1]):
+        if len(args) >= 2 and anchor_dir(args[-1]):
             pairs = [(src, args[-1]) for src in args[:-1]]
     else:
         pairs = list(_shell_copies(words))
     for src, dest in pairs:
-        d = _anchor_dir(dest)
+        d = anchor_dir(dest)
         if not d:
             continue
         no = line_of.get(d, ins.lines[0][0])
         text = redact(next(t for n, t in ins.lines if n == no))
-        url = m.group(0) if (m := _CURRENT.search(src) or _STALE.search(src)) else None
+        url = m.group(0) if (m := CURRENT_URL.search(src) or STALE_URL.search(src)) else None
         target = dest if not dest.endswith("/") else dest + PurePosixPath(src).name
         yield Found(
-            path, no, ANCHOR, "os-trust-store", f"{_file_of(src)} -> {d}", text, url=url, ref=src, dest=target
+            path, no, ANCHOR, "os-trust-store", f"{file_of(src)} -> {d}", text, url=url, ref=src, dest=target
         )
 
 
@@ -300,7 +302,7 @@ def _pem_found(path: str, text: str) -> list[Found]:
             Found(path, first, PEM, client, _pem_what(client, len(ders)), redact(line), der=tuple(ders))
         )
     for no, line in enumerate(lines, start=1):
-        if _comment(line):
+        if is_comment(line):
             continue
         for m in _B64_PEM.finditer(line):
             ders = _decode_pem_text(_b64(m.group(0)))
@@ -351,7 +353,7 @@ def _pem_blocks(lines: list[str]) -> Iterator[tuple[int, int, bytes | None]]:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if _BEGIN not in line or _comment(line):
+        if _BEGIN not in line or is_comment(line):
             i += 1
             continue
         body = line.split(_BEGIN, 1)[1]

@@ -119,7 +119,7 @@ class Sources:
         suffix = PurePosixPath(rel).suffix.lower()
         if suffix in _JS_EXTS and "Amazon RDS" in text:
             for no, line in enumerate(text.splitlines(), start=1):
-                if _PROFILE.search(line) and not src._comment(line):
+                if _PROFILE.search(line) and not src.is_comment(line):
                     self.profile_uses.append((rel, no))
         if suffix == ".prisma":
             at = next((n for n, ln in enumerate(text.splitlines(), 1) if _DATASOURCE.match(ln)), None)
@@ -170,7 +170,7 @@ class Sources:
 
     def _url_result(self, url: str, digest: str | None) -> tuple[TrustResult | None, str]:
         """What a client holding this URL's file trusts; None with why when rdsca cannot know."""
-        current = src._CURRENT.match(url)
+        current = src.CURRENT_URL.match(url)
         if current:
             host, directory = current.group("host").lower(), current.group("dir").lower()
             if host != "truststore.pki.rds.amazonaws.com":
@@ -189,7 +189,7 @@ class Sources:
                 return self._evaluate(_data(name), label), label
             label = f"AWS's {directory} bundle: that region's roots only"
             return self._evaluate(_subset("global-bundle-2025.pem", f"region:{directory}"), label), label
-        file = src._file_of(url).lower()
+        file = src.file_of(url).lower()
         label = f"{file} from the pre-2020 location (2015/2019 CAs only, never the G1 roots)"
         m = re.match(r"rds-ca-(2015|2019)-(root|[a-z]+-[a-z]+-\d)\.pem$", file)
         pem = _subset("rds-combined-ca-bundle-2019.pem", f"ca:rds-ca-{m.group(1)}:{m.group(2)}") if m else b""
@@ -209,7 +209,7 @@ class Sources:
         result, label = self._url_result(f.url, digest)
         if result is None:
             return Judged(self._setting(f), UNKNOWN, label)
-        region = src._CURRENT.match(f.url)
+        region = src.CURRENT_URL.match(f.url)
         directory = region.group("dir").lower() if region else "global"
         if directory != "global" and not self.explicit:
             own = self._evaluate(
@@ -242,7 +242,7 @@ class Sources:
 
     def _anchor(self, f: src.Found, checker: Checker) -> Judged:
         setting = self._setting(f)
-        d = src._anchor_dir(f.dest)
+        d = src.anchor_dir(f.dest)
         command = src.ANCHOR_DIRS.get(d, "")
         rel: str | None = None
         if f.url:
