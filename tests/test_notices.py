@@ -104,9 +104,10 @@ def test_an_account_without_health_access_is_named_and_the_others_reported(
     assert code == 4 and "Traceback" not in err
     flat = " ".join(table.split())
     assert (
-        "web-staging-mysql (pending, RDS reboots it" in flat and "reports-old-pg (not in the audit)" in flat
+        "web-staging-mysql: pending; RDS reboots it" in flat and "reports-old-pg (not in the audit)" in flat
     )
     assert f"account {A2}: no AWS Health API access" in flat
+    assert "rdsca plan --to rds-ca-rsa2048-g1 --via-maintenance-action --accounts 111111111111" in flat
 
     demo.control.health_access(A1, plan="basic")
     code, doc, _ = notices_json(capsys)

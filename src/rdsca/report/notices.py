@@ -92,8 +92,8 @@ def _affected_text(n: LinkedNotice) -> str:
             parts.append(f"{a.value} (not in the audit)")
             continue
         f = a.verdict.reboot_forecast
-        reboot = f", RDS reboots it ~{f.at:%Y-%m-%d %H:%M}" if f else ""
-        parts.append(f"{a.value} ({a.verdict.state.value}{reboot})")
+        reboot = f"; RDS reboots it ~{f.at:%Y-%m-%d %H:%M}" if f else ""
+        parts.append(f"{a.value}: {a.verdict.state.value}{reboot}")
     return "\n".join(parts) or "-"
 
 
@@ -104,19 +104,24 @@ def _when(n: LinkedNotice) -> str:
 
 @renders(NoticesResult, "table")
 def to_table(result: NoticesResult, options: RenderOptions) -> str:
+    """One row per notice; the plan commands below the table, by number (they are long, and meant to
+    be copied whole)."""
     grid = Table(title="AWS Health notices for RDS (scheduled changes)", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("account / region", "notice", "status", "when", "affected (audit)", "plan"):
-        wraps = col in ("affected (audit)", "plan")
-        grid.add_column(
-            col, overflow="fold" if wraps else "ignore", no_wrap=not wraps, ratio=1 if wraps else None
-        )
-    for n in result.notices:
+    for col in ("#", "account / region", "notice / status", "when"):
+        grid.add_column(col, no_wrap=True, overflow="ignore")
+    grid.add_column("affected (state in the audit)", overflow="fold", ratio=1, min_width=24)
+    plans: list[str] = []
+    for number, n in enumerate(result.notices, 1):
         x = n.notice
-        grid.add_row(f"{x.account_id}\n{x.region}", x.type_code, x.status, _when(n), _affected_text(n),
-                     n.plan_command or "-")  # fmt: skip
-    lines = [f"{len(result.notices)} notices ({sum(1 for n in result.notices if n.about_certificates)} about "
-             f"certificates) from {len(result.accounts) - len(result.unread)} of {len(result.accounts)} "
-             f"accounts, {result.view} view."]  # fmt: skip
+        if n.plan_command:
+            plans.append(f"  {number}. {n.plan_command}")
+        grid.add_row(str(number), f"{x.account_id}\n{x.region}", f"{x.type_code}\n{x.status}", _when(n),
+                     _affected_text(n))  # fmt: skip
+    certs = sum(1 for n in result.notices if n.about_certificates)
+    lines = ["plans (rdsca plan, then rdsca apply):", *plans, ""] if plans else []
+    lines.append(f"{len(result.notices)} notices ({certs} about certificates) from "
+                 f"{len(result.accounts) - len(result.unread)} of {len(result.accounts)} accounts, "
+                 f"{result.view} view.")  # fmt: skip
     lines += [f"account {a.account_id}: {a.error}" for a in result.unread]
     body: list[object] = [grid] if result.notices else []
     return render([*body, "\n".join(lines)], options.color, options.width)
