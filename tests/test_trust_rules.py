@@ -109,10 +109,16 @@ def test_pgjdbc_is_not_libpq(capsys, tmp_path):
         '        props.setProperty("sslrootcert", "/certs/global-bundle.pem");\n'
         "        return props;\n    }\n}\n",
     )
+    write(  # sslrootcert and no sslmode anywhere: pgjdbc's default (prefer) reads no root file
+        root,
+        "billing/src/main/resources/application.properties",
+        "spring.datasource.url=jdbc:postgresql://billing.example/b?sslrootcert=/certs/rds-combined-ca-bundle.pem\n",
+    )
     code, doc, _ = scan(capsys, root)
     found = settings(doc)
     assert code == 3
     assert verdicts(doc) == {
+        "billing/src/main/resources/application.properties:1": ("no-verification", "pgjdbc"),
         "ledger/src/main/java/com/example/Db.java:8": ("ok", "pgjdbc"),
         "ledger/src/main/resources/application.properties:2": ("no-verification", "pgjdbc"),
         "reports/src/main/resources/application.properties:1": ("no-verification", "pgjdbc"),
@@ -145,10 +151,25 @@ def test_mariadb_and_mysql_connector_j_settings_are_recognised(capsys, tmp_path)
         "shop.url=jdbc:mysql://shop.example:3306/s?sslMode=REQUIRED\n"
         "web.url=jdbc:mysql://web.example:3306/w?sslMode=PREFERRED\n",
     )
+    write(  # Connector/J 2.x has no sslMode (3.0 added it): it ignores it and uses no TLS
+        root,
+        "ledger/pom.xml",
+        "<project>\n  <properties>\n    <mariadb.version>2.7.6</mariadb.version>\n  </properties>\n"
+        "  <dependencies>\n    <dependency>\n      <groupId>org.mariadb.jdbc</groupId>\n"
+        "      <artifactId>mariadb-java-client</artifactId>\n      <version>${mariadb.version}</version>\n"
+        "    </dependency>\n  </dependencies>\n</project>\n",
+    )
+    write(
+        root,
+        "ledger/src/main/resources/application.properties",
+        "ledger.url=jdbc:mariadb://ledger.example:3306/l?sslMode=verify-full&serverSslCert=/certs/rds-combined-ca-bundle.pem\n",
+    )
     code, doc, _ = scan(capsys, root)
     found = settings(doc)
     assert code == 3
+    assert "pom.xml:9" in found["ledger/src/main/resources/application.properties:1"]["detail"]
     assert verdicts(doc) == {
+        "ledger/src/main/resources/application.properties:1": ("no-tls", "mariadb-connector-j"),
         "billing/src/main/resources/application.properties:1": ("will-break", "mariadb-connector-j"),
         "billing/src/main/resources/application.properties:2": ("no-verification", "mariadb-connector-j"),
         "billing/src/main/resources/application.properties:3": ("no-verification", "mariadb-connector-j"),

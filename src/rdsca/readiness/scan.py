@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 
 from rdsca.catalog import Catalog, load_catalog
 from rdsca.errors import ConfigError
+from rdsca.readiness import settings_drivers as drv
 from rdsca.readiness import trust_settings as ts
 from rdsca.readiness import trust_sources_judge as sources_judge
 from rdsca.readiness.bundles import MAX_BUNDLE_BYTES, BundleError, parse_bundle, read_limited
@@ -308,6 +309,23 @@ class _Checker:
             self._retry(rel, password)
         return self.results[rel]
 
+    def _connector_j_2(self, s: ts.Setting) -> SettingFinding | None:
+        """MariaDB Connector/J before 3.0 has no sslMode option and ignores unknown options: a
+        tree that pins 2.x connects without TLS (seen by the real-client matrix with 2.7.6, whose
+        DefaultOptions list useSsl, trustServerCertificate, serverSslCert and no sslMode)."""
+        if s.client != drv.MARIADB_J or not s.mode.lower().startswith("sslmode="):
+            return None
+        pin = drv.mariadb_j_version(self.base, s.path)
+        if pin is None or (drv.major(pin[0]) or 3) >= 3:
+            return None
+        version, where = pin
+        return SettingFinding(
+            s,
+            NO_TLS,
+            f"MariaDB Connector/J {version} ({where}) has no sslMode option (added in 3.0): it ignores "
+            "it and connects without TLS; use useSsl=true with serverSslCert, or Connector/J 3",
+        )
+
     def _retry(self, rel: str, password: str) -> None:
         if not isinstance(self.results[rel], str) or (rel, password) in self.tried:
             return
@@ -324,6 +342,9 @@ class _Checker:
             return _password_hint(str(exc))
 
     def judge(self, s: ts.Setting) -> SettingFinding:
+        pinned = self._connector_j_2(s)
+        if pinned is not None:
+            return pinned
         if s.category == ts.NO_TLS:
             return SettingFinding(s, NO_TLS, s.note or "TLS is off: not affected by the CA")
         if s.category == ts.NO_VERIFICATION:

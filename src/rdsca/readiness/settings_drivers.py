@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 
 # Category names are those of trust_settings (kept as literals to avoid an import cycle).
 VERIFY = "verify"
@@ -318,3 +318,44 @@ def store_passwords(lines: list[str], hot: list[int]) -> list[tuple[int, str]]:
                 value = ph.group(1)
             out.append((no, value))
     return out
+
+
+# --- MariaDB Connector/J's version, from the build file beside the setting ------------------------
+
+_BUILD_FILES = ("pom.xml", "build.gradle", "build.gradle.kts")
+_POM_DEP = re.compile(
+    r"<artifactId>\s*mariadb-java-client\s*</artifactId>\s*(?:<[^>]+>[^<]*</[^>]+>\s*)*?"
+    r"<version>\s*([^<\s]+)\s*</version>",
+    re.S,
+)
+_GRADLE_DEP = re.compile(r"""org\.mariadb\.jdbc:mariadb-java-client:([\w.${}-]+)""")
+_POM_PROPERTY = re.compile(r"<([\w.-]+)>\s*([\d][\w.-]*)\s*</\1>")
+
+
+def mariadb_j_version(base: Path, rel: str) -> tuple[str, str] | None:
+    """(version, "build-file:line") of mariadb-java-client pinned by the nearest pom.xml or
+    build.gradle at or above the setting's directory, inside the scanned tree."""
+    folder = PurePosixPath(rel).parent
+    while True:
+        for name in _BUILD_FILES:
+            path = base / folder / name
+            if not path.is_file() or path.stat().st_size > 4 * 1024 * 1024:
+                continue
+            text = path.read_text(encoding="utf-8", errors="replace")
+            m = _POM_DEP.search(text) or _GRADLE_DEP.search(text)
+            if m:
+                version = m.group(1)
+                prop = re.fullmatch(r"\$\{([\w.-]+)\}", version)
+                if prop:
+                    props = dict(_POM_PROPERTY.findall(text))
+                    version = props.get(prop.group(1), version)
+                line = text.count("\n", 0, m.start(1)) + 1
+                return version, f"{(folder / name).as_posix()}:{line}"
+        if folder == PurePosixPath("."):
+            return None
+        folder = folder.parent
+
+
+def major(version: str) -> int | None:
+    m = re.match(r"(\d+)\.", version)
+    return int(m.group(1)) if m else None

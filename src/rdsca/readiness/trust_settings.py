@@ -545,7 +545,7 @@ def _pair(
     for ref in refs:
         if ref in used or ref.family == "dict":
             continue
-        out.append(_standalone(path, ref, spans, _password_near(ref, passwords, spans, env)))
+        out.append(_standalone(path, ref, spans, _password_near(ref, passwords, spans, env), found))
     return sorted(out, key=lambda s: (s.line, s.client))
 
 
@@ -577,12 +577,22 @@ def _with_ref(s: Setting, ref: _Ref, password: str | None) -> Setting:
     return replace(s, ca_ref=ref.value, ca_line=ref.line, password=password)
 
 
-def _standalone(path: str, ref: _Ref, spans: _Spans, password: str | None) -> Setting:
+def _standalone(path: str, ref: _Ref, spans: _Spans, password: str | None, found: list[Setting]) -> Setting:
     """A CA file named with no mode nearby: a finding of its own, assumed to verify."""
     client = _SELF_VERIFYING.get(ref.family)
     note = ""
     if client is None and ref.family == "pg" and spans.hints.pgjdbc:
         client = "pgjdbc"
+        if not any(s.client == "pgjdbc" for s in found):
+            # Seen by the real-client matrix (pgjdbc 42.5): a URL with sslrootcert and no sslmode
+            # connects to any server; pgjdbc's default sslmode is prefer (SslMode.of).
+            note = (
+                "no sslmode or ssl=true in this file: pgjdbc's default, prefer, verifies nothing and "
+                "does not read sslrootcert (set sslmode=verify-full to use it)"
+            )
+            line = redact(spans.lines[ref.line - 1])
+            return Setting(path, ref.line, client, "sslrootcert without sslmode", NO_VERIFICATION,
+                           ref.value, ref.line, line, note)  # fmt: skip
         note = (
             "no sslmode next to it: pgjdbc reads sslrootcert only under verify-ca / verify-full "
             "(its default, prefer, verifies nothing): assumed to verify"
