@@ -373,3 +373,12 @@ def test_screenshots_of_each_report_kind_are_in_the_docs() -> None:
         png = docs / "img" / f"report-{kind}.png"
         assert f"img/report-{kind}.png" in text
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size < 300_000
+
+
+def test_many_environments_share_an_other_lane() -> None:
+    envs = [f"team-{n:02d}" for n in range(12)]
+    audit = build_audit([instance(A1, "eu-west-1", f"db-{n}", env=env) for n, env in enumerate(envs * 2)])
+    text = render_html(audit)
+    lanes = re.findall(r'<text class="lane-label"[^>]*>([^<]*)</text>', text)
+    assert len(lanes) == 8 and lanes[-1] == "other (10)"
+    assert sum(int(re.search(r"\((\d+)\)$", lane).group(1)) for lane in lanes) == 24  # type: ignore[union-attr]

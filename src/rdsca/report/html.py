@@ -27,6 +27,7 @@ from rdsca.report.timeline import earliest_expiry, timeline_svg
 REPORT_SCHEMA = schemas.REPORT
 ENV_TAG_KEYS = ("env", "environment", "stage", "tier")
 STATE_ORDER = {s.value: n for n, s in enumerate(State)}
+LEAD_FAILURES = 10  # failed targets named at the top of the page
 
 
 def e(value: object) -> str:
@@ -121,8 +122,9 @@ def summary_section(audit: Audit, data: dict[str, Any]) -> str:
     """Counts by state and severity as tiles, and the targets that could not be read."""
     s = data["summary"]
     failed = "".join(
-        f"<li>{e(t.target.account_id)} {e(t.target.region)}: {e(t.error)}</li>" for t in audit.fleet.failed
-    )
+        f"<li>{e(t.target.account_id)} {e(t.target.region)}: {e(t.error)}</li>"
+        for t in audit.fleet.failed[:LEAD_FAILURES]
+    ) + (f"<li>and {n - LEAD_FAILURES} more</li>" if (n := len(audit.fleet.failed)) > LEAD_FAILURES else "")
     warning = (
         f'<div class="failed" role="alert"><strong>{len(audit.fleet.failed)} '
         f"{'target' if len(audit.fleet.failed) == 1 else 'targets'} could not be read"
@@ -246,7 +248,10 @@ def render_html(audit: Audit, sections: Sequence[Section] = (), title: str = "RD
         for s in sections
         if s.lead
     )
-    extra = "".join(f'<section id="{e(s.id)}"><h2>{e(s.title)}</h2>{s.body}</section>' for s in sections)
+    extra = "".join(
+        f'<section id="{e(s.id)}"><h2>{e(s.title)}{": in detail" if s.lead else ""}</h2>{s.body}</section>'
+        for s in sections
+    )
     nav = "".join(
         f'<a href="#{a}">{t}</a>'
         for a, t in (("summary", "Summary"), ("timeline", "Timeline"), ("table", "Instances"))

@@ -18,6 +18,7 @@ from rdsca.rollout.events import Event
 from rdsca.rollout.journal import EventRecord, RunRecord, StepRecord, StepStatus
 
 BAD = frozenset({StepStatus.FAILED.value, StepStatus.INTERRUPTED.value})
+LEAD_FAILURES = 10  # failed steps named at the top of the page; the rest are in the steps table
 
 
 def _when(at: str | None) -> datetime | None:
@@ -169,7 +170,11 @@ def outcome_lead(history: RunHistory) -> str:
         items = "".join(
             f"<li><strong>{e(s.ident)}</strong> ({e(s.account)} {e(s.region)}, wave {e(s.wave)}): "
             f"{e(s.status)}: {e(s.reason or '')}</li>"
-            for s in failed
+            for s in failed[:LEAD_FAILURES]
+        ) + (
+            f"<li>and {len(failed) - LEAD_FAILURES} more, under Steps below</li>"
+            if len(failed) > LEAD_FAILURES
+            else ""
         )
         parts.append(
             f'<div class="failed" role="alert" id="run-failures"><strong>{len(failed)} '
