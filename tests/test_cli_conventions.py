@@ -284,7 +284,8 @@ def complete(words: str, env: dict[str, str] | None = None) -> list[str]:
     cword = str(len(words.split()) - (0 if words.endswith(" ") else 1))
     result = rdsca(env={"_RDSCA_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": cword,
                         **(env or {})})  # fmt: skip
-    return [line.split(",", 1)[1] for line in result.stdout.splitlines()]
+    assert result.returncode == 0, result.stderr
+    return [line.split(",", 1)[1] for line in result.stdout.splitlines() if line]
 
 
 def test_completion_of_ca_ids_run_ids_and_regions(
@@ -306,6 +307,7 @@ def test_completion_of_ca_ids_run_ids_and_regions(
 def test_default_set_takes_the_region_the_aws_cli_would(
     demo: SandboxHandle, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    monkeypatch.delenv("RDSCA_REGIONS")  # rdsca's own region list would win over the AWS CLI's
     monkeypatch.setenv("AWS_DEFAULT_REGION", US)
     monkeypatch.setenv("AWS_REGION", EU)  # AWS_REGION wins, as in the AWS CLI v2
     code, out, err = run(capsys, "default", "set", "rds-ca-rsa4096-g1")
