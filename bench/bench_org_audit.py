@@ -236,7 +236,13 @@ def _tree_rss(pid: int) -> int:
 
 
 def run_once(
-    key: str, argv: list[str], env: dict[str, str], workdir: Path, sa: handle.Handle, fleet: dict
+    key: str,
+    argv: list[str],
+    env: dict[str, str],
+    workdir: Path,
+    sa: handle.Handle,
+    fleet: dict,
+    timeout: float = RUN_TIMEOUT,
 ) -> Sample:
     out, err = workdir / f"{key}.out", workdir / f"{key}.err"
     result = workdir / f"{key}.json"
@@ -255,7 +261,7 @@ def run_once(
         def watch() -> None:
             while not stop.wait(0.5):
                 peak[0] = max(peak[0], _tree_rss(proc.pid))
-                if peak[0] > MEMORY_GUARD or time.perf_counter() - started > RUN_TIMEOUT:
+                if peak[0] > MEMORY_GUARD or time.perf_counter() - started > timeout:
                     proc.kill()
 
         watcher = threading.Thread(target=watch, daemon=True)
@@ -275,8 +281,8 @@ def run_once(
         ok, detail = check_c7n(workdir, fleet, code)
     if peak[0] > MEMORY_GUARD:
         ok, detail = False, f"stopped above {MEMORY_GUARD / 1024**3:.0f} GB resident; " + detail
-    elif seconds > RUN_TIMEOUT:
-        ok, detail = False, f"stopped after {RUN_TIMEOUT:.0f} s; " + detail
+    elif seconds > timeout:
+        ok, detail = False, f"stopped after {timeout:.0f} s; " + detail
     if not ok:
         tail = err.read_text(errors="replace").strip().splitlines()[-2:]
         detail += f" | {' | '.join(tail)[:300]}"
@@ -330,6 +336,44 @@ def lower_bound(fleet: dict, latency: tuple[float, float], buckets: dict[str, li
     }
 
 
+def minimal_calls(fleet: dict) -> int:
+    """The fewest calls that give a full record per instance: the Organizations pages, AssumeRole
+    and DescribeRegions per account, per account-region its instance pages (at least one) and
+    DescribeCertificates, per non-empty one DescribePendingMaintenanceActions, and the engine
+    versions once per region and (engine, version)."""
+    counts = fleet["counts"]
+    targets = len(fleet["accounts"]) * len(fleet["regions"])
+    pages = sum(-(-n // 100) for n in counts.values()) + (targets - len(counts))
+    engines = len(fleet["regions"]) * 8  # bench/standin/fleet.py ENGINES
+    org_pages = -(-len(fleet["accounts"]) // 20)
+    return org_pages + 2 * len(fleet["accounts"]) + pages + targets + len(counts) + engines
+
+
+def cpu_floor(sa: handle.Handle, fleet: dict, latency: tuple[float, float]) -> dict:
+    """What those calls cost a botocore client in CPU at least (bench/standin/cpu_floor.py, run at
+    no latency), and the wall time that is on this machine's cores."""
+    biggest = max(fleet["counts"], key=lambda k: fleet["counts"][k])
+    account, region = biggest.split("/")
+    sa.configure(latency_min=0.0, latency_max=0.0)
+    try:
+        env = aws_env(sa.url, scratch_dir())
+        out = subprocess.run(
+            [str(PROJECT_BIN / "python"), str(BENCH / "standin" / "cpu_floor.py"), sa.url, account, region],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=True,
+        ).stdout
+    finally:
+        sa.configure(latency_min=latency[0], latency_max=latency[1])
+    per = json.loads(out)
+    calls = minimal_calls(fleet)
+    cpu = (calls * per["ms_per_call"] + fleet["instances"] * per["ms_per_instance"]) / 1000
+    cores = os.cpu_count() or 1
+    return {**per, "calls": calls, "cpu_s": cpu, "cores": cores, "wall_s": cpu / cores}
+
+
 # -- report ----------------------------------------------------------------------------------
 
 
@@ -345,6 +389,7 @@ def fmt_range(series: Series, attr: str, digits: int = 1) -> str:
 
 def markdown(summary: dict, series: list[Series]) -> str:
     f, b = summary["fleet"], summary["bound"]
+    cf = b["cpu_floor"]
     rd = next((s for s in series if s.key == "rdsca"), None)
     rd_med = rd.median("seconds") if rd else None
     lines = [
@@ -367,26 +412,43 @@ def markdown(summary: dict, series: list[Series]) -> str:
         "",
         f"Lower bound: {b['bound_s']:.1f} s = max(latency chain {b['chain_calls']} dependent calls x "
         f"{b['latency_mean'] * 1000:.0f} ms = {b['chain_s']:.1f} s, STS throttle budget "
-        f"{b['sts_budget_s']:.1f} s).",
+        f"{b['sts_budget_s']:.1f} s). Client CPU floor: the {cf['calls']:,} calls a full record needs at "
+        f"least cost a botocore client {cf['cpu_s']:.0f} s of CPU ({cf['ms_per_call']:.2f} ms a call, "
+        f"{cf['ms_per_instance']:.2f} ms an instance parsed, measured in the same run by "
+        f"bench/standin/cpu_floor.py), {cf['wall_s']:.0f} s on {cf['cores']} free cores; "
+        f"`x bound` is against max(lower bound, CPU floor) = {b['bound_with_cpu_s']:.1f} s, "
+        f"`x latency` against the lower bound alone.",
         "",
-        "| contender | runs | wall s | x bound | x rdsca | CPU s (per 1,000 instances) | peak memory MB "
-        "(process / tree) | API calls (per instance) | throttled (retried) | reports |",
-        "|---|---:|---|---:|---:|---|---|---:|---:|---|",
+        "| contender | runs | wall s | x bound | x latency | x rdsca | CPU s (per 1,000 instances) | "
+        "peak memory MB (process / tree) | API calls (per instance) | throttled (retried) | reports |",
+        "|---|---:|---|---:|---:|---:|---|---|---:|---:|---|",
     ]
     for s in series:
         if s.unavailable:
-            lines.append(f"| {s.label} | 0 | not run: {s.unavailable} | | | | | | | {s.reports} |")
+            lines.append(f"| {s.label} | 0 | not run: {s.unavailable} | | | | | | | | {s.reports} |")
             continue
         good = [x for x in s.samples if x.ok]
         if not good:
-            why = s.samples[-1].detail if s.samples else "no run"
-            lines.append(f"| {s.label} | {len(s.samples)} | INVALID: {why} | | | | | | | {s.reports} |")
+            last = s.samples[-1] if s.samples else None
+            if last is not None and last.detail.startswith("stopped"):  # too slow or too big: a floor
+                ratio = f"> {last.seconds / rd_med:.1f}x" if rd_med else ""
+                lines.append(
+                    f"| {s.label} | {len(s.samples)} | > {last.seconds:.0f} ({last.detail.split(';')[0]}) | "
+                    f"> {last.seconds / b['bound_with_cpu_s']:.1f}x | > {last.seconds / b['bound_s']:.1f}x | "
+                    f"{ratio} | {last.cpu:.1f} (so far) | "
+                    f"{last.maxrss_mb:.0f} / {last.tree_rss_mb:.0f} | {last.calls:,} (so far) | "
+                    f"{last.throttled} | {s.reports} |"
+                )
+                continue
+            why = last.detail if last else "no run"
+            lines.append(f"| {s.label} | {len(s.samples)} | INVALID: {why} | | | | | | | | {s.reports} |")
             continue
         med = statistics.median(x.seconds for x in good)
         cpu = statistics.median(x.cpu for x in good)
         calls = statistics.median(x.calls for x in good)
         lines.append(
-            f"| {s.label} | {len(good)} | {fmt_range(s, 'seconds')} | {med / b['bound_s']:.2f}x | "
+            f"| {s.label} | {len(good)} | {fmt_range(s, 'seconds')} | {med / b['bound_with_cpu_s']:.2f}x | "
+            f"{med / b['bound_s']:.2f}x | "
             f"{(med / rd_med) if rd_med else float('nan'):.2f}x | "
             f"{cpu:.1f} ({cpu / f['instances'] * 1000:.2f}) | "
             f"{statistics.median(x.maxrss_mb for x in good):.0f} / "
@@ -422,6 +484,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3, help="runs of rdsca (median)")
     parser.add_argument("--peer-runs", type=int, default=1, help="runs of each peer (they take minutes)")
+    parser.add_argument(
+        "--peer-timeout", type=float, default=900.0, help="seconds after which a peer's run is stopped"
+    )
     parser.add_argument("--only", default="", help="contenders: rdsca,threads,c7n (default: all)")
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--regions", type=int, default=17)
@@ -451,6 +516,10 @@ def main(argv: list[str] | None = None) -> int:
         stats = sa.stats()
         latency, buckets = tuple(stats["latency"]), stats["buckets"]
         bound = lower_bound(fleet, latency, buckets)
+        floor = cpu_floor(sa, fleet, latency)
+        bound["cpu_floor"] = floor
+        bound["bound_with_cpu_s"] = max(bound["bound_s"], floor["wall_s"])
+        sa.reset()
         log(
             f"stand-in at {sa.url}: {fleet['instances']} instances in "
             f"{fleet['account_regions']} account-regions; "
@@ -477,7 +546,8 @@ def main(argv: list[str] | None = None) -> int:
                 s = series[key]
                 if unavailable or n >= runs or (s.samples and not s.samples[-1].ok):
                     continue
-                sample = run_once(key, cargv, cenv, workdir, sa, fleet)
+                limit = RUN_TIMEOUT if key == "rdsca" else args.peer_timeout
+                sample = run_once(key, cargv, cenv, workdir, sa, fleet, limit)
                 s.samples.append(sample)
                 log(
                     f"round {n + 1} {key:8}: {sample.seconds:7.1f} s wall, {sample.cpu:6.1f} s CPU, "

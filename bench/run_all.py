@@ -35,6 +35,10 @@ is in `bench/README.md`.
 GENERATORS = [BENCH / "readiness_accuracy.py"]
 
 
+# A benchmark whose page has another name than bench_<name>.py would give it.
+DOC_NAMES = {"org_audit": "org"}
+
+
 def benchmarks() -> list[Path]:
     return sorted(BENCH.glob("bench_*.py"))
 
@@ -56,7 +60,7 @@ def demote(markdown: str) -> str:
 def assemble_docs() -> Path:
     """Write docs/benchmarks.md from every docs/benchmarks-<name>.md present."""
     parts = [HEADER]
-    names = {name_of(s) for s in benchmarks()}
+    names = {DOC_NAMES.get(name_of(s), name_of(s)) for s in benchmarks()}
     sections = {p.stem.removeprefix("benchmarks-"): p for p in DOCS.glob("benchmarks-*.md")}
     order = sorted(sections, key=lambda n: (n != "audit", n))  # the audit first: it is the headline
     for name in order:
