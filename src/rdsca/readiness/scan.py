@@ -27,6 +27,7 @@ from rdsca.readiness.client_caps import ClientSeen
 from rdsca.readiness.ecosystems.tree import BUNDLE_NAMES, TreeContext
 from rdsca.readiness.trust_check import TRUSTED, TrustResult, default_regions, evaluate
 from rdsca.readiness.trust_sources_libs import is_lockfile
+from rdsca.redaction import register_secret
 
 OK = "ok"
 WILL_BREAK = "will-break"
@@ -342,6 +343,7 @@ class _Checker:
             return _password_hint(str(exc))
 
     def judge(self, s: ts.Setting) -> SettingFinding:
+        register_secret(s.password)  # a keystore password read from the tree: never in a log line
         pinned = self._connector_j_2(s)
         if pinned is not None:
             return pinned
