@@ -174,3 +174,13 @@ def test_an_unpacked_image_is_judged_by_its_own_os_store(capsys, tmp_path):
     store.write_bytes(store.read_bytes() + (DATA / "global-bundle-2025.pem").read_bytes())
     code, doc = scan(capsys, image, "--region", "eu-west-1")
     assert code == 0 and found(doc)["srv/app/app.env:1"][0] == "ok"
+
+
+def test_an_anchor_downloaded_into_the_store_is_judged_by_its_url(capsys, tree):
+    _, doc = scan(capsys, tree / "anchors-url", "--region", "eu-west-1")
+    got = found(doc)
+    verdict, client, detail = got["Dockerfile:5"]  # the -o line: the file lands in the OS store
+    assert (verdict, client) == ("ok", "os-trust-store") and "eu-west-1 bundle" in detail
+    assert got["Dockerfile:4"][:2] == ("ok", "dockerfile")  # the download itself
+    code, doc = scan(capsys, tree / "anchors-url", "--region", "us-east-1")
+    assert code == 3 and found(doc)["Dockerfile:5"][0] == "will-break"
