@@ -257,3 +257,17 @@ def test_readiness_scan_of_an_ecosystem_tree(sandbox_env, capsys, tmp_path):
         verdicts[which] = (code, instance["verdict"], doc["scans"][0]["will_break"])
     assert verdicts["old-bundle.pem"] == (3, "at-risk", True)
     assert verdicts["new-bundle.pem"][1] != "at-risk" and verdicts["new-bundle.pem"][2] is False
+
+
+def test_look_alike_settings_of_other_systems_are_not_read(capsys, tmp_path):
+    (tmp_path / "cache.go").write_text(
+        'package cache\n\nvar url = "rediss://cache.example:6380/0?tls=true"\n'
+        'var mongo = "mongodb://docs.example:27017/?tls=true&replicaSet=rs0"\n'
+    )
+    (tmp_path / "appsettings.json").write_text(
+        '{"ConnectionStrings": {"Redis": "cache.example:6380,ssl=True,abortConnect=False"},\n'
+        ' "Crypto": "Algorithm=AES;Mode=CBC"}\n'
+    )
+    (tmp_path / "values.yml").write_text("adapter: redis\nssl_params:\n  verify_mode: none\n")
+    _, doc = scan(capsys, tmp_path)
+    assert [s for s in doc["settings"] if s["client"] in CLIENTS] == []

@@ -13,7 +13,7 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import PurePosixPath
 
@@ -39,10 +39,10 @@ class Source:
     path: str
     text: str
     base: BaseRules  # the generic line rules, to judge a libpq- or MySQL-like setting the same way
-    lines: list[str] = field(init=False)
 
-    def __post_init__(self) -> None:
-        self.lines = [ln[:4000] for ln in self.text.splitlines()]
+    @cached_property
+    def lines(self) -> list[str]:
+        return [ln[:4000] for ln in self.text.splitlines()]
 
     @cached_property
     def lower(self) -> str:

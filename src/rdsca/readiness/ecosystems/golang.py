@@ -43,7 +43,7 @@ def find(src: Source) -> list[Found]:
     out = []
     for m in re.finditer(r"""["'`]?([^"'`\s]*[?&](?:tls|x-tls-ca)=[^"'`\s]*)""", src.text):
         dsn = m.group(1)
-        if not ("@tcp(" in dsn or "mysql://" in dsn or "@unix(" in dsn or src.ext == ".go"):
+        if not ("@tcp(" in dsn or "mysql://" in dsn or "@unix(" in dsn):  # a MySQL DSN, not Redis or MongoDB
             continue
         line = src.line_of(m.start())
         params = query(dsn)

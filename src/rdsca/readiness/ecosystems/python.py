@@ -113,6 +113,8 @@ _TCPS = re.compile(r"""(?:protocol\s*=\s*["']tcps["']|["']tcps://)""", re.I)
 
 
 def _oracledb(src: Source) -> list[Found]:
+    if src.ext == ".ora":
+        return []  # sqlnet.ora: the Oracle Net rules
     out = []
     dn_off = bool(_DN_OFF.search(src.text))
     note = "ssl_server_dn_match off: the host name is not checked, the CA still is" if dn_off else ""
