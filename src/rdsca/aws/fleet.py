@@ -211,8 +211,9 @@ class Progress:
 
     @property
     def eta(self) -> float | None:
-        """Seconds left at the pace so far; None before the first target is done."""
-        if not self.targets_done:
+        """Seconds left at the pace so far; None until 2% of the targets (at least 10) are done,
+        before which the pace says more about start-up than about the run."""
+        if self.targets_done < min(self.targets_total, max(10, self.targets_total // 50)):
             return None
         return self.elapsed / self.targets_done * (self.targets_total - self.targets_done)
 
