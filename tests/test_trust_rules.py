@@ -250,7 +250,8 @@ def test_my_cnf_option_prefixes(capsys, tmp_path):
         "[mysqladmin]\nssl-ca=/certs/global-bundle.pem\nloose-ssl-verify-server-cert = 1\n\n"
         "[mysqlcheck]\ndisable-ssl-verify-server-cert\n\n"
         "[mysqlimport]\nloose-skip-ssl\n\n"
-        "[mysqlshow]\nssl\n",
+        "[mysqlshow]\nssl\n\n"
+        "[mysqlpump]\nssl-mode = PREFERRED\nssl-ca = /certs/rds-combined-ca-bundle.pem\n",
     )
     write(
         root,
@@ -268,6 +269,9 @@ def test_my_cnf_option_prefixes(capsys, tmp_path):
         "etc/mysql/conf.d/client.cnf:14": ("no-verification", "mysql"),
         "etc/mysql/conf.d/client.cnf:17": ("no-tls", "mysql"),
         "etc/mysql/conf.d/client.cnf:20": ("no-verification", "mysql"),  # bare `ssl`, no ssl-ca
+        # PREFERRED with an ssl-ca checks the chain, then falls back: a failure where the server
+        # requires TLS (require_secure_transport=ON).
+        "etc/mysql/conf.d/client.cnf:23": ("will-break", "mysql"),
         "ops/backup.sh:2": ("no-verification", "mysql"),
     }
 

@@ -501,11 +501,18 @@ def _families(s: Setting) -> set[str]:
 
 def _mysql_chain_check(s: Setting) -> bool:
     """The MySQL / MariaDB client settings that a CA file turns into chain verification: a bare
-    `ssl`, and ssl-verify-server-cert turned off (which only drops the host name check)."""
-    if s.client != "mysql" or s.category != NO_VERIFICATION:
+    `ssl`, ssl-verify-server-cert turned off (which only drops the host name check), and
+    ssl-mode PREFERRED / REQUIRED (whether the MySQL client then checks the CA is not documented
+    clearly; AWS says a `preferred` client whose CA "isn't up to date" falls back to plaintext,
+    so it is assumed to check it: a false alarm rather than a miss)."""
+    if s.client != "mysql" or s.category not in (NO_VERIFICATION, FALLBACK):
         return False
     mode = s.mode.lower().replace("_", "-")
-    return "verify-server-cert" in mode or mode.lstrip("-") in drv.SSL_ON_FORMS
+    if mode.endswith(("=preferred", "=required")):
+        return True
+    return s.category == NO_VERIFICATION and (
+        "verify-server-cert" in mode or mode.lstrip("-") in drv.SSL_ON_FORMS
+    )
 
 
 def _verifies_with_ref(s: Setting) -> bool:
@@ -559,14 +566,24 @@ def _with_ref(s: Setting, ref: _Ref, password: str | None) -> Setting:
             else "allow (plaintext first) has no other try"
         )
         s = replace(s, note=_FALLBACK_WITH_ROOT.format(how=how))
+    elif _mysql_chain_check(s) and s.category == FALLBACK:
+        # "When you use the preferred SSL mode and the CA certificate doesn't exist or isn't up to
+        # date, the connection falls back to not using SSL" (AWS, "Updating applications to
+        # connect to MariaDB instances using new SSL/TLS certificates"): plaintext only where the
+        # server admits it (require_secure_transport=OFF).
+        s = replace(
+            s,
+            note="with an ssl-ca a PREFERRED client checks the chain, and when that fails falls back to "
+            "plaintext: only where the server admits it (require_secure_transport=OFF)",
+        )
     elif _mysql_chain_check(s):
         # Found by the real-client matrix (MariaDB Connector/C, the mariadb CLI 10.11): with an
         # ssl-ca the client verifies the chain against it whatever ssl-verify-server-cert says.
         s = replace(
             s,
             category=VERIFY,
-            note="the MySQL / MariaDB client verifies the chain against ssl-ca; "
-            "ssl-verify-server-cert only adds or drops the host name check",
+            note="with an ssl-ca the MySQL / MariaDB client checks the chain against it (assumed for "
+            "ssl-mode=REQUIRED); ssl-verify-server-cert only adds or drops the host name check",
         )
     if ref.value.lower() == "system" and s.client == "libpq":
         s = replace(
