@@ -43,10 +43,10 @@ AUTO_ROTATING_CAS = frozenset({"rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1", "rds-ca
 # How long before its end RDS renews a server certificate. The RDS User Guide does not publish it.
 # The DocumentDB Developer Guide does: "Amazon DocumentDB attempts to rotate your server certificate
 # in your preferred maintenance window at the server certificate half life" ("Updating your Amazon
-# DocumentDB TLS certificates"); for RDS the project's notes say "half-life or >= 3 months before
-# expiry" without a primary source. rdsca cannot see when a certificate was issued (only ValidTill),
-# so it forecasts the latest of these it can be sure of, 90 days before the end, and says so
-# ("certificate-age": an estimate, replaced as soon as RDS posts an action or an event).
+# DocumentDB TLS certificates"); for RDS only second-hand summaries say "half-life or >= 3 months
+# before expiry". rdsca cannot see when a certificate was issued (only ValidTill), so it forecasts the
+# latest of these it can be sure of, 90 days before the end, and says so ("certificate-age": an
+# estimate, replaced as soon as RDS posts the pending action).
 RENEWAL_LEAD = timedelta(days=90)
 
 # RDS event messages ("Amazon RDS event categories and event messages", RDS User Guide, DB instance
