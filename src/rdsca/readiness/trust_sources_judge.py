@@ -114,9 +114,12 @@ class Sources:
         self.prisma_schemas: list[str] = []
         self.anchors: list[tuple[str, TrustResult | None, str]] = []  # (where, result, detail)
         self.checker: Checker | None = None
+        self.memo: dict[str, list[libs.Package] | None] = {}  # lockfile packages per directory
 
     def read(self, rel: str, text: str) -> None:
         self.found.extend(src.find(rel, text))
+        if PurePosixPath(rel).name == "package.json":
+            self.packages.extend(libs.find_packages(rel, text))
         suffix = PurePosixPath(rel).suffix.lower()
         if suffix in _JS_EXTS and "Amazon RDS" in text:
             for no, line in enumerate(text.splitlines(), start=1):
@@ -292,7 +295,7 @@ class Sources:
         """The lockfile entry behind each `ssl: 'Amazon RDS'` use: what that version's profile trusts."""
         out: dict[str, Judged] = {}
         for rel, no in self.profile_uses:
-            trust = libs.profile_trust(libs.nearest_packages(self.base, rel))
+            trust = libs.profile_trust(libs.nearest_packages(self.base, rel, self.memo))
             if trust is None or trust.package.where in out:
                 continue
             bundle = libs.profile_bundle(trust, self.cat)

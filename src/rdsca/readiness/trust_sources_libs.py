@@ -45,7 +45,6 @@ LOCKFILE_NAMES = frozenset(
         "poetry.lock",
         "Pipfile.lock",
         "uv.lock",
-        "package.json",
     }
 )
 MAX_LOCKFILE_BYTES = 64 * 1024 * 1024  # a large monorepo's package-lock.json is tens of MB
@@ -59,6 +58,8 @@ _PROFILE_LEFT_OUT = frozenset({"ca-west-1", "il-central-1"})
 
 
 def is_lockfile(name: str) -> bool:
+    """Read whole by trust_sources, never searched for settings (package.json is both: its
+    scripts may set NODE_EXTRA_CA_CERTS)."""
     return name in LOCKFILE_NAMES or (name.startswith("requirements") and name.endswith(".txt"))
 
 
@@ -251,12 +252,19 @@ def profile_bundle(trust: ProfileTrust, catalog: Catalog) -> Bundle | None:
 _NPM_LOCKS = ("package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "package.json")
 
 
-def nearest_packages(base: Path, from_file: str) -> list[Package]:
+def nearest_packages(
+    base: Path, from_file: str, memo: dict[str, list[Package] | None] | None = None
+) -> list[Package]:
     """The npm packages of the nearest lockfile above `from_file` (relative to `base`); a
-    package.json is used only when no lockfile is there."""
+    package.json is used only when no lockfile is there. `memo` keeps what each directory held
+    for the length of one scan."""
     here = PurePosixPath(from_file).parent
+    memo = {} if memo is None else memo
     while True:
-        found = _dir_packages(base.resolve(), here.as_posix())
+        key = here.as_posix()
+        if key not in memo:
+            memo[key] = _dir_packages(base.resolve(), key)
+        found = memo[key]
         if found is not None:
             return found
         if here == PurePosixPath(".") or here == here.parent:
@@ -264,7 +272,6 @@ def nearest_packages(base: Path, from_file: str) -> list[Package]:
         here = here.parent
 
 
-@cache
 def _dir_packages(base: Path, rel_dir: str) -> list[Package] | None:
     for name in _NPM_LOCKS:
         path = base / rel_dir / name
