@@ -114,6 +114,31 @@ def test_a_junk_ca_id_is_unknown_not_retired(tmp_path: Path) -> None:
     assert 'data-summary="state" data-key="unknown-ca"><span class="n">2</span>' in text
 
 
+def test_audit_of_an_instance_on_moto_default_ca_says_unknown(
+    demo: SandboxHandle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """moto gives an instance `rds-ca-default`, an id no region lists and no catalogue knows. The
+    sandbox (in this process) refuses it through the API, as AWS would, so it is set in moto's state."""
+    from moto.rds.models import rds_backends
+
+    from rdsca.sandbox.fleet import force_state
+
+    db = rds_backends[A1][US].databases["scratch-pg"]
+    force_state(db, "rds-ca-default", NOW, leaf_days=300)
+    code, out, err = run(
+        capsys, "audit", "--format", "json", "--id", "scratch-pg", "--id", "billing-prod-mysql"
+    )
+    assert code == 0, err
+    doc = {i["id"]: i for i in json.loads(out)["instances"]}
+    assert doc["scratch-pg"]["state"] == "unknown-ca"
+    assert doc["scratch-pg"]["reasons"][0].startswith("unknown CA rds-ca-default")
+    assert doc["billing-prod-mysql"]["state"] == "retired-ca"  # rds-ca-2019: known, and retired
+    page = tmp_path / "r.html"
+    assert run(capsys, "report", "-o", str(page))[0] == 0
+    text = page.read_text()
+    assert 'data-id="scratch-pg" data-state="unknown-ca"' in text
+
+
 # --- the recommended action is what `rdsca plan` would do -----------------------------------------
 
 
