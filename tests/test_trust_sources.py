@@ -184,3 +184,23 @@ def test_an_anchor_downloaded_into_the_store_is_judged_by_its_url(capsys, tree):
     assert got["Dockerfile:4"][:2] == ("ok", "dockerfile")  # the download itself
     code, doc = scan(capsys, tree / "anchors-url", "--region", "us-east-1")
     assert code == 3 and found(doc)["Dockerfile:5"][0] == "will-break"
+
+
+def test_a_pinned_2023_bundle_is_what_the_image_holds(capsys, tree):
+    path = tree / "script-pin"
+    _, doc = scan(capsys, path, "--region", "eu-west-1")
+    got = found(doc)
+    verdict, client, detail = got["fetch-rds-bundle.sh:8"]  # echo "<hash>  file" | sha256sum -c -
+    assert (verdict, client) == ("warning", "script") and "2023 global bundle" in detail
+    assert "already fails" in detail
+    assert got["fetch-rds-bundle.sh:7"][0] == "ok"  # the 2023 bundle has eu-west-1's G1 roots
+    code, doc = scan(capsys, path, "--region", "ap-southeast-7")  # opened after 2023
+    verdict, _, detail = found(doc)["fetch-rds-bundle.sh:7"]
+    assert code == 3 and verdict == "will-break" and "pinned by sha256" in detail
+
+
+def test_prisma_in_python_requirements_refuses_the_ecc_target(capsys, tree):
+    code, doc = scan(capsys, tree / "prisma-py", "--for", "rds-ca-ecc384-g1")
+    assert code == 3 and found(doc)["requirements.txt:3"][:2] == ("will-break", "prisma")
+    code, doc = scan(capsys, tree / "prisma-py", "--for", "rds-ca-rsa4096-g1")
+    assert code == 0 and doc["settings"] == []
