@@ -213,6 +213,48 @@ def test_the_advice_in_the_sandbox_report_is_what_plan_does(
         assert set(ids) <= planned, (command, planned)
 
 
+def test_a_multi_az_db_cluster_member_gets_the_cluster_command(
+    sandbox_env: SandboxHandle,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A Multi-AZ DB cluster in the sandbox, its members on the retired rds-ca-2019 (set in moto's
+    state: the API refuses a retired CA): every member's advice is the cluster's command, and the
+    `rdsca plan` it gives plans one modify-cluster step for all of them."""
+    from moto.rds.models import rds_backends
+
+    from rdsca.sandbox.fleet import force_state
+
+    monkeypatch.setenv("RDSCA_REGIONS", US)
+    rds = sandbox_env.client("rds", US, account=A1)
+    rds.create_db_cluster(DBClusterIdentifier="ledger-maz", Engine="postgres", EngineVersion="15.8",
+                          MasterUsername="admin", MasterUserPassword="sandbox-password",
+                          DBClusterInstanceClass="db.m5d.large", AllocatedStorage=100, StorageType="io1",
+                          Iops=1000)  # fmt: skip
+    members = ("ledger-maz-1", "ledger-maz-2", "ledger-maz-3")
+    for n, member in enumerate(members):
+        rds.create_db_instance(DBInstanceIdentifier=member, DBInstanceClass="db.m5d.large",
+                               Engine="postgres", DBClusterIdentifier="ledger-maz",
+                               AvailabilityZone=f"{US}{'abc'[n]}")  # fmt: skip
+        force_state(rds_backends[A1][US].databases[member], "rds-ca-2019", NOW)
+    page = tmp_path / "r.html"
+    code, _, err = run(capsys, "report", "-o", str(page))
+    assert code == 0, err
+    cells = action_cells(page.read_text())
+    for member in members:
+        assert "aws rds modify-db-cluster --db-cluster-identifier ledger-maz" in cells[member], cells[member]
+        assert "modify-db-instance" not in cells[member]
+    command = re.search(r"rdsca plan [^\n]*", cells[members[0]]).group(0)  # type: ignore[union-attr]
+    assert all(f"--id {m}" in command for m in members)
+    code, out, err = run(capsys, *shlex.split(command)[1:], "-o", str(tmp_path / "p.json"), "-f", "json")
+    assert code == 0, err
+    steps = json.loads(out)["steps"]
+    assert [(s["kind"], s["id"], sorted(s["members"])) for s in steps] == [
+        ("modify-cluster", "ledger-maz", list(members))
+    ]
+
+
 # --- at 1400 px: what comes first, and no sideways scrolling --------------------------------------
 
 
