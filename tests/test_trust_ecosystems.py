@@ -41,6 +41,7 @@ TREE = {
             ".env:3": ("prisma", NV, NV),  # sslcert without sslaccept: accept_invalid_certs
             "Dockerfile:6": ("node", W, OK),  # ENV NODE_EXTRA_CA_CERTS
             "knexfile.js:10": ("node", W, OK),  # ca: readFileSync(path.join(__dirname, ...))
+            "package.json:6": ("node", W, OK),  # NODE_EXTRA_CA_CERTS=... node src/server.js
             "src/data-source.ts:11": ("node-mysql", UNK, UNK),  # TypeORM ssl: 'Amazon RDS'
             "src/db.js:11": ("node-mysql2", UNK, UNK),  # mysql2 ssl: 'Amazon RDS'
             "src/models/index.js:7": ("node-mysql2", UNK, UNK),  # Sequelize dialectOptions

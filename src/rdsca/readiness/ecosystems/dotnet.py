@@ -4,7 +4,10 @@ C# string literals) and connection string builders in C#.
 Sources:
 - MySqlConnector (https://mysqlconnector.net/connection-options/): `SslMode` None | Preferred
   (default) | Required | VerifyCA | VerifyFull; only VerifyCA and VerifyFull check the certificate,
-  against `SslCa` (aliases `Ssl-Ca`, `CACertificateFile`) or else the OS trust store.
+  against `SslCa` (aliases `Ssl-Ca`, `CACertificateFile`) or else the OS trust store; with another
+  mode a CA file is not used (Connector/NET says the same of its driver: "PEM certificates are only
+  validated for VerifyCA and VerifyFull SSL mode values. All other mode values ignore certificates
+  even if they are provided", https://dev.mysql.com/doc/connector-net/en/connector-net-tutorials-ssl-pem.html).
 - Npgsql (https://www.npgsql.org/doc/connection-string-parameters.html and "Security and
   Encryption", https://www.npgsql.org/doc/security.html): `SSL Mode` Disable | Allow | Prefer |
   Require | VerifyCA | VerifyFull, `Root Certificate`, `Trust Server Certificate`. Since Npgsql 6.0
@@ -117,11 +120,8 @@ def _judge(src: Source, line: int, p: dict[str, str], raw: str) -> list[Found]:
         note = "" if category != VERIFY or ca else _OS_STORE
         if category == NO_VERIFICATION:
             note = f"SslMode={mode or 'Preferred'} encrypts without checking the certificate"
-        if ca and category == NO_VERIFICATION:
-            category, note = (
-                VERIFY,
-                "SslCa with SslMode=Required: assumed to verify (a false alarm rather than a miss)",
-            )
+            note += " (SslCa is used only by VerifyCA and VerifyFull)" if ca else ""
+            ca = None
         return [
             Found(
                 src.setting(line, "mysqlconnector", f"SslMode={mode or 'Preferred'}", category, ca, note),
