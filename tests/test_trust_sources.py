@@ -53,6 +53,9 @@ def test_dockerfile_adding_the_current_global_bundle_is_ok_and_its_pin_a_warning
     verdict, _, detail = got["Dockerfile:5"]  # ADD --checksum=sha256:...
     assert verdict == "warning" and "next time AWS updates" in detail
     assert code == 0 and doc["counts"]["warning"] == 1
+    # ENV PGSSLROOTCERT names the path the ADD saves to: judged by the URL, not "not in the tree"
+    verdict, _, detail = got["Dockerfile:7"]
+    assert verdict == "ok" and "downloaded at Dockerfile:6" in detail
 
 
 def test_dockerfile_fetching_the_stale_location_will_break(capsys, tree):
@@ -71,6 +74,8 @@ def test_a_region_bundle_is_judged_against_the_regions_asked(capsys, tree):
     assert found(doc)["Containerfile:5"][0] == "ok"
     code, doc = scan(capsys, path, "--region", "eu-west-1")
     assert code == 3 and found(doc)["Containerfile:5"][0] == "will-break"
+    verdict, client, detail = found(doc)["Containerfile:7"]  # NODE_EXTRA_CA_CERTS=<the wget -O file>
+    assert (verdict, client) == ("will-break", "node") and "downloaded at Containerfile:5" in detail
     code, doc = scan(capsys, path)  # no region known: said, not guessed
     verdict, _, detail = found(doc)["Containerfile:5"]
     assert verdict == "unknown" and "in us-east-1 only" in detail

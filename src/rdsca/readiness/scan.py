@@ -186,7 +186,7 @@ def scan_tree(
         sources.read(rel, text)
     sources.read_lockfiles(walk.lock_files)
     settings.extend(SettingFinding(j.setting, j.verdict, j.detail, j.bundle) for j in sources.judge(checker))
-    settings = [_in_store(f, sources.system_store(f.setting.path)) for f in settings]
+    settings = [_refined(f, sources.refine(f.setting, f.verdict)) for f in settings]
     seen = {f.setting.client: f"{f.setting.path}:{f.setting.line}" for f in reversed(settings)}
     clients = [ClientSeen(c, where) for c, where in sorted(seen.items())] + sources.clients()
     return ScanResult(
@@ -204,11 +204,9 @@ def scan_tree(
     )
 
 
-def _in_store(f: SettingFinding, store: tuple[str, str] | None) -> SettingFinding:
-    """A setting that verifies against the OS store, judged by what the tree puts there."""
-    if store is None or f.setting.category != ts.SYSTEM_STORE:
-        return f
-    return SettingFinding(f.setting, store[0], store[1], f.bundle)
+def _refined(f: SettingFinding, better: tuple[str, str] | None) -> SettingFinding:
+    """A setting judged again by what the tree puts where it looks (the OS store, a download)."""
+    return f if better is None else SettingFinding(f.setting, better[0], better[1], f.bundle)
 
 
 class _Walk:

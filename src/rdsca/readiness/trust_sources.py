@@ -203,10 +203,29 @@ def _instructions_found(path: str, text: str, docker: bool) -> list[Found]:
 def _urls_in(path: str, ins: _Instruction, client: str) -> Iterator[Found]:
     if ins.keyword not in ("ADD", "RUN"):
         return
+    dests = _download_dests(ins)
     for no, line in ins.lines:
         for m in (*CURRENT_URL.finditer(line), *STALE_URL.finditer(line)):
             verb = "ADD" if ins.keyword == "ADD" else "RUN curl/wget"
-            yield Found(path, no, URL, client, f"{verb} {file_of(m.group(0))}", redact(line), m.group(0))
+            url = m.group(0)
+            what = f"{verb} {file_of(url)}"
+            yield Found(path, no, URL, client, what, redact(line), url, dest=dests.get(url))
+
+
+def _download_dests(ins: _Instruction) -> dict[str, str]:
+    """url -> the path it is saved to, when the instruction says (ADD's last argument, curl -o,
+    wget -O); settings that name that path are judged by the URL."""
+    try:
+        words = shlex.split(ins.text, comments=False, posix=True)
+    except ValueError:
+        words = ins.text.split()
+    if ins.keyword == "ADD":
+        args = [w for w in words[1:] if not w.startswith("--")]
+        if len(args) < 2:
+            return {}
+        dest = args[-1]
+        return {u: dest + file_of(u) if dest.endswith("/") else dest for u in args[:-1]}
+    return {u: d for u, d in _shell_copies(words) if u.startswith("http")}
 
 
 def _pins_in(path: str, ins: _Instruction, client: str, fetches: bool) -> Iterator[Found]:

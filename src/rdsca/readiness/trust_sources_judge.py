@@ -324,6 +324,24 @@ class Sources:
                 out[path] = Judged(setting, WILL_BREAK, f"{lim.reason} ({lim.source})")
         return list(out.values())
 
+    def refine(self, setting: ts.Setting, verdict: str) -> tuple[str, str] | None:
+        """A better (verdict, detail) for a connection setting, from what the tree puts where the
+        setting looks: the OS store, or a file a Dockerfile downloads to the path it names."""
+        if setting.category == ts.SYSTEM_STORE:
+            return self.system_store(setting.path)
+        ref = (setting.ca_ref or "").strip().strip("\"'").removeprefix("file:").removeprefix("//")
+        if verdict != UNKNOWN or not ref:
+            return None
+        fetched = [f for f in self.found if f.kind == src.URL and f.dest == ref and f.url]
+        if not fetched:
+            return None
+        f = fetched[0]
+        pins = {p.path: p.digest for p in self.found if p.kind == src.PIN and p.digest}
+        result, label = self._url_result(f.url or "", pins.get(f.path))
+        if result is None:
+            return UNKNOWN, f"{ref} is downloaded at {f.path}:{f.line}: {label}"
+        return libs.verdict_of(result, f"{ref}, downloaded at {f.path}:{f.line}: {label}")
+
     def system_store(self, path: str) -> tuple[str, str] | None:
         """The verdict of a setting in `path` that verifies against the OS store, when the tree
         puts RDS roots there (a Dockerfile in the setting's directory or above it) or is an
