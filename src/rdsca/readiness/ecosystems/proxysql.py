@@ -6,9 +6,11 @@ global_variables. Backend TLS is per server (`use_ssl=1` in mysql_servers).
 
 Source: ProxySQL "SSL Support" (https://proxysql.com/documentation/ssl-support/) and the MySQL
 variables reference (https://proxysql.com/documentation/global-variables/mysql-variables/,
-mysql-ssl_p2s_ca: the CA used for backend connections). Whether ProxySQL refuses a backend whose
-certificate the CA does not sign was not established from its documentation: rdsca assumes it
-does (a false alarm rather than a miss).
+mysql-ssl_p2s_ca: the CA used for backend connections; doc/SSL.md in github.com/sysown/proxysql).
+Its documentation does not say whether a backend whose certificate the CA does not sign is refused.
+ProxySQL reaches backends through its bundled MariaDB Connector/C, which checks the chain against
+the CA it is given whatever ssl-verify-server-cert says (the real-client matrix, case
+mariadb-cnf-skip-verify-old): rdsca assumes it verifies (at worst a false alarm, never a miss).
 """
 
 from __future__ import annotations

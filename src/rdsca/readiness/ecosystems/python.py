@@ -13,7 +13,8 @@ Sources:
   with `ssl_verify_cert=True` (see settings_drivers).
 - python-oracledb: `wallet_location` is the directory holding the wallet (`ewallet.pem` in Thin
   mode, `cwallet.sso` in Thick mode); without it a TCPS connection in Thin mode verifies against
-  the system's default CAs; `ssl_server_dn_match` (default True) adds the host name check
+  the system's default CAs (a plain `ssl.SSLContext.wrap_socket`: python-oracledb discussion #412);
+  `ssl_server_dn_match` (default True) adds the host name check
   (https://python-oracledb.readthedocs.io/en/latest/user_guide/connection_handling.html,
   "Connecting using TLS" and "Connecting to Oracle Cloud Autonomous Databases").
 """
