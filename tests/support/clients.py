@@ -158,9 +158,7 @@ CASES: tuple[Case, ...] = (
     _case("pgjdbc-prefer-old-root", "sslmode=prefer&sslrootcert= 2019 root", **FORCED),
     _case("pgjdbc-ssl-true-old-root", "ssl=true&sslrootcert= 2019 root"),
     _case("pgjdbc-nonvalidating-factory", "ssl=true&sslfactory=NonValidatingFactory"),
-    _case("pgjdbc-sslrootcert-only-old", "sslrootcert= 2019 root, no sslmode (pgjdbc: prefer)",
-          known="pgjdbc's default sslmode (prefer) does not verify, and no sslmode is set anywhere in the "
-          "tree: will-break (assumed to verify) instead of no-verification"),
+    _case("pgjdbc-sslrootcert-only-old", "sslrootcert= 2019 root, no sslmode (pgjdbc: prefer)"),
     _case("pgjdbc-java-factory-truststore-old", "DefaultJavaSSLFactory + JAVA_TOOL_OPTIONS trustStore (JKS, "
           "2019 root)", store="old"),
     _case("pgjdbc-java-factory-truststore-both", "DefaultJavaSSLFactory + JAVA_TOOL_OPTIONS trustStore (JKS, "
@@ -185,9 +183,7 @@ CASES: tuple[Case, ...] = (
     _case("connectorj-server-ssl-cert-old", "useSsl=true&serverSslCert= old bundle"),
     _case("connectorj-server-ssl-cert-both", "useSsl=true&serverSslCert= both roots"),
     _case("connectorj-trust-server-certificate", "useSsl=true&trustServerCertificate=true"),
-    _case("connectorj-ssl-mode-verify-full-old", "sslMode=verify-full&serverSslCert= old (pom.xml: 2.7.6)",
-          known="Connector/J 2.x has no sslMode option (3.0 added it) and connects without TLS; the tree's "
-          "pom.xml pins 2.7.6: will-break instead of no-tls"),
+    _case("connectorj-ssl-mode-verify-full-old", "sslMode=verify-full&serverSslCert= old (pom.xml: 2.7.6)"),
     _case("connectorj-truststore-old", "useSsl=true + JAVA_TOOL_OPTIONS trustStore (JKS, 2019 root)",
           store="old"),
     _case("connectorj-pkcs12-truststore-both", "trustStore= PKCS#12 (both roots) + trustStorePassword",
