@@ -186,7 +186,7 @@ def ca_value(fragment: str, line: int) -> CaValue | None:
     return CaValue(parts[0], line)
 
 
-_JUNK_REF = re.compile(r"env|\$|<%|%\(|getenv|environ|process\.|[(>]")
+_JUNK_REF = re.compile(r"^\$|<%|%\(|%env|\benv\(|getenv|environ\b|\benviron\[|process\.env|ENV[.\[]|[(>]")
 
 
 def fix_env_refs(src: Source, found: Iterable[Setting]) -> list[Setting]:
