@@ -209,3 +209,17 @@ def test_prisma_in_python_requirements_refuses_the_ecc_target(capsys, tree):
     assert code == 3 and found(doc)["requirements.txt:3"][:2] == ("will-break", "prisma")
     code, doc = scan(capsys, tree / "prisma-py", "--for", "rds-ca-rsa4096-g1")
     assert code == 0 and doc["settings"] == []
+
+
+def test_without_a_lockfile_a_caret_range_is_judged_by_its_floor(capsys, tmp_path):
+    app = tmp_path / "api"
+    (app / "src").mkdir(parents=True)
+    shutil.copy(FIXTURES / "node-old" / "src" / "db.js", app / "src" / "db.js")
+    manifest = app / "package.json"
+    manifest.write_text('{\n  "name": "api",\n  "dependencies": {\n    "mysql2": "^3.9.7"\n  }\n}\n')
+    _, doc = scan(capsys, app, "--region", "eu-west-1")
+    assert found(doc)["package.json:4"][0] == "ok"  # every 3.x from 3.9.7 has the G1 roots
+    manifest.write_text('{\n  "name": "api",\n  "dependencies": {\n    "mysql2": "^3.6.0"\n  }\n}\n')
+    _, doc = scan(capsys, app, "--region", "eu-west-1")
+    verdict, _, detail = found(doc)["package.json:4"]  # 3.6.0 to 3.9.2 lack them: not known
+    assert verdict == "unknown" and "not known" in detail

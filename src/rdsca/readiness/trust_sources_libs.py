@@ -85,6 +85,13 @@ def version_tuple(text: str) -> tuple[int, ...] | None:
     return tuple(int(g or 0) for g in m.groups()) if m else None
 
 
+def range_floor(spec: str) -> tuple[int, ...] | None:
+    """The lowest version of an npm range that stays within its major version (^x.y.z, ~x.y.z,
+    x.y.z); None for anything else (>=, ||, hyphen ranges, tags, URLs)."""
+    m = re.fullmatch(r"\s*[\^~]?v?(\d+\.\d+\.\d+)\s*", spec)
+    return version_tuple(m.group(1)) if m else None
+
+
 _JSON_KEY = re.compile(r'^\s*"(?:[^"]*node_modules/)?(@?[\w.-]+(?:/[\w.-]+)?)"\s*:\s*(\{|"([^"]*)")')
 _JSON_VERSION = re.compile(r'^\s*"version"\s*:\s*"=*([^"]+)"')
 _YARN_ENTRY = re.compile(r'^"?(@?[\w.-]+(?:/[\w.-]+)?)@')
@@ -204,6 +211,14 @@ def _one_profile(p: Package, packages: list[Package]) -> ProfileTrust | None:
         return None
     v = version_tuple(p.version) if p.exact else None
     if v is None:
+        low = range_floor(p.version)
+        if low is not None and low >= MYSQL2_G1 and low[0] == 3:  # every release it allows has them
+            return ProfileTrust(
+                p,
+                "g1-2023",
+                f"mysql2 {p.version} (no lockfile; every version it allows has at least the G1 roots "
+                "of AWS's 2023 bundle)",
+            )
         return ProfileTrust(
             p, "unknown", f"mysql2 {p.version}: the version installed is not known (no lockfile)"
         )
