@@ -212,3 +212,39 @@ def test_a_cbor_speaking_botocore_gets_the_same_answers(
     with pytest.raises(client.exceptions.ClientError) as refused:
         client.describe_events()
     assert refused.value.response["Error"]["Code"] == "SubscriptionRequiredException"
+
+
+def test_a_region_that_fails_is_partial_and_its_instances_are_not_linked(
+    demo: SandboxHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    demo.control.fault("DescribeDBInstances", "AccessDenied", region="ap-south-1")
+    code, doc, _ = notices_json(capsys)
+    assert code == 4  # the notices are all read; one region of the fleet is not
+    payments = by_type(doc)[(A1, "ap-south-1", sandbox_health.CERTIFICATE_TYPE)]
+    assert payments["affected"][0]["in_audit"] is False and payments["plan"] is None
+    assert by_type(doc)[(A1, "us-east-1", sandbox_health.CERTIFICATE_TYPE)]["plan"]
+
+
+def test_no_plan_command_for_instances_a_plan_would_leave_alone() -> None:
+    from datetime import UTC, datetime
+
+    from rdsca.api.notices import plan_command
+    from rdsca.model import HealthNotice, Instance, PendingAction, Severity, State, Verdict
+
+    now = datetime(2026, 12, 2, tzinfo=UTC)
+    notice = HealthNotice(A1, "us-east-1", "arn:aws:health:x", "RDS", "AWS_RDS_MAINTENANCE_SCHEDULED",
+                          "scheduledChange", "upcoming", now, None, now, "certificate")  # fmt: skip
+
+    def verdict(iid: str, ca: str, actions: tuple[PendingAction, ...] = ()) -> Verdict:
+        inst = Instance(A1, "us-east-1", iid, f"arn:aws:rds:us-east-1:{A1}:db:{iid}", "mysql", "8.0.39",
+                        "available", None, None, ca, ca, None, None, pending_actions=actions)  # fmt: skip
+        return Verdict(inst, None, State.OK, Severity.INFO, None, (), recommended_ca="rds-ca-rsa2048-g1")
+
+    done = verdict("done", "rds-ca-rsa2048-g1")
+    assert plan_command(notice, [done]) is None  # already on the target, nothing pending: nothing to plan
+    renewal = verdict("renew", "rds-ca-rsa2048-g1", (PendingAction("server-certificate-rotation"),))
+    old = verdict("old", "rds-ca-2019")
+    assert plan_command(notice, [done, renewal, old]) == (
+        "rdsca plan --to rds-ca-rsa2048-g1 --via-maintenance-action --accounts 111111111111 "
+        "--region us-east-1 --id old --id renew"
+    )

@@ -83,10 +83,16 @@ def _match(verdicts: Sequence[Verdict], notice: HealthNotice, value: str) -> Ver
     return None
 
 
+def _plannable(v: Verdict) -> bool:
+    """A plan would do something: a CA change, or (--via-maintenance-action) a certificate action."""
+    i = v.instance
+    return v.recommended_ca != i.ca or bool(i.pending_ca) or bool(i.certificate_actions)
+
+
 def plan_command(notice: HealthNotice, verdicts: Sequence[Verdict]) -> str | None:
     """The plan that takes the notice's instances into a wave: to the CA the audit recommends, through
     their pending certificate action where they have one (`--via-maintenance-action`)."""
-    managed = [v for v in verdicts if v.state is not State.UNMANAGED and v.recommended_ca]
+    managed = [v for v in verdicts if v.state is not State.UNMANAGED and v.recommended_ca and _plannable(v)]
     if not managed:
         return None
     target = sorted({v.recommended_ca or "" for v in managed})[0]

@@ -65,9 +65,11 @@ def add(db: Any, message: str, at: datetime, categories: tuple[str, ...] = ("mai
     _store(db.backend).append(SandboxEvent(db.db_instance_identifier, db.arn, message, categories, at))
 
 
-def _moto_events(backend: Any) -> list[SandboxEvent]:
+def _moto_events(backend: Any, categories: set[str]) -> list[SandboxEvent]:
     out = []
     for e in list(getattr(backend, "events", ())):
+        if categories and not categories & set(e.event_categories):
+            continue  # filtered first: moto keeps a creation event per instance, thousands in a big fleet
         date = e.date if e.date.tzinfo else e.date.replace(tzinfo=UTC)
         out.append(SandboxEvent(e.source_identifier, e.source_arn, e.message,
                                 tuple(e.event_categories), date, e.source_type))  # fmt: skip
@@ -96,7 +98,7 @@ def describe_events(self: Any) -> ActionResult:
     wanted_type, wanted_id = p.get("SourceType"), p.get("SourceIdentifier")
     found = [
         e
-        for e in [*_moto_events(self.backend), *_store(self.backend)]
+        for e in [*_moto_events(self.backend, categories), *_store(self.backend)]
         if start <= e.date <= end
         and (not wanted_type or e.source_type == wanted_type)
         and (not wanted_id or e.source_id == wanted_id)
