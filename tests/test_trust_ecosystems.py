@@ -272,3 +272,49 @@ def test_look_alike_settings_of_other_systems_are_not_read(capsys, tmp_path):
     (tmp_path / "values.yml").write_text("adapter: redis\nssl_params:\n  verify_mode: none\n")
     _, doc = scan(capsys, tmp_path)
     assert [s for s in doc["settings"] if s["client"] in CLIENTS] == []
+
+
+ENV_FORMS = [
+    ("db.js", "const pool = new Pool({\n  ssl: { ca: fs.readFileSync(process.env.DB_CA) },\n});\n", "node"),
+    ("db.py", 'OPTIONS = {"sslmode": "verify-full", "sslrootcert": os.getenv("DB_CA")}\n', "libpq"),
+    (
+        "db.go",
+        'pem, _ := os.ReadFile(os.Getenv("DB_CA"))\n'
+        'mysql.RegisterTLSConfig("rds", &tls.Config{RootCAs: pool})\n'
+        'dsn := "app@tcp(db:3306)/app?tls=rds"\n',
+        "go-mysql",
+    ),
+    ("jvm.options", "-Xmx1g\n-Djavax.net.ssl.trustStore=${DB_CA}\n", "java"),
+    (
+        "config/database.php",
+        "<?php\nreturn ['options' => [PDO::MYSQL_ATTR_SSL_CA => env('DB_CA')]];\n",
+        "pdo_mysql",
+    ),
+    (
+        "config/database.yml",
+        "production:\n  adapter: mysql2\n  sslca: <%= ENV['DB_CA'] %>\n  ssl_mode: :verify_ca\n",
+        "mysql2-ruby",
+    ),
+    (
+        "config/packages/doctrine.yaml",
+        "doctrine:\n  dbal:\n    options:\n      1009: '%env(DB_CA)%'\n",
+        "pdo_mysql",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "text", "client"), ENV_FORMS, ids=[f[0] for f in ENV_FORMS])
+def test_a_ca_file_read_from_the_environment_is_looked_up_in_the_env_files(
+    capsys, tmp_path, name, text, client
+):
+    (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+    (tmp_path / name).write_text(text)
+    shutil.copy(BUNDLES["old"], tmp_path / "old-bundle.pem")
+    _, doc = scan(capsys, tmp_path)
+    (unset,) = [s for s in doc["settings"] if s["client"] == client]
+    assert unset["verdict"] == UNK and unset["detail"] == "unknown: set by environment variable DB_CA"
+    (tmp_path / ".env").write_text("DB_CA=/old-bundle.pem\n")
+    _, doc = scan(capsys, tmp_path)
+    (found,) = [s for s in doc["settings"] if s["client"] == client]
+    assert found["verdict"] == W and found["bundle"] == "old-bundle.pem", found
+    assert "environment variable DB_CA, set in .env:1" in found["detail"]

@@ -23,7 +23,7 @@ from rdsca.readiness.ecosystems.common import CaValue, Found, Source, ca_value, 
 from rdsca.readiness.trust_settings import NO_TLS, NO_VERIFICATION, VERIFY
 
 _REGISTER = re.compile(r"""RegisterTLSConfig\(\s*"([^"]+)"\s*,""")
-_READ = re.compile(r"""(?:os|ioutil)\.ReadFile\(([^)\n]*)\)""")
+_READ = re.compile(r"""(?:os|ioutil)\.ReadFile\(((?:[^()\n]|\([^()\n]*\))*)\)""")  # one nested call
 _TLS_PARAM = re.compile(r"""[?&]tls=([\w.-]+)""")
 _CFG_FIELD = re.compile(r"""\bTLSConfig\s*[:=]\s*"([^"]+)\"""")
 
