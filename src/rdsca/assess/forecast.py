@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from rdsca import engines
 from rdsca.model import Instance, InstanceEvent, PendingAction, RebootForecast
@@ -73,6 +74,7 @@ def certificate_event_kind(event: InstanceEvent) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1024)  # an estate has few distinct windows, parsed once each
 def _window_start(window: str) -> tuple[int, int, int] | None:
     """(weekday, hour, minute) of a window like `sun:05:00-sun:06:00` (UTC), None when unreadable."""
     try:
