@@ -117,11 +117,14 @@ def build_tree(root: Path, files: int, seed: int = 20261202) -> dict[str, int]:
         path.write_text(text.format(n=i))
         counts["config"] += 1
     remaining = files - counts["bundle"] - counts["config"]
+    # About 15 files a directory, 1 to 5 levels deep, as in a source tree.
+    dirs = [
+        Path("src", f"m{d % 60}", *(rng.choice(_WORDS) for _ in range(rng.randint(0, 3))), f"pkg{d}")
+        for d in range(max(1, remaining // 15))
+    ]
     for i in range(remaining):
         ext = rng.choice(_SOURCE_EXTS)
-        depth = rng.randint(1, 4)
-        parts = [rng.choice(_WORDS) for _ in range(depth)]
-        path = root / "src" / f"m{i % 400}" / Path(*parts) / f"{rng.choice(_WORDS)}_{i}{ext}"
+        path = root / rng.choice(dirs) / f"{rng.choice(_WORDS)}_{i}{ext}"
         path.parent.mkdir(parents=True, exist_ok=True)
         lines = rng.randint(12, 150) if rng.random() < 0.95 else rng.randint(400, 1500)
         path.write_text("\n".join(_code_line(rng, ext) for _ in range(lines)) + "\n")
