@@ -175,6 +175,9 @@ CASES: tuple[Case, ...] = (
     _case("pymysql-ssl-dict-both", "ssl={'ca': both roots}"),
     _case("pymysql-ssl-ca-alone-old", "ssl_ca= 2019 root, nothing else"),
     _case("pymysql-verify-cert-both", "ssl_ca= both roots + ssl_verify_cert/identity"),
+    _case("pymysql-option-file-ca-old", "my.cnf (read_default_file): ssl-ca old"),
+    _case("pymysql-option-file-skipverify-old",
+          "my.cnf (read_default_file): ssl-ca old + ssl-verify-server-cert=0"),
     _case("mysqlconnector-verify-cert-old", "ssl_ca= 2019 root + ssl_verify_cert"),
     _case("mysqlconnector-ca-alone-old", "ssl_ca= 2019 root, nothing else"),
     _case("mysqlconnector-verify-identity-both", "ssl_ca= both roots + ssl_verify_identity"),
@@ -210,6 +213,7 @@ CASES: tuple[Case, ...] = (
     _case("mysql2-ssl-ca-old", "ssl: { ca: readFileSync(old bundle) }"),
     _case("mysql2-ssl-ca-both", "ssl: { ca: readFileSync(both roots) }"),
     _case("mysql2-reject-unauthorized-false", "ssl: { rejectUnauthorized: false }"),
+    _case("mysql2-ssl-ca-reject-false-old", "ssl: { ca: 2019 root, rejectUnauthorized: false }"),
     _case("mysql2-amazon-rds-profile", "ssl: 'Amazon RDS' (AWS's roots, not the test CA)",
           fails_before="the profile holds AWS's own roots, which never signed the test servers' chain"),
 )  # fmt: skip
