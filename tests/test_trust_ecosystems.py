@@ -52,7 +52,7 @@ TREE = {
         },
     ),
     "python": Tree(
-        ("srv/shop/certs/rds-bundle.pem", "srv/shop/wallet/ewallet.pem"),
+        ("srv/shop/certs/rds-bundle.pem", "srv/shop/wallet/ewallet.pem", "mysite/certs/rds-bundle.pem"),
         {
             "etl/engines.py:7": ("libpq", W, OK),  # SQLAlchemy URL sslmode + sslrootcert
             "etl/engines.py:11": ("pymysql", W, OK),  # mysql+pymysql ?ssl_ca=
@@ -61,6 +61,8 @@ TREE = {
             "ledger/oracle.py:13": ("python-oracledb", W, OK),  # wallet_location -> ewallet.pem
             "shop/settings.py:16": ("libpq", W, OK),  # Django OPTIONS, sslrootcert from .env
             "shop/settings.py:25": ("mysqlclient", W, OK),  # Django OPTIONS ssl_mode + ssl {'ca'}
+            "mysite/mysite/settings.py:14": ("libpq", W, OK),  # str(BASE_DIR / "certs" / ...)
+            "mysite/mysite/settings.py:22": ("libpq", W, OK),  # os.path.join(LEGACY_ROOT, ...)
         },
     ),
     "java": Tree(

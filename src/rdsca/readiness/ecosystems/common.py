@@ -190,18 +190,67 @@ _JUNK_REF = re.compile(r"^\$|<%|%\(|%env|\benv\(|getenv|environ\b|\benviron\[|pr
 
 
 def fix_env_refs(src: Source, found: Iterable[Setting]) -> list[Setting]:
-    """The generic rules take `os.environ[` or `<%=` for a CA path; read the variable instead."""
+    """The generic rules take `os.environ[`, `<%=` or `os.path.join(BASE_DIR` for a CA path: read
+    the environment variable, or follow the path expression, instead; a CA path computed in a way
+    rdsca does not follow is said so, not quoted as if it were a file name."""
     out = []
     for s in found:
         if s.ca_ref and s.ca_line and _JUNK_REF.search(s.ca_ref):
             line = src.lines[s.ca_line - 1] if s.ca_line <= len(src.lines) else ""
             env = env_reference(line)
+            path = python_path(line, src) if src.ext == ".py" and not env else None
             if env:
                 ca = CaValue(env[1], s.ca_line, env[0])
-                note = "; ".join(n for n in (ca.env_note(), s.note) if n)
-                s = replace(s, ca_ref=ca.ref, note=note)
+                s = replace(s, ca_ref=ca.ref, note="; ".join(n for n in (ca.env_note(), s.note) if n))
+            elif path:
+                s = replace(s, ca_ref=path)
+            else:
+                note = f"the CA file is computed in code ({s.ca_ref}...), which rdsca does not follow"
+                s = replace(s, ca_ref=None, note="; ".join(n for n in (note, s.note) if n))
         out.append(s)
     return out
+
+
+_PY_JOIN = re.compile(
+    r"""os\.path\.join\(\s*([^,()]+(?:\([^()]*(?:\([^()]*\))*[^()]*\))?[^,()]*)\s*,((?:\s*["'][^"']*["']\s*,?)+)\)"""
+)
+_PY_DIV = re.compile(r"""([\w.]+(?:\([^()]*\))?(?:\.\w+(?:\(\))?|\[\d\])*)\s*((?:/\s*["'][^"']*["']\s*)+)""")
+
+
+def python_path(fragment: str, src: Source) -> str | None:
+    """The file a Python path expression names, as an absolute path under the scanned root:
+    `os.path.join(BASE_DIR, "certs", "x.pem")`, `BASE_DIR / "certs" / "x.pem"`, with BASE_DIR
+    assigned from `__file__` in the same file (Django's startproject layouts, `os.path.dirname`
+    or `Path(__file__).resolve().parent` chains)."""
+    m = _PY_JOIN.search(fragment)
+    if m is None:
+        m = _PY_DIV.search(fragment)
+    if m is None:
+        return None
+    base = _py_dir(m.group(1), src, 0)
+    parts = [p for p in re.findall(r"""["']([^"']*)["']""", m.group(2)) if p]
+    return from_dir(base, "/".join(p.strip("/") for p in parts)) if base is not None and parts else None
+
+
+def _py_dir(expr: str, src: Source, depth: int) -> str | None:
+    """The directory (relative to the root) an expression names."""
+    expr = expr.strip()
+    if "__file__" in expr:
+        if "dirname(" in expr:
+            up = expr.count("dirname(") - 1
+        elif m := re.search(r"\.parents\[(\d)\]", expr):
+            up = int(m.group(1))
+        else:
+            up = expr.count(".parent") - 1
+        directory = PurePosixPath(src.path).parent
+        for _ in range(max(0, up)):
+            directory = directory.parent
+        return str(directory)
+    if re.fullmatch(r"[A-Za-z_]\w*", expr) and depth < 3:
+        assigned = re.search(rf"^\s*{expr}\s*(?::\s*\w+\s*)?=\s*(.+)$", src.text, re.M)
+        if assigned:
+            return _py_dir(assigned.group(1), src, depth + 1)
+    return None
 
 
 # --- judging through the generic rules ---------------------------------------------------------
