@@ -12,6 +12,7 @@ import dataclasses
 import json
 import re
 import shlex
+from collections import Counter
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -372,6 +373,15 @@ def test_timeline_axis_is_dated_and_labelled(browser: Any, tmp_path: Path) -> No
     assert all(str(n) == shown for n, shown in marks if 1 < n < 100)
     dots = rects(page, "#timeline-svg .mark circle, #timeline-svg circle.mark")
     assert not any(overlap(a, b) for n, a in enumerate(dots) for b in dots[n + 1 :])
+    # the same marks, in lanes by state
+    page.select_option("#lanes-by", "timeline-svg-state")
+    assert not page.locator("#timeline-svg").is_visible() and page.locator("#timeline-svg-state").is_visible()
+    lanes = page.eval_on_selector_all("#timeline-svg-state .lane-label", "ls => ls.map(l => l.textContent)")
+    by_state = Counter(v.state.value for v in audit.verdicts)
+    assert lanes == [f"{s.value} ({by_state[s.value]})" for s in State if by_state[s.value]]
+    counts = page.eval_on_selector_all("#timeline-svg-state .mark", "ms => ms.map(m => +m.dataset.count)")
+    assert sum(counts) == len(audit.verdicts)
+    page.select_option("#lanes-by", "timeline-svg")
     # a mark narrows the table to the instances it stands for
     page.click("#timeline-svg g.mark >> nth=0")
     picked = page.eval_on_selector("#timeline-svg g.mark", "m => m.dataset.ids.split(' ')")
@@ -446,6 +456,7 @@ def test_many_environments_share_an_other_lane() -> None:
     envs = [f"team-{n:02d}" for n in range(12)]
     audit = build_audit([instance(A1, "eu-west-1", f"db-{n}", env=env) for n, env in enumerate(envs * 2)])
     text = render_html(audit)
-    lanes = re.findall(r'<text class="lane-label"[^>]*>([^<]*)</text>', text)
+    by_env = text[text.index('<svg id="timeline-svg"') :].split("</svg>")[0]
+    lanes = re.findall(r'<text class="lane-label"[^>]*>([^<]*)</text>', by_env)
     assert len(lanes) == 8 and lanes[-1] == "other (10)"
     assert sum(int(re.search(r"\((\d+)\)$", lane).group(1)) for lane in lanes) == 24  # type: ignore[union-attr]

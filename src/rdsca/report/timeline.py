@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from rdsca.model import Severity, Verdict
+from rdsca.model import Severity, State, Verdict
 from rdsca.report.common import day
 
 WIDTH = 1320
@@ -176,84 +176,122 @@ def _short(text: str, limit: int = 22) -> str:
 def timeline_svg(
     verdicts: Iterable[Verdict], now: datetime, warn_days: int, env_of: Callable[[Verdict], str]
 ) -> str:
+    """The timeline section: lanes by environment, and the same marks in lanes by state (one shows)."""
     items = sorted(verdicts, key=lambda v: (earliest_expiry(v) or now, v.instance.key))
     dates = [d for d in (earliest_expiry(v) for v in items) if d is not None]
     axis = Axis.around(dates, now, warn_days)
-    horizon = now + timedelta(days=warn_days)
-    lanes = env_lanes(items, env_of)
-    lane_of = {name: n for n, name in enumerate(lanes)}
-    expiry: list[list[Point]] = [[] for _ in lanes]
-    reboots: list[list[Point]] = [[] for _ in lanes]
-    places: Counter[str] = Counter()
-    outside = 0
-    for v in items:
-        i, when = v.instance, earliest_expiry(v)
-        lane = lane_of.get(env_of(v), len(lanes) - 1)
-        place, x = _where(when, axis)
-        places[place] += 1
-        label = (
-            f"{i.id} ({i.account_id} {i.region}): {day(when) if when else 'no known expiry'}, {v.state.value}"
+    points = [_points(v, axis) for v in items]
+    places = Counter(p.place for p, _ in points)
+    reboots = sum(1 for _, f in points if f is not None and f.place == "axis")
+    outside = sum(1 for _, f in points if f is not None and f.place != "axis")
+    present = {v.state.value for v in items}
+    states = [s.value for s in State if s.value in present]
+    drawing = _Lanes(axis, now, warn_days, places)
+    svgs = drawing.svg(items, points, env_lanes(items, env_of), env_of, "timeline-svg", "environment") + (
+        drawing.svg(
+            items, points, states, lambda v: v.state.value, "timeline-svg-state", "state", hidden=True
         )
-        expiry[lane].append(Point(x, place, i.id, v.severity.value, label))
-        f = v.reboot_forecast
-        if f is not None:
-            if axis.start <= f.at <= axis.end:
-                auto = f", applies itself after {day(f.auto_apply)}" if f.auto_apply else ""
-                window = f", window {f.window}" if f.window else ""
-                text = f"{i.id}: RDS reboot expected {day(f.at)} ({f.action}, from {f.source}{auto}{window})"
-                reboots[lane].append(Point(axis.x(f.at), "axis", i.id, v.severity.value, text))
-            else:
-                outside += 1
-    base = TOP + len(lanes) * LANE
-    height = base + 52
-    x_now, x_hor = axis.x(now), axis.x(horizon)
-    parts = [
-        f'<rect class="past" x="{AXIS[0]}" y="{TOP}" width="{max(0.0, x_now - AXIS[0]):.1f}" '
-        f'height="{base - TOP}"/>',
-        f'<rect class="warn-zone" x="{x_now:.1f}" y="{TOP}" '
-        f'width="{max(0.0, min(x_hor, AXIS[1]) - x_now):.1f}" height="{base - TOP}"/>',
-    ]
-    for n, name in enumerate(lanes):
-        top = TOP + n * LANE
-        count = len(expiry[n])
-        parts.append(
-            f'<g class="lane" data-lane="{e(name)}"><title>{e(name)}: {count}</title>'
-            f'<rect class="lane-bg{" odd" if n % 2 else ""}" x="0" y="{top}" width="{WIDTH}" '
-            f'height="{LANE}"/>'
-            f'<text class="lane-label" x="{LABEL_X}" y="{top + LANE / 2 + 4:.1f}">{e(_short(name))} ({count})'
-            "</text></g>"
-        )
-    for x, label in axis.ticks():
-        parts.append(
-            f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{base}"/>'
-            f'<line class="tick" x1="{x:.1f}" x2="{x:.1f}" y1="{base}" y2="{base + 5}"/>'
-            f'<text class="tick-label" x="{x:.1f}" y="{base + 18}">{label}</text>'
-        )
-    gutters = (("earlier", "earlier", EARLIER), ("later", "later", LATER), ("nodate", "no date", NODATE))
-    parts.append(
-        f'<line class="axis" x1="{AXIS[0]}" x2="{AXIS[1]}" y1="{base}" y2="{base}"/>'
-        f'<text class="axis-title" x="{sum(AXIS) / 2:.1f}" y="{base + 40}">Earliest expiry per instance '
-        "(CA or server certificate), UTC</text>"
-        + "".join(
-            f'<text class="gutter-label" x="{sum(span) / 2:.1f}" y="{TOP - 6}">{name} ({places[key]})</text>'
-            for key, name, span in gutters
-        )
-        + f'<line class="today" x1="{x_now:.1f}" x2="{x_now:.1f}" y1="4" y2="{base}"/>'
-        f'<text class="today-label" x="{x_now - 4:.1f}" y="13">today {day(now)}</text>'
     )
-    if x_hor <= AXIS[1]:
-        parts.append(
-            f'<line class="horizon" x1="{x_hor:.1f}" x2="{x_hor:.1f}" y1="18" y2="{base}"/>'
-            f'<text class="horizon-label" x="{x_hor + 4:.1f}" y="27">+{warn_days} days {day(horizon)}</text>'
+    return _frame(svgs, items, axis, places, reboots, outside, dates)
+
+
+def _points(v: Verdict, axis: Axis) -> tuple[Point, Point | None]:
+    """An instance's expiry mark, and its foreseen reboot (place "outside" when off the axis)."""
+    i, when = v.instance, earliest_expiry(v)
+    place, x = _where(when, axis)
+    label = f"{i.id} ({i.account_id} {i.region}): {day(when) if when else 'no known expiry'}, {v.state}"
+    f, reboot = v.reboot_forecast, None
+    if f is not None:
+        auto = f", applies itself after {day(f.auto_apply)}" if f.auto_apply else ""
+        window = f", window {f.window}" if f.window else ""
+        text = f"{i.id}: RDS reboot expected {day(f.at)} ({f.action}, from {f.source}{auto}{window})"
+        on_axis = axis.start <= f.at <= axis.end
+        reboot = Point(axis.x(f.at), "axis" if on_axis else "outside", i.id, v.severity.value, text)
+    return Point(x, place, i.id, v.severity.value, label), reboot
+
+
+class _Lanes:
+    """The timeline drawn with one lane per value of a key (environment, state)."""
+
+    def __init__(self, axis: Axis, now: datetime, warn_days: int, places: Counter[str]) -> None:
+        self.axis, self.now, self.warn_days, self.places = axis, now, warn_days, places
+
+    def svg(
+        self,
+        items: Sequence[Verdict],
+        points: Sequence[tuple[Point, Point | None]],
+        lanes: Sequence[str],
+        key: Callable[[Verdict], str],
+        svg_id: str,
+        what: str,
+        hidden: bool = False,
+    ) -> str:
+        lane_of = {name: n for n, name in enumerate(lanes)}
+        expiry: list[list[Point]] = [[] for _ in lanes]
+        reboots: list[list[Point]] = [[] for _ in lanes]
+        for v, (mark, reboot) in zip(items, points, strict=True):
+            lane = lane_of.get(key(v), len(lanes) - 1)
+            expiry[lane].append(mark)
+            if reboot is not None and reboot.place == "axis":
+                reboots[lane].append(reboot)
+        base = TOP + len(lanes) * LANE
+        parts = self._frame_parts(base)
+        for n, name in enumerate(lanes):
+            top = TOP + n * LANE
+            count = len(expiry[n])
+            parts.insert(
+                n,  # under the shading, which is see-through
+                f'<g class="lane" data-lane="{e(name)}"><title>{e(name)}: {count}</title>'
+                f'<rect class="lane-bg{" odd" if n % 2 else ""}" x="0" y="{top}" width="{WIDTH}" '
+                f'height="{LANE}"/><text class="lane-label" x="{LABEL_X}" y="{top + LANE / 2 + 4:.1f}">'
+                f"{e(_short(name))} ({count})</text></g>",
+            )
+            mid = top + LANE / 2
+            parts.append(_expiry_marks(expiry[n], mid + 4) + _forecast_marks(reboots[n], mid - 9))
+        return (
+            f'<svg id="{svg_id}" class="timeline-svg" viewBox="0 0 {WIDTH} {base + 52}" role="img"'
+            f'{" hidden" if hidden else ""} aria-label="Earliest certificate expiry per instance, by {what}">'
+            f"{''.join(parts)}</svg>"
         )
-    for n in range(len(lanes)):
-        mid = TOP + n * LANE + LANE / 2
-        parts.append(_expiry_marks(expiry[n], mid + 4) + _forecast_marks(reboots[n], mid - 9))
-    svg = (
-        f'<svg id="timeline-svg" viewBox="0 0 {WIDTH} {height}" role="img" '
-        f'aria-label="Earliest certificate expiry per instance, by environment">{"".join(parts)}</svg>'
-    )
-    return _frame(svg, items, axis, places, sum(len(r) for r in reboots), outside, dates)
+
+    def _frame_parts(self, base: float) -> list[str]:
+        """Past and warning shading, grid, ticks, axis, gutters, today and the horizon."""
+        axis = self.axis
+        horizon = self.now + timedelta(days=self.warn_days)
+        x_now, x_hor = axis.x(self.now), axis.x(horizon)
+        parts = [
+            f'<rect class="past" x="{AXIS[0]}" y="{TOP}" width="{max(0.0, x_now - AXIS[0]):.1f}" '
+            f'height="{base - TOP}"/>',
+            f'<rect class="warn-zone" x="{x_now:.1f}" y="{TOP}" '
+            f'width="{max(0.0, min(x_hor, AXIS[1]) - x_now):.1f}" height="{base - TOP}"/>',
+        ]
+        for x, label in axis.ticks():
+            parts.append(
+                f'<line class="grid" x1="{x:.1f}" x2="{x:.1f}" y1="{TOP}" y2="{base}"/>'
+                f'<line class="tick" x1="{x:.1f}" x2="{x:.1f}" y1="{base}" y2="{base + 5}"/>'
+                f'<text class="tick-label" x="{x:.1f}" y="{base + 18}">{label}</text>'
+            )
+        gutters = (("earlier", "earlier", EARLIER), ("later", "later", LATER), ("nodate", "no date", NODATE))
+        counts = self.places
+        parts.append(
+            f'<line class="axis" x1="{AXIS[0]}" x2="{AXIS[1]}" y1="{base}" y2="{base}"/>'
+            f'<text class="axis-title" x="{sum(AXIS) / 2:.1f}" y="{base + 40}">Earliest expiry per instance '
+            "(CA or server certificate), UTC</text>"
+            + "".join(
+                f'<text class="gutter-label" x="{sum(span) / 2:.1f}" y="{TOP - 6}">{name} ({counts[k]})'
+                "</text>"
+                for k, name, span in gutters
+            )
+            + f'<line class="today" x1="{x_now:.1f}" x2="{x_now:.1f}" y1="4" y2="{base}"/>'
+            f'<text class="today-label" x="{x_now - 4:.1f}" y="13">today {day(self.now)}</text>'
+        )
+        if x_hor <= AXIS[1]:
+            parts.append(
+                f'<line class="horizon" x1="{x_hor:.1f}" x2="{x_hor:.1f}" y1="18" y2="{base}"/>'
+                f'<text class="horizon-label" x="{x_hor + 4:.1f}" y="27">+{self.warn_days} days '
+                f"{day(horizon)}</text>"
+            )
+        return parts
 
 
 def _frame(
@@ -279,8 +317,8 @@ def _frame(
         )
     latest = max(dates, default=None)
     notes = (
-        f"Lanes by environment (env tag). Axis {day(axis.start)} to {day(axis.end)}; {places['earlier']} "
-        f"earlier, {places['later']} later"
+        "Lanes by environment (env tag), or by state. "
+        f"Axis {day(axis.start)} to {day(axis.end)}; {places['earlier']} earlier, {places['later']} later"
         + (f" (latest {day(latest)})" if latest else "")
         + f", {places['nodate']} with no known expiry (unmanaged)"
         + (
@@ -291,6 +329,9 @@ def _frame(
         + ". Click a mark to filter the table."
     )
     return (
-        f'<section id="timeline"><h2>Expiry timeline</h2>{svg}'
+        '<section id="timeline"><h2>Expiry timeline<label class="lanes-by">lanes by '
+        '<select id="lanes-by" aria-label="Timeline lanes by">'
+        '<option value="timeline-svg">environment</option>'
+        f'<option value="timeline-svg-state">state</option></select></label></h2>{svg}'
         f'<p class="legend">{"".join(keys)}</p><p class="note">{notes}</p></section>'
     )

@@ -64,7 +64,15 @@
   clear.addEventListener("click", function () {
     picked = null; filter.value = ""; stateFilter.value = ""; severityFilter.value = ""; apply();
   });
-  Array.prototype.forEach.call(document.querySelectorAll("#timeline-svg [data-ids]"), function (m) {
+  var lanesBy = document.getElementById("lanes-by");
+  if (lanesBy) {
+    lanesBy.addEventListener("change", function () {
+      Array.prototype.forEach.call(document.querySelectorAll("svg.timeline-svg"), function (svg) {
+        if (svg.id === lanesBy.value) { svg.removeAttribute("hidden"); } else { svg.setAttribute("hidden", ""); }
+      });
+    });
+  }
+  Array.prototype.forEach.call(document.querySelectorAll("svg.timeline-svg [data-ids]"), function (m) {
     function pick() {
       picked = m.getAttribute("data-ids").split(" ");
       filter.value = ""; stateFilter.value = ""; severityFilter.value = "";
