@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -246,10 +247,16 @@ def test_tables_never_split_an_identifier_a_ca_or_a_date(
 ) -> None:
     code, out, _ = run(capsys, "audit", "--format", "json")
     names = identifiers(json.loads(out))
-    wide = {"audit": run(capsys, "audit")[1], "cas": run(capsys, "cas")[1]}
+    bundle = str(resources.files("rdsca.catalog") / "data" / "rds-combined-ca-bundle-2019.pem")
+    commands = {
+        "audit": ["audit"],
+        "cas": ["cas"],
+        "readiness": ["readiness", "--to", G1, "--bundle", bundle],
+    }
+    wide = {name: run(capsys, *args)[1] for name, args in commands.items()}
     monkeypatch.setenv("COLUMNS", columns)
     for command, text in wide.items():
-        code, narrow, err = run(capsys, command)
+        code, narrow, err = run(capsys, *commands[command])
         assert code in (0, 3), err
         assert max(len(line.rstrip()) for line in narrow.splitlines()) <= int(columns), narrow
         for name in names:  # as often whole at this width as on a line of 220
@@ -320,3 +327,27 @@ def test_default_set_takes_the_region_the_aws_cli_would(
     assert overridden == {(A1, EU), (A2, EU)}
     code, _, err = run(capsys, "audit", "--help")
     assert "AWS_REGION" in err + run(capsys, "audit", "--help")[1]
+
+
+def test_every_command_with_a_format_also_writes_a_file_with_o() -> None:
+    import click
+
+    from rdsca.cli.app import cli
+
+    def commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
+        ctx = click.Context(group)
+        out: list[tuple[str, click.Command]] = []
+        for name in group.list_commands(ctx):
+            command = group.get_command(ctx, name)
+            assert command is not None
+            if isinstance(command, click.Group):
+                out += commands(command, f"{prefix}{name} ")
+            else:
+                out.append((prefix + name, command))
+        return out
+
+    with_format = {
+        path: {p.name for p in c.params} for path, c in commands(cli) if "fmt" in {p.name for p in c.params}
+    }
+    assert {"runs", "show", "default show", "audit", "cas", "readiness"} <= set(with_format)
+    assert [path for path, names in with_format.items() if "output" not in names] == []

@@ -7,8 +7,6 @@ import json
 from collections import Counter
 from typing import Any
 
-from rich import box
-from rich.table import Table
 from rich.text import Text
 
 from rdsca import schemas
@@ -19,10 +17,15 @@ from rdsca.readiness.verdict import Readiness
 from rdsca.report.audit import target_dicts
 from rdsca.report.common import iso
 from rdsca.report.registry import RenderOptions, renders
-from rdsca.report.table import render
+from rdsca.report.table import Column, fitted, render
 from rdsca.report.words import count
 
 STYLE = {"ready": "green", "at-risk": "bold red", "unknown": "yellow"}
+# Only the prose wraps; an instance id, account or region never does (rdsca.report.table.fitted).
+COLUMNS = (
+    Column("instance"), Column("account\nregion"), Column("verdict"), Column("why", True, 24),
+    Column("TLS clients", True, 12), Column("usable CAs", True, 12), Column("warnings", True, 12),
+)  # fmt: skip
 ORDER = {Readiness.AT_RISK: 0, Readiness.UNKNOWN: 1, Readiness.READY: 2}
 
 
@@ -72,20 +75,19 @@ def readiness_json(report: ReadinessReport, _options: RenderOptions) -> str:
 @renders(ReadinessReport, "table")
 def readiness_table(report: ReadinessReport, options: RenderOptions) -> str:
     results = report.instances
-    table = Table(title="Client readiness", box=box.SIMPLE_HEAD, pad_edge=False)
-    for col in ("account", "region", "instance", "verdict", "why", "TLS clients", "usable CAs", "warnings"):
-        table.add_column(col, overflow="fold")
-    for r in sorted(results, key=lambda r: (ORDER[r.verdict], r.instance.key)):
-        table.add_row(
-            r.instance.account_id,
-            r.instance.region,
+    rows = [
+        [
             Text(r.instance.id),
+            f"{r.instance.account_id}\n{r.instance.region}",
             Text(r.verdict.value, style=STYLE[r.verdict.value]),
             Text("\n".join(r.reasons)),
             Text("\n".join(r.clients) or "-"),
             Text(summary(r.target_cas)),
             Text("\n".join(r.warnings) or "-"),
-        )
+        ]
+        for r in sorted(results, key=lambda r: (ORDER[r.verdict], r.instance.key))
+    ]
+    table = fitted("Client readiness", COLUMNS, rows)
     counts = Counter(r.verdict.value for r in results)
     line = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "no managed instances"
     notes: list[object] = [table, f"{count(results, 'instance')}: {line}."]

@@ -87,22 +87,27 @@ def runs_text(runs: Sequence[RunRecord], counts: Mapping[str, Mapping[str, int]]
     return table.render([table.fitted(None, RUNS_COLUMNS, rows, show_edge=False)], color=False)
 
 
+STEP_COLUMNS = (*map(Column, ("STEP", "WAVE", "CHANGE", "STATUS", "DOWNTIME")), Column("REASON", True, 16))
+
+
 def show_text(
     run: RunRecord, steps: Sequence[StepRecord], events: Sequence[EventRecord], all_events: bool
 ) -> str:
     parent = f", undoes {run.parent}" if run.parent else ""
     lines = [
         f"run {run.id} ({run.kind}{parent}): {run.status}",
-        f"target {run.target_ca}, created {run.created_at}, last change {run.updated_at}",
+        f"target {run.target_ca}, created {run.created_at},",
+        f"last change {run.updated_at}",
         "",
-        f"{'STEP':<52} {'WAVE':<10} {'CHANGE':<42} {'STATUS':<12} {'DOWNTIME':<9} REASON",
     ]
     down = downtimes(events)
-    for s in steps:
-        before = s.before_ca or s.from_ca or "-"
-        change = f"{before} -> {s.after_ca or s.to_ca}"
-        row = f"{s.key:<52} {s.wave:<10} {change:<42} {s.status:<12} {down_text(down.get(s.key)):<9}"
-        lines.append(f"{row} {s.reason or ''}".rstrip())
+    rows = [
+        [s.key, s.wave, f"{s.before_ca or s.from_ca or '-'} -> {s.after_ca or s.to_ca}", s.status,
+         down_text(down.get(s.key)), s.reason or ""]
+        for s in steps
+    ]  # fmt: skip
+    steps_table = table.render([table.fitted(None, STEP_COLUMNS, rows, show_edge=False)], False)
+    lines.extend(steps_table.strip("\n").splitlines())
     lines.append("")
     lines.append("events:" if all_events else "events (per step: first, last; --events for all):")
     by_step: dict[str | None, list[EventRecord]] = {}

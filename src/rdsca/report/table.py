@@ -45,7 +45,8 @@ def render(renderables: Sequence[object], color: bool, width: int | None = None)
         console.print(r)
     file = console.file
     assert isinstance(file, io.StringIO)
-    return file.getvalue()
+    text = file.getvalue()
+    return text if color else "".join(line.rstrip() + "\n" for line in text.splitlines())
 
 
 @dataclass(frozen=True)
