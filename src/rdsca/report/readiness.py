@@ -17,7 +17,7 @@ from rdsca.readiness.verdict import Readiness
 from rdsca.report.audit import target_dicts
 from rdsca.report.common import iso
 from rdsca.report.registry import RenderOptions, renders
-from rdsca.report.table import Column, fitted, render
+from rdsca.report.table import Cell, Column, fitted, render
 from rdsca.report.words import count
 
 STYLE = {"ready": "green", "at-risk": "bold red", "unknown": "yellow"}
@@ -75,7 +75,7 @@ def readiness_json(report: ReadinessReport, _options: RenderOptions) -> str:
 @renders(ReadinessReport, "table")
 def readiness_table(report: ReadinessReport, options: RenderOptions) -> str:
     results = report.instances
-    rows = [
+    rows: list[list[Cell]] = [
         [
             Text(r.instance.id),
             f"{r.instance.account_id}\n{r.instance.region}",
