@@ -6,6 +6,7 @@ the scan's checker (once each); AWS's bundles come from the catalogue's copies o
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import warnings
 from collections.abc import Sequence
@@ -118,9 +119,10 @@ class Sources:
 
     def read(self, rel: str, text: str) -> None:
         self.found.extend(src.find(rel, text))
-        if PurePosixPath(rel).name == "package.json":
+        name = rel.rsplit("/", 1)[-1]
+        if name == "package.json":
             self.packages.extend(libs.find_packages(rel, text))
-        suffix = PurePosixPath(rel).suffix.lower()
+        suffix = os.path.splitext(name)[1].lower()
         if suffix in _JS_EXTS and "Amazon RDS" in text:
             for no, line in enumerate(text.splitlines(), start=1):
                 if _PROFILE.search(line) and not src.is_comment(line):
