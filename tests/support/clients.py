@@ -145,11 +145,8 @@ CASES: tuple[Case, ...] = (
           bundles=(("root/.postgresql/root.crt", "old"),)),
     _case("psycopg-django-verify-full-old", "settings.py OPTIONS verify-full, old bundle"),
     _case("psycopg-django-verify-full-both", "settings.py OPTIONS verify-full, both roots"),
-    _case("psycopg-django-basedir-old", "settings.py sslrootcert=os.path.join(BASE_DIR, ...), old bundle",
-          known="a CA path built with os.path.join(BASE_DIR, ...) is not resolved: unknown instead of "
-          "will-break"),
-    _case("psycopg-django-pathlib-both", "settings.py sslrootcert=str(BASE_DIR / 'certs' / ...), both roots",
-          known="a CA path built with BASE_DIR / 'certs' / ... is not resolved: unknown instead of ok"),
+    _case("psycopg-django-basedir-old", "settings.py sslrootcert=os.path.join(BASE_DIR, ...), old bundle"),
+    _case("psycopg-django-pathlib-both", "settings.py sslrootcert=str(BASE_DIR / 'certs' / ...), both roots"),
     _case("psycopg-url-verify-ca-old", ".env DATABASE_URL sslmode=verify-ca, 2019 root"),
     _case("psycopg-url-require-noroot", ".env DATABASE_URL sslmode=require"),
     _case("psycopg-kwargs-prefer-old-root", "connect(sslmode='prefer', sslrootcert=2019 root)"),
