@@ -248,3 +248,16 @@ def test_no_plan_command_for_instances_a_plan_would_leave_alone() -> None:
         "rdsca plan --to rds-ca-rsa2048-g1 --via-maintenance-action --accounts 111111111111 "
         "--region us-east-1 --id old --id renew"
     )
+
+
+def test_more_regions_than_a_health_filter_holds(
+    demo: SandboxHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """EventFilter.regions takes at most 10 regions: with more, rdsca asks for all and keeps its own."""
+    regions = ["us-east-1", "eu-west-1", "ap-south-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-2",
+               "eu-west-3", "eu-central-1", "eu-north-1", "ca-central-1"]  # fmt: skip
+    code, doc, err = notices_json(capsys, "--region", ",".join(regions))
+    assert code == 0, err
+    assert len(doc["notices"]) == 3
+    code, doc, _ = notices_json(capsys, "--region", "eu-west-1")
+    assert code == 0 and doc["notices"] == []  # no RDS scheduled change there

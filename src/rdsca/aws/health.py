@@ -107,15 +107,29 @@ def _pages(call: Any, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
             return
 
 
+# EventFilter.regions holds at most 10 regions, OrganizationEventFilter.awsAccountIds at most 50
+# (botocore's Health model, regionList and awsAccountIdsList): beyond, rdsca asks for all and keeps
+# the wanted ones itself.
+MAX_REGIONS = 10
+MAX_ACCOUNTS = 50
+
+
 def _filter(regions: Sequence[str]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "services": [SERVICE],
         "eventTypeCategories": list(CATEGORIES),
         "eventStatusCodes": list(STATUSES),
     }
-    if regions:
-        out["regions"] = sorted(set(regions))
+    wanted = sorted(set(regions))
+    if 0 < len(wanted) <= MAX_REGIONS:
+        out["regions"] = wanted
     return out
+
+
+def _in_regions(raw: dict[str, Any], regions: Sequence[str]) -> bool:
+    """The event is about one of the audited regions (or about none: global)."""
+    region = raw.get("region")
+    return not regions or region in (None, "global") or region in regions
 
 
 @needs("health:DescribeEvents", "health:DescribeAffectedEntities", "health:DescribeEventDetails")
@@ -123,9 +137,8 @@ def read_account(factory: SessionFactory, account_id: str, regions: Sequence[str
     """One account's open and upcoming RDS scheduled changes, each with its resources and text."""
     try:
         health = factory.client("health", home_region(regions))
-        found = [
-            _notice(e, account_id) for e in _pages(health.describe_events, "events", filter=_filter(regions))
-        ]
+        pages = _pages(health.describe_events, "events", filter=_filter(regions))
+        found = [_notice(e, account_id) for e in pages if _in_regions(e, regions)]
         affected: dict[str, list[AffectedResource]] = {}
         texts: dict[str, str] = {}
         for batch in _batches([n.arn for n in found]):
@@ -176,8 +189,11 @@ def read_organization(
     wanted = sorted(set(accounts))
     try:
         health = factory.client("health", home_region(regions))
-        flt = {**_filter(regions), "awsAccountIds": wanted} if wanted else _filter(regions)
-        events = list(_pages(health.describe_events_for_organization, "events", filter=flt))
+        flt = _filter(regions)
+        if 0 < len(wanted) <= MAX_ACCOUNTS:
+            flt["awsAccountIds"] = wanted
+        pages = _pages(health.describe_events_for_organization, "events", filter=flt)
+        events = [e for e in pages if _in_regions(e, regions)]
         pairs: list[tuple[str, dict[str, Any]]] = []
         for event in events:
             for member in _pages(health.describe_affected_accounts_for_organization, "affectedAccounts",
