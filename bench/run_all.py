@@ -36,7 +36,7 @@ GENERATORS = [BENCH / "readiness_accuracy.py"]
 
 
 # A benchmark whose page has another name than bench_<name>.py would give it.
-DOC_NAMES = {"org_audit": "org"}
+DOC_NAMES = {"org_audit": "org", "rotate_scale": "rotate-scale"}
 
 
 def benchmarks() -> list[Path]:
