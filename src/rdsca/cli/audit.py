@@ -26,6 +26,7 @@ from rdsca.cli.options import (
 from rdsca.errors import ExitCode
 from rdsca.model import Audit
 from rdsca.report.registry import RenderOptions, formats, render
+from rdsca.report.words import count
 
 
 def exit_code(audit: Audit, fail_within: int | None) -> ExitCode:
@@ -80,7 +81,7 @@ def audit(
     emit(render(result, fmt, RenderOptions(color=use_color(output))), output)
     if not result.fleet.instances and result.fleet.targets and not result.fleet.failed:
         targets = len(result.fleet.targets)  # every target answered and holds nothing: say so
-        click.echo(f"note: 0 instances in the {targets} account x region target(s) read; "
+        click.echo(f"note: 0 instances in the {count(targets, 'account x region target')} read; "
                    "check --accounts/--region (RDSCA_ACCOUNTS, RDSCA_REGIONS)", err=True)  # fmt: skip
     ctx.exit(exit_code(result, fail_within))
 

@@ -18,6 +18,7 @@ from typing import IO, Any, TypeVar
 import click
 
 from rdsca.aws.fleet import Progress, ProgressHook
+from rdsca.report.words import plural
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,8 +53,8 @@ def line(p: Progress) -> str:
     1 min 20 s left` (with the failed targets and retried throttles when there are any)."""
     parts = [
         f"audit: {p.targets_done:,} of {p.targets_total:,} account-regions",
-        f"{p.accounts_done:,} of {p.accounts_total:,} accounts",
-        f"{p.instances:,} instances",
+        f"{p.accounts_done:,} of {p.accounts_total:,} {plural(p.accounts_total, 'account')}",
+        f"{p.instances:,} {plural(p.instances, 'instance')}",
     ]
     if p.failed:
         parts.append(f"{p.failed:,} failed")

@@ -14,6 +14,7 @@ from rdsca.report.audit import reboot_forecast_dict
 from rdsca.report.common import day, iso, md_cell
 from rdsca.report.registry import RenderOptions, renders
 from rdsca.report.table import render
+from rdsca.report.words import count
 
 NOTICES_SCHEMA = schemas.NOTICES
 NOTICE_KEYS = ("account_id", "region", "arn", "service", "type", "category", "status", "start", "end",
@@ -119,8 +120,8 @@ def to_table(result: NoticesResult, options: RenderOptions) -> str:
                      _affected_text(n))  # fmt: skip
     certs = sum(1 for n in result.notices if n.about_certificates)
     lines = ["plans (rdsca plan, then rdsca apply):", *plans, ""] if plans else []
-    lines.append(f"{len(result.notices)} notices ({certs} about certificates) from "
-                 f"{len(result.accounts) - len(result.unread)} of {len(result.accounts)} accounts, "
+    lines.append(f"{count(result.notices, 'notice')} ({certs} about certificates) from "
+                 f"{len(result.accounts) - len(result.unread)} of {count(result.accounts, 'account')}, "
                  f"{result.view} view.")  # fmt: skip
     lines += [f"account {a.account_id}: {a.error}" for a in result.unread]
     body: list[object] = [grid] if result.notices else []
@@ -132,8 +133,8 @@ def to_markdown(result: NoticesResult, options: RenderOptions) -> str:
     lines = [
         f"# AWS Health notices for RDS, {day(result.generated_at)}",
         "",
-        f"{len(result.notices)} notices from {len(result.accounts) - len(result.unread)} of "
-        f"{len(result.accounts)} accounts ({result.view} view).",
+        f"{count(result.notices, 'notice')} from {len(result.accounts) - len(result.unread)} of "
+        f"{count(result.accounts, 'account')} ({result.view} view).",
         "",
     ]
     if result.unread:

@@ -102,7 +102,7 @@ def check_table(report: TrustCheckReport, _options: RenderOptions) -> str:
     kinds = ", ".join(count(n, k) for k, n in _count(c.kind for c in b.certificates))
     rds = sum(1 for c in b.certificates if c.rds is not None)
     out = [
-        f"Bundle  {b.source} ({b.format.upper()}, {len(b.certificates)} certificates: "
+        f"Bundle  {b.source} ({b.format.upper()}, {count(b.certificates, 'certificate')}: "
         f"{kinds}; {rds} known RDS CA certificates)",
         f"Target  {r.ca_id}, {count(r.regions, 'region')}, as of {r.checked_at:%Y-%m-%d}",
     ]
@@ -195,7 +195,7 @@ def scan_json(report: TrustScanReport, _options: RenderOptions) -> str:
 def scan_table(report: TrustScanReport, _options: RenderOptions) -> str:
     r = report.result
     out = [
-        f"Scanned {r.root} for {r.ca_id}: {r.files_seen} files, {r.files_searched} searched"
+        f"Scanned {r.root} for {r.ca_id}: {count(r.files_seen, 'file')}, {r.files_searched} searched"
         + (" (stopped at the file limit)" if r.truncated else "")
     ]
     bundles = [b for b in r.bundles if report.show_all or b.verdict != NOT_RDS]
