@@ -101,16 +101,18 @@ def find(path: str, text: str) -> list[Found]:
         return []
     name = path.rsplit("/", 1)[-1]
     out: list[Found] = []
-    # Cheap tests first (no lower-cased copy of the text): hosts and commands are written in
-    # lower case, PEM markers in upper case.
-    aws = "amazonaws.com" in text or "AMAZONAWS.COM" in text
+    # Cheap tests first, a few substring searches per file (no lower-cased copy of the text):
+    # AWS's hosts and the OS commands are written in lower case, PEM markers in upper case, and a
+    # base64 DER certificate ("MII...") is looked for in YAML and JSON only.
+    aws = "amazonaws.com" in text
     script = name.lower().endswith((".sh", ".bash")) or name == "Makefile"
     if is_dockerfile(name) or script:
         if aws or "ca-certificates" in text or "ca-trust" in text:
             out.extend(_instructions_found(path, text, docker=not script))
     elif aws:
         out.extend(_urls_found(path, text))
-    if "-----BEGIN CERTIFICATE" in text or "LS0tLS1CRUdJTi" in text or "MII" in text:
+    data = name.endswith((".yaml", ".yml", ".json")) and "MII" in text
+    if "-----BEGIN CERTIFICATE" in text or "LS0tLS1CRUdJTi" in text or data:
         out.extend(_pem_found(path, text))
     return out
 
