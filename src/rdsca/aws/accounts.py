@@ -6,7 +6,8 @@ of 500 accounts x 17 regions would need 8,500 RDS clients: a minute and a half o
 before the first call. So rdsca builds one client per (service, region) and hands each account a
 thin view of it, `AccountClient`: every call made through the view is signed with that account's
 keys (a context variable read by the shared client's credentials at signing time, in the calling
-thread), and starts only when the account-region's token bucket allows it.
+thread), and, once AWS has throttled that account-region, starts only when its token bucket
+allows it.
 
 Throttling is per account and region at AWS ("Amazon RDS throttles API requests for each AWS
 account in each AWS Region": Request throttling for the Amazon RDS API, Amazon RDS User Guide,
@@ -31,9 +32,9 @@ from botocore.credentials import CredentialProvider, Credentials, ReadOnlyCreden
 
 from rdsca.aws.errors import error_code
 
-# A call waits for a token of its (account, service, region) bucket. RDS allows a burst of 300 and
-# 12 requests per second per account and region (page above); rdsca keeps to less, leaving the
-# user's other tools room: a burst of BURST, then RATE per second.
+# Once AWS has throttled an (account, service, region), its calls wait for a token of its bucket.
+# RDS allows a burst of 300 and 12 requests per second per account and region (page above); rdsca
+# then keeps to less, leaving the user's other tools room: RATE per second, BURST at most.
 BURST = 100.0
 RATE = 10.0
 THROTTLE_RETRIES = 8
@@ -78,16 +79,19 @@ class PerCallProvider(CredentialProvider):
 
 
 class Bucket:
-    """A token bucket; `take` blocks until a token is there."""
+    """An account-region's pace: unlimited until AWS throttles it, then a token bucket of RATE per
+    second (BURST at most), so that the retries and the calls after them stay within its budget.
+    `take` blocks until a token is there."""
 
     def __init__(self, burst: float = BURST, rate: float = RATE) -> None:
         self.burst, self.rate = burst, rate
-        self.tokens = burst
+        self.limited = False
+        self.tokens = 0.0
         self.at = time.monotonic()
         self.lock = threading.Lock()
 
     def take(self) -> None:
-        while True:
+        while self.limited:
             with self.lock:
                 now = time.monotonic()
                 self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
@@ -101,6 +105,7 @@ class Bucket:
     def drain(self) -> None:
         """After a throttle: AWS's bucket is empty, so is ours; calls resume at the refill rate."""
         with self.lock:
+            self.limited = True
             self.tokens = min(self.tokens, 0.0)
             self.at = time.monotonic()
 
