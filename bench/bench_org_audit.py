@@ -61,6 +61,7 @@ class Sample:
     peak_in_flight: int
     ok: bool
     detail: str
+    throttled_by_action: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -300,6 +301,7 @@ def run_once(
         peak_in_flight=int(stats["peak_in_flight"]),
         ok=ok,
         detail=detail,
+        throttled_by_action=dict(stats["throttled_by_action"]),
     )
 
 
@@ -467,6 +469,9 @@ def markdown(summary: dict, series: list[Series]) -> str:
         if s.samples:
             acts = ", ".join(f"{k} {v:,}" for k, v in s.samples[-1].by_action.items())
             lines.append(f"  - calls: {acts}")
+            throttled = ", ".join(f"{k} {v:,}" for k, v in s.samples[-1].throttled_by_action.items())
+            if throttled:
+                lines.append(f"  - throttled by the stand-in (and retried): {throttled}")
     notes = BENCH / "standin" / "org-audit-notes.md"
     if notes.exists():
         lines += ["", notes.read_text().strip()]
