@@ -211,25 +211,34 @@ def fix_env_refs(src: Source, found: Iterable[Setting]) -> list[Setting]:
     return out
 
 
-_PY_JOIN = re.compile(
-    r"""os\.path\.join\(\s*([^,()]+(?:\([^()]*(?:\([^()]*\))*[^()]*\))?[^,()]*)\s*,((?:\s*["'][^"']*["']\s*,?)+)\)"""
-)
-_PY_DIV = re.compile(r"""([\w.]+(?:\([^()]*\))?(?:\.\w+(?:\(\))?|\[\d\])*)\s*((?:/\s*["'][^"']*["']\s*)+)""")
+_PY_PART = re.compile(r"""/\s*["']([^"']*)["']""")
+_QUOTED_PART = re.compile(r"""["']([^"']*)["']""")
 
 
 def python_path(fragment: str, src: Source) -> str | None:
     """The file a Python path expression names, as an absolute path under the scanned root:
     `os.path.join(BASE_DIR, "certs", "x.pem")`, `BASE_DIR / "certs" / "x.pem"`, with BASE_DIR
     assigned from `__file__` in the same file (Django's startproject layouts, `os.path.dirname`
-    or `Path(__file__).resolve().parent` chains)."""
-    m = _PY_JOIN.search(fragment)
-    if m is None:
-        m = _PY_DIV.search(fragment)
-    if m is None:
-        return None
-    base = _py_dir(m.group(1), src, 0)
-    parts = [p for p in re.findall(r"""["']([^"']*)["']""", m.group(2)) if p]
-    return from_dir(base, "/".join(p.strip("/") for p in parts)) if base is not None and parts else None
+    or `Path(__file__).resolve().parent` chains). Read with string scans, not backtracking
+    patterns: a long line costs its length."""
+    join = fragment.find("os.path.join(")
+    if join >= 0:
+        base_expr, _, rest = fragment[join + len("os.path.join(") :].partition(",")
+        parts = _QUOTED_PART.findall(rest.split(")")[0])
+    else:
+        m = re.search(r"""\s/\s*["']""", fragment)
+        if m is None:
+            return None
+        start = m.start()
+        while start > 0 and (fragment[start - 1].isalnum() or fragment[start - 1] in "_.()[]"):
+            start -= 1
+        base_expr = fragment[start : m.start()]
+        if base_expr.count("(") > base_expr.count(")"):  # str(BASE_DIR / ...
+            base_expr = base_expr[base_expr.rindex("(") + 1 :]
+        parts = _PY_PART.findall(fragment[m.start() :])
+    base = _py_dir(base_expr, src, 0)
+    parts = [p.strip("/") for p in parts if p.strip("/")]
+    return from_dir(base, "/".join(parts)) if base is not None and parts else None
 
 
 def _py_dir(expr: str, src: Source, depth: int) -> str | None:

@@ -37,14 +37,37 @@ def wanted(src: Source) -> bool:
     if src.ext not in _EXTS:
         return False
     low = src.lower
-    return any(k in low for k in ("sslmode", "ssl mode", "ssl-mode", "encrypt", "trustservercertificate",
-                                  "trust server certificate", "root certificate", "rootcertificate", "sslca",
-                                  "ssl-ca", "cacertificatefile"))  # fmt: skip
+    if src.ext in (".cs", ".fs", ".vb"):
+        return any(k in low for k in _CODE_WORDS)
+    return any(k in low for k in _STRING_WORDS) and bool(_KEY_IN_STRING.search(low))
+
+
+_CODE_WORDS = ("sslmode", "ssl mode", "encrypt", "trustservercertificate", "rootcertificate", "sslca")
+_STRING_WORDS = (
+    "sslmode",
+    "ssl mode",
+    "ssl-mode",
+    "sslca",
+    "ssl-ca",
+    "cacertificatefile",
+    "servercertificate",
+    "server certificate",
+    "root certificate",
+    "rootcertificate",
+    "encrypt=",
+    "encrypt =",
+)
+_KEY_IN_STRING = re.compile(
+    r"(?:sslmode|ssl mode|ssl-mode|sslca|ssl-ca|cacertificatefile|root ?certificate"
+    r"|trust ?server ?certificate|encrypt)\s*="
+)
 
 
 def find(src: Source) -> list[Found]:
     out = []
     for m in _STRING.finditer(src.text):
+        if ";" not in m.group(1) or "=" not in m.group(1):
+            continue
         pairs = _pairs(m.group(1))
         if pairs:
             out += _judge(src, src.line_of(m.start()), pairs, m.group(1))
@@ -53,7 +76,7 @@ def find(src: Source) -> list[Found]:
     return out
 
 
-_STRING = re.compile(r'''"((?:[^"\\\n]|\\.)*(?:=|:)(?:[^"\\\n]|\\.)*;(?:[^"\\\n]|\\.)*)"''')
+_STRING = re.compile(r'''"([^"\\\n]*(?:\\.[^"\\\n]*)*)"''')  # a string literal, in linear time
 _KEYS = {
     "sslmode": "sslmode",
     "ssl mode": "sslmode",

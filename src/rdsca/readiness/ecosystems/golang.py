@@ -41,11 +41,15 @@ def wanted(src: Source) -> bool:
 def find(src: Source) -> list[Found]:
     registered = _registered(src) if src.ext == ".go" else {}
     out = []
-    for m in re.finditer(r"""["'`]?([^"'`\s]*[?&](?:tls|x-tls-ca)=[^"'`\s]*)""", src.text):
-        dsn = m.group(1)
+    seen: set[int] = set()
+    for m in _PARAM_AT.finditer(src.text):
+        dsn, start = _token_around(src.text, m.start())
+        if start in seen:
+            continue
+        seen.add(start)
         if not ("@tcp(" in dsn or "mysql://" in dsn or "@unix(" in dsn):  # a MySQL DSN, not Redis or MongoDB
             continue
-        line = src.line_of(m.start())
+        line = src.line_of(start)
         params = query(dsn)
         if "x-tls-ca" in params or "x-tls-insecure-skip-verify" in params:
             out.append(_migrate(src, line, params))
@@ -57,6 +61,17 @@ def find(src: Source) -> list[Found]:
         for m in _CFG_FIELD.finditer(src.text):
             out.append(_tls(src, src.line_of(m.start()), m.group(1), registered))
     return out
+
+
+_PARAM_AT = re.compile(r"[?&](?:tls|x-tls-ca)=")
+_TOKEN_END = re.compile(r"""["'`\s]""")
+
+
+def _token_around(text: str, at: int) -> tuple[str, int]:
+    """The quoted or blank-delimited token holding position `at`, and where it starts."""
+    start = max(text.rfind(c, 0, at) for c in "\"'` \t\n") + 1
+    end = _TOKEN_END.search(text, at)
+    return text[start : end.start() if end else len(text)], start
 
 
 def _registered(src: Source) -> dict[str, tuple[CaValue | None, bool]]:
