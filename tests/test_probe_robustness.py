@@ -174,7 +174,8 @@ def test_bundle_that_is_not_certificates_exits_2(tmp_path: Path, capsys) -> None
     bad = tmp_path / "bundle.pem"
     bad.write_bytes(b"\x00\x01 not a certificate")
     assert main(["probe", "127.0.0.1:5432", "--bundle", str(bad)]) == 2
-    assert "no certificate found" in capsys.readouterr().err
+    err = capsys.readouterr().err  # the readers of `trust check`: one line, exit 2
+    assert "is not a certificate bundle" in err and len(err.strip().splitlines()) == 1
 
 
 def test_probe_many_keeps_order_and_mixes_outcomes() -> None:
