@@ -69,7 +69,7 @@ def test_readiness_says_which_target_cas_the_clients_can_use(capsys, demo, prism
         assert fits[RSA4096]["notes"]  # a cost, said but not refused
 
     _, _, text = readiness(capsys, "--to", RSA2048, "--bundle", new, "--scan", str(prisma_app))
-    assert "usable CAs" in text and "not ecc384: prisma" in text
+    assert "target CAs the clients seen can use: rsa2048, rsa4096 (not ecc384: prisma)" in text
 
     # No scan: nothing is known about the clients, so nothing is claimed either way.
     _, doc, _ = readiness(capsys, "--to", RSA2048, "--bundle", new, "--format", "json")

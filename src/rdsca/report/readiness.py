@@ -24,7 +24,7 @@ STYLE = {"ready": "green", "at-risk": "bold red", "unknown": "yellow"}
 # Only the prose wraps; an instance id, account or region never does (rdsca.report.table.fitted).
 COLUMNS = (
     Column("instance"), Column("account\nregion"), Column("verdict"), Column("why", True, 24),
-    Column("TLS clients", True, 12), Column("usable CAs", True, 12), Column("warnings", True, 12),
+    Column("TLS clients", True, 12), Column("warnings", True, 12),
 )  # fmt: skip
 ORDER = {Readiness.AT_RISK: 0, Readiness.UNKNOWN: 1, Readiness.READY: 2}
 
@@ -82,7 +82,6 @@ def readiness_table(report: ReadinessReport, options: RenderOptions) -> str:
             Text(r.verdict.value, style=STYLE[r.verdict.value]),
             Text("\n".join(r.reasons)),
             Text("\n".join(r.clients) or "-"),
-            Text(summary(r.target_cas)),
             Text("\n".join(r.warnings) or "-"),
         ]
         for r in sorted(results, key=lambda r: (ORDER[r.verdict], r.instance.key))
@@ -100,6 +99,9 @@ def readiness_table(report: ReadinessReport, options: RenderOptions) -> str:
         notes.extend(Text(f"  warning: {w.message}") for w in b.warnings)
     for s in report.result.scans:
         notes.append(f"scan of {s.root}: {'something will break' if s.will_break else 'nothing will break'}")
+    usable = {r.instance.id: summary(r.target_cas) for r in results}  # the same for all: from the scans
+    if set(usable.values()) - {"not known"}:
+        notes.append(f"target CAs the clients seen can use: {next(iter(usable.values()))}")
     text = render(notes, options.color, options.width)
     return text + "".join(
         f"FAILED {t.target.account_id} {t.target.region}: {t.error}\n" for t in report.failed
