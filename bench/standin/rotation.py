@@ -22,6 +22,10 @@ assumption. The benchmark runs `--scale` times faster than real time: every draw
 latency, is divided by it, and the RDS bucket's refill is multiplied by it (the burst, a count,
 stays), so that a client polling at its real interval divided by the scale meets the same budget.
 
+With `--others R`, the user's other tools are taken to call R times per second per account-region
+all along and to have spent the burst already: the bucket starts empty and refills at 12 - R per
+second for rdsca, which then meets `Throttling` from its first calls.
+
 Control API, besides server.py's: GET /_standin/rotation (per instance: when the modify came, the
 drawn seconds, when it finished; per RDS account-region: the time of every call and the lowest
 level its token bucket reached).
@@ -63,6 +67,7 @@ class RotationSpec:
     sigma: float = 0.6
     scale: float = 60.0
     seed: int = 13
+    others: float = 0.0  # real calls per second per account-region that the user's other tools make
 
 
 def draw_minutes(spec: RotationSpec, keys: list[str]) -> dict[str, float]:
@@ -144,7 +149,9 @@ class RotationStandIn(server.StandIn):
         self.spec = spec
         super().__init__(fleet, latency, spec.seed)
         burst, rate = server.BUCKETS["rds"]
-        self.limits["rds"] = (burst, rate * spec.scale)
+        # Other tools calling steadily at `others` per second leave rdsca the rest of the refill;
+        # when they call at all, they have spent the burst before the rotation starts.
+        self.limits["rds"] = (burst, (rate - spec.others) * spec.scale)
         self.started = time.monotonic()
 
     def reset(self) -> None:
@@ -153,6 +160,10 @@ class RotationStandIn(server.StandIn):
         self.low_tokens: dict[str, float] = {}
 
     def _admit(self, service: str, account: str, region: str) -> bool:
+        key = (service, account, region)
+        if service == "rds" and self.spec.others and key not in self.buckets:
+            burst, rate = self.limits["rds"]
+            self.buckets[key] = server.Bucket(burst, rate, 0.0, time.monotonic())
         admitted = super()._admit(service, account, region)
         if service == "rds":
             target = f"{account}/{region}"
@@ -252,10 +263,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sigma", type=float, default=0.6)
     parser.add_argument("--scale", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--others", type=float, default=0.0, help="real calls/s of other tools")
     parser.add_argument("--latency-min", type=float, default=0.1, help="real seconds (divided by --scale)")
     parser.add_argument("--latency-max", type=float, default=0.3, help="real seconds (divided by --scale)")
     args = parser.parse_args(argv)
-    spec = RotationSpec(args.instances, args.regions, args.median_minutes, args.sigma, args.scale, args.seed)
+    spec = RotationSpec(
+        args.instances, args.regions, args.median_minutes, args.sigma, args.scale, args.seed, args.others
+    )
     app = RotationStandIn(spec, (args.latency_min / spec.scale, args.latency_max / spec.scale))
     with contextlib.suppress(KeyboardInterrupt, SystemExit):
         asyncio.run(server.run(app, args.host, args.port, args.url_file))

@@ -34,6 +34,7 @@ from rdsca.rollout.outcome import awaiting_restart, busy, is_verified, iso
 from rdsca.rollout.plan import Kind, Plan, Restart, Step, When
 
 SEND_WORKERS = 10  # concurrent modify calls: a handful, so a wave's sends never burst the API
+POLL_WORKERS = 16  # account-regions read at once in one poll
 MAX_SENDS = 3  # sends of one step whose outcomes were all unknown, then the step fails
 # What ModifyDBInstance / ModifyDBCluster answer for an instance or cluster that is not available
 # (error code InvalidDBInstanceState, shape InvalidDBInstanceStateFault; InvalidDBClusterStateFault):
@@ -109,10 +110,16 @@ class Executor:
         wanted: dict[tuple[str, str], set[str]] = {}
         for live in lives:
             wanted.setdefault((live.step.account, live.step.region), set()).update(live.step.instance_ids)
-        return {
-            target: self.actions.poll(target[0], target[1], sorted(ids))
-            for target, ids in sorted(wanted.items())
-        }
+        targets = sorted(wanted.items())
+        if len(targets) <= 1:
+            return {target: self.actions.poll(target[0], target[1], sorted(ids)) for target, ids in targets}
+        # Each account-region has its own throttle budget, so their reads go out together: one
+        # after another, a poll of N regions would take N round trips of each interval.
+        workers = min(len(targets), POLL_WORKERS)
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rdsca-poll") as pool:
+            views = list(pool.map(lambda item: self.actions.poll(item[0][0], item[0][1], sorted(item[1])),
+                                  targets))  # fmt: skip
+        return {target: seen for (target, _), seen in zip(targets, views, strict=True)}
 
     @staticmethod
     def _views(
