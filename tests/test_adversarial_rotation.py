@@ -515,7 +515,9 @@ def test_take_over_does_not_take_a_live_holder(
 ) -> None:
     plan = make_plan(tmp_path, capsys, "--region", EU, "--id", "analytics-dev-pg")
     journal = tmp_path / "j.sqlite"
-    estate.control.config(modify_seconds=3.0)
+    # Long enough that the apply still holds its lease while the three commands below run on a
+    # loaded machine (at 3 s it sometimes finished first, and resume then found nothing to do).
+    estate.control.config(modify_seconds=10.0)
     estate.control.reset_calls()
     proc = subprocess.Popen([*RDSCA, "apply", str(plan), "--journal", str(journal), *FAST],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip

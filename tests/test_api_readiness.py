@@ -228,7 +228,7 @@ def test_readiness_of_one_instance_from_a_bundle_and_a_source_tree(
     ours = json.loads(render(report, "json"))
     assert ours.pop("generated_at") and doc.pop("generated_at")
     assert code == 0 and ours == doc and doc["schema"] == schemas.READINESS
-    assert re.search(r"orders-prod-pg\s+ready", render(report, "table"))
+    assert re.search(r"orders-prod-pg\s+\d{12}\s+ready", render(report, "table"))  # id, account, verdict
 
 
 def test_readiness_refuses_bad_input_before_any_aws_call() -> None:
