@@ -70,9 +70,8 @@ def test_progress_lines_count_account_regions_accounts_and_instances(
     org_env: handle.Handle, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     out = tmp_path / "audit.json"
-    code, stdout, err = run(
-        capsys, "audit", "--org", "--role-name", ROLE, "--format", "json", "-o", str(out), "--progress"
-    )
+    args = ("--org", "--role-name", ROLE, "--format", "json", "-o", str(out), "--progress", "lines")
+    code, stdout, err = run(capsys, "audit", *args)
     assert code == 0, err
     assert stdout == ""  # progress goes to stderr only
     lines = [x for x in err.splitlines() if x.startswith("audit: ")]

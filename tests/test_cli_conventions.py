@@ -98,6 +98,45 @@ def test_progress_choices_and_auto(demo: SandboxHandle, capsys: pytest.CaptureFi
     assert code == 2 and "'fancy' is not one of 'auto', 'live', 'lines', 'json'" in err
 
 
+@pytest.mark.parametrize(
+    ("args", "env", "shown"),
+    [
+        ((), None, False),  # auto without a terminal: nothing
+        (("--progress",), None, True),  # the older bare flag still shows it
+        (("--progress", "lines"), None, True),
+        (("--progress", "none"), "lines", False),  # the flag wins over the environment
+        (("--no-progress",), "lines", False),  # the older spelling of none
+        ((), "lines", True),
+        ((), "json", True),  # the rotation commands' json: plain lines on stderr, stdout is the report
+    ],
+)
+def test_audit_progress_has_the_rotation_commands_shape(
+    demo: SandboxHandle, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
+    args: tuple[str, ...], env: str | None, shown: bool,
+) -> None:  # fmt: skip
+    if env is None:
+        monkeypatch.delenv("RDSCA_PROGRESS", raising=False)
+    else:
+        monkeypatch.setenv("RDSCA_PROGRESS", env)
+    code, out, err = run(capsys, "audit", "--region", US, "-f", "json", *args)
+    assert code == 0, err
+    assert json.loads(out)["instances"]  # stdout holds the report alone
+    progress = [x for x in err.splitlines() if x.startswith("audit: ")]
+    assert bool(progress) is shown, err
+    if shown:
+        assert progress[-1].endswith(", done") and "\r" not in err
+
+
+def test_audit_progress_refuses_an_unknown_mode_in_one_line(
+    demo: SandboxHandle, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    code, _, err = run(capsys, "audit", "--progress", "fancy")
+    assert code == 2 and "'fancy' is not one of 'auto', 'live', 'lines', 'none'" in err
+    monkeypatch.setenv("RDSCA_PROGRESS", "fancy")
+    code, _, err = run(capsys, "audit", "--region", US)
+    assert code == 2 and err.startswith("error: ") and "RDSCA_PROGRESS='fancy'" in err, err
+
+
 def test_apply_without_yes_and_without_a_terminal_stops_before_any_call(
     demo: SandboxHandle, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -59,7 +59,7 @@ def audit(
     output: Path | None,
     warn_days: int,
     fail_within: int | None,
-    progress: bool | None,
+    progress: str,
 ) -> None:
     """Inventory every DB instance: its CA, expiry dates, pending changes and a verdict.
 

@@ -1,13 +1,18 @@
 """Progress of a long audit on stderr: account-regions and accounts read, instances found, time left.
 
 An audit of an organization (hundreds of accounts, every region) runs for minutes; without a sign of
-life it looks hung. On a terminal one line is rewritten in place twice a second; with `--progress`
-and no terminal (CI, a log file) a plain line is written every few seconds. The last line, when
-every target is read, is always written. stdout (the report itself) is never touched.
+life it looks hung. `--progress` takes the rotation commands' shape: `auto` (the default) rewrites one
+line in place twice a second on a terminal and shows nothing otherwise; `live` always rewrites the line;
+`lines` writes a plain line every few seconds (CI, a log file); `none` shows nothing. A bare
+`--progress` (the older on/off flag) shows it anyway: live on a terminal, lines otherwise; the older
+`--no-progress` is a hidden alias of `none`. The last line, when every target is read, is always
+written. stdout (the report itself) is never touched.
 """
 
 from __future__ import annotations
 
+import functools
+import os
 import sys
 import threading
 import time
@@ -26,15 +31,55 @@ TERMINAL_INTERVAL = 0.5  # seconds between rewrites of the line on a terminal
 LOG_INTERVAL = 5.0  # seconds between lines without a terminal
 
 
+MODES = ("auto", "live", "lines", "none")
+SHOWN = "shown"  # a bare `--progress`: live on a terminal, lines otherwise
+ENV = "RDSCA_PROGRESS"
+
+
+class _Mode(click.Choice):
+    """The modes, plus the value a bare `--progress` carries (not offered in the help)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return SHOWN if value == SHOWN else super().convert(value, param, ctx)
+
+
+def from_env(value: str) -> str:
+    """`RDSCA_PROGRESS`, shared with the rotation commands: their `json` (machine lines on stdout) has
+    no audit form, as stdout is the report; the audit writes its plain lines on stderr instead."""
+    value = value.strip().lower()
+    if value == "json":
+        return "lines"
+    if value not in MODES:
+        raise click.BadParameter(f"{ENV}={value!r} is not one of {', '.join(map(repr, MODES))}",
+                                 param_hint="'--progress'")  # fmt: skip
+    return value
+
+
 def progress_option(func: F) -> F:
-    """Add `--progress/--no-progress`; pass `progress: bool | None` (None: when stderr is a terminal)."""
-    option = click.option(
-        "--progress/--no-progress",
+    """Add `--progress [auto|live|lines|none]` (and the hidden `--no-progress`); pass `progress`, the
+    mode (auto, live, lines, none, or `SHOWN` for a bare `--progress`)."""
+
+    def wrapper(*args: Any, progress: str | None, no_progress: bool, **kwargs: Any) -> Any:
+        if no_progress:
+            progress = "none"
+        elif progress is None:
+            progress = from_env(os.environ[ENV]) if os.environ.get(ENV, "").strip() else "auto"
+        return func(*args, progress=progress, **kwargs)
+
+    functools.update_wrapper(wrapper, func)
+    mode = click.option(
+        "--progress",
+        type=_Mode(MODES),
+        is_flag=False,
+        flag_value=SHOWN,
         default=None,
-        help="Show progress on stderr: account-regions and accounts read, instances found, time left. "
-        "Default: when stderr is a terminal.",
+        metavar="[auto|live|lines|none]",
+        help="Progress on stderr: account-regions and accounts read, instances found, time left. "
+        "auto (default): a live line on a terminal, nothing otherwise; live: always the live line; "
+        f"lines: a plain line every {LOG_INTERVAL:.0f} s (CI, logs); none: nothing. Env: {ENV}.",
     )
-    return option(func)
+    hidden = click.option("--no-progress", "no_progress", is_flag=True, hidden=True)
+    return mode(hidden(wrapper))  # type: ignore[return-value]
 
 
 def duration(seconds: float) -> str:
@@ -107,14 +152,18 @@ class AuditProgress:
 
 
 @contextmanager
-def audit_progress(wanted: bool | None) -> Iterator[ProgressHook | None]:
-    """The progress hook for an audit, or None when progress is not shown."""
+def audit_progress(mode: str) -> Iterator[ProgressHook | None]:
+    """The progress hook for an audit in `mode` (see `progress_option`), or None when none is shown."""
     stream = sys.stderr
-    live = stream.isatty()
-    if wanted is False or (wanted is None and not live):
+    tty = stream.isatty()
+    if mode == "auto":
+        mode = "live" if tty else "none"
+    elif mode == SHOWN:
+        mode = "live" if tty else "lines"
+    if mode == "none":
         yield None
         return
-    reporter = AuditProgress(stream, live)
+    reporter = AuditProgress(stream, live=mode == "live")
     reporter.start()
     try:
         yield reporter
