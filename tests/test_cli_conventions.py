@@ -390,3 +390,17 @@ def test_every_command_with_a_format_also_writes_a_file_with_o() -> None:
     }
     assert {"runs", "show", "default show", "audit", "cas", "readiness"} <= set(with_format)
     assert [path for path, names in with_format.items() if "output" not in names] == []
+
+
+def test_trust_check_counts_one_expired_root_in_the_singular(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """The library's messages count their nouns too: one expired root is not "1 expired root(s)"."""
+    old = resources.files("rdsca.catalog") / "data" / "rds-combined-ca-bundle-2019.pem"
+    first = old.read_text().split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n"
+    bundle = tmp_path / "one-root.pem"
+    bundle.write_text(first)  # rds-ca-2015's root, expired in 2020
+    _, out, err = run(capsys, "trust", "check", str(bundle))
+    text = " ".join((out + err).split())
+    assert "1 expired root (#1 Amazon RDS Root CA)" in text, text
+    assert "(s)" not in text

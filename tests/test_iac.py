@@ -188,7 +188,7 @@ def test_mark_plan_names_each_affected_step() -> None:
         "the next apply will fail this rotation"
     )
     assert not any(w.startswith("111111111111/eu-west-1/quiet") for w in warnings)
-    assert warnings[-1].startswith("14 IaC pin(s) that would revert or fail manage no instance of this plan")
+    assert warnings[-1].startswith("14 IaC pins that would revert or fail, managing no instance of this plan")
 
 
 @pytest.mark.parametrize(

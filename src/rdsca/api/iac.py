@@ -20,6 +20,7 @@ from rdsca.iac.patch import unified_diff
 from rdsca.iac.scan import scan_tree
 from rdsca.iac.verdict import judge, retired_on
 from rdsca.rollout.plan import Plan
+from rdsca.words import count
 
 __all__ = ["Finding", "IacScan", "Pin", "ScanError", "Verdict", "mark_plan", "patch", "scan"]
 
@@ -104,7 +105,7 @@ def mark_plan(plan: Plan, result: IacScan) -> tuple[str, ...]:
     if unmatched:
         where = ", ".join(f"{f.pin.where} {f.pin.resource}" for f in unmatched)
         out.append(
-            f"{len(unmatched)} IaC pin(s) that would revert or fail manage no instance of this plan "
+            f"{count(unmatched, 'IaC pin')} that would revert or fail, managing no instance of this plan "
             f"that the tree or state names: {where}"
         )
     return tuple(out)

@@ -34,6 +34,7 @@ from rdsca.rollout.journal import EventRecord, Journal, RunRecord, RunStatus, St
 from rdsca.rollout.lease import Heartbeat, Holder
 from rdsca.rollout.outcome import is_verified, iso
 from rdsca.rollout.rollback import rollback_plan
+from rdsca.words import count
 
 Resolve = Callable[[Sequence[str]], list[ResolvedTarget]]  # regions wanted -> targets the flags reach
 Targets = dict[tuple[str, str], ResolvedTarget]
@@ -195,7 +196,7 @@ def check_ride_along(plan_: planmod.Plan, include: bool) -> None:
     lines = planmod.riders(plan_)
     if lines and not include:
         raise PlanError(
-            f"{len(lines)} change(s) would also apply changes queued on the instance; apply them "
+            f"{count(lines, 'change')} would also apply changes queued on the instance; apply them "
             "first (their window, or a reboot for pending-reboot groups), or let them go with the CA "
             "change: --include-pending-changes\n  " + "\n  ".join(lines)
         )

@@ -21,6 +21,7 @@ from platformdirs import user_config_dir
 
 from rdsca.errors import ConfigError
 from rdsca.files import CONFIG_LIMIT, read_text_input
+from rdsca.words import plural
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +87,8 @@ def load(path: Path) -> Config:
         raise ConfigError(f"{path}: not valid TOML: nested too deeply") from None
     unknown = sorted(set(data) - set(KEYS))
     if unknown:
-        raise ConfigError(f"{path}: unknown key(s) {', '.join(unknown)}; known: {', '.join(KEYS)}")
+        keys = plural(len(unknown), "key")
+        raise ConfigError(f"{path}: unknown {keys} {', '.join(unknown)}; known: {', '.join(KEYS)}")
     return Config(path, {k: _check(path, k, v) for k, v in data.items()})
 
 

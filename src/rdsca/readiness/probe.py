@@ -38,6 +38,7 @@ from rdsca.readiness.probe_wire import (
     postgres_preamble,
     remaining,
 )
+from rdsca.words import count
 
 DEFAULT_TIMEOUT = 5.0
 DEFAULT_CONCURRENCY = 64
@@ -157,7 +158,7 @@ def probe(
     return ProbeResult(
         endpoint,
         Outcome.TLS,
-        f"TLS {version} offered; {len(chain)} certificate(s) presented",
+        f"TLS {version} offered; {count(chain, 'certificate')} presented",
         time.monotonic() - started,
         info,
         version,

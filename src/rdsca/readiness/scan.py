@@ -28,6 +28,7 @@ from rdsca.readiness.ecosystems.tree import BUNDLE_NAMES, TreeContext
 from rdsca.readiness.trust_check import TRUSTED, TrustResult, default_regions, evaluate
 from rdsca.readiness.trust_sources_libs import is_lockfile
 from rdsca.redaction import register_secret
+from rdsca.words import count
 
 OK = "ok"
 WILL_BREAK = "will-break"
@@ -429,13 +430,14 @@ class _Checker:
 def _bundle_verdict(result: TrustResult) -> tuple[str, str]:
     n = len(result.regions)
     if result.trusted:
-        return OK, f"trusts {result.ca_id} in all {n} region(s)"
+        return OK, f"trusts {result.ca_id} in all {count(n, 'region')}"
     bad = [r for r in result.regions if r.status != TRUSTED]
     statuses = "/".join(sorted({r.status for r in bad}))
     if len(bad) == n:
-        return WILL_BREAK, f"does not trust {result.ca_id} in any of {n} region(s) ({statuses})"
+        return WILL_BREAK, f"does not trust {result.ca_id} in any of {count(n, 'region')} ({statuses})"
     names = ", ".join(r.region or "global" for r in bad[:4]) + (" ..." if len(bad) > 4 else "")
-    return WILL_BREAK, (f"does not trust {result.ca_id} in {len(bad)} of {n} region(s) ({statuses}: {names})")
+    regions = count(n, "region")
+    return WILL_BREAK, f"does not trust {result.ca_id} in {len(bad)} of {regions} ({statuses}: {names})"
 
 
 _FALLBACK_EVIDENCE = (

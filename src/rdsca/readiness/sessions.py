@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from rdsca.errors import ConfigError, ProbeError
+from rdsca.words import count, plural
 
 _SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql", "mysql": "mysql", "mariadb": "mysql"}
 _MYSQL_MODES = ("DISABLED", "PREFERRED", "REQUIRED", "VERIFY_CA", "VERIFY_IDENTITY")
@@ -82,7 +83,7 @@ class SessionListing:
         tls = sum(1 for s in others if s.tls is True)
         plain = sum(1 for s in others if s.tls is False)
         unknown = sum(1 for s in others if s.tls is None)
-        text = f"{len(others)} other session(s): {tls} with TLS, {plain} without"
+        text = f"{count(others, 'other session')}: {tls} with TLS, {plain} without"
         return text + (f", {unknown} unknown" if unknown else "")
 
 
@@ -217,7 +218,8 @@ def _postgres_sessions(target: DbTarget, timeout: float) -> SessionListing:
     reason = None
     if hidden:
         reason = (
-            f"{hidden} session(s) of other roles show as <insufficient privilege> to "
+            f"{count(hidden, 'session')} of other roles {plural(hidden, 'is')} shown as "
+            f"<insufficient privilege> to "
             f"{target.user}: grant it pg_read_all_stats (or pg_monitor) to see their TLS state"
         )
     visibility = Visibility.UNKNOWN if hidden else Visibility.COMPLETE
@@ -305,7 +307,7 @@ def _mysql_sessions(target: DbTarget, timeout: float) -> SessionListing:
     hidden = sum(1 for x in sessions if x.tls is None)
     visibility = Visibility.UNKNOWN if problems or hidden else Visibility.COMPLETE
     reason = "; ".join(problems) or (
-        f"{hidden} session(s) have no performance_schema thread" if hidden else None
+        f"{count(hidden, 'session')} {plural(hidden, 'has')} no performance_schema thread" if hidden else None
     )
     return SessionListing("mysql", target.server, str(version), sessions, visibility, reason, hidden)
 

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from rdsca.catalog import Catalog, KnownCA, load_catalog
 from rdsca.readiness.bundles import MAX_BUNDLE_BYTES, Bundle, BundleCert, read_bundle
+from rdsca.words import count
 
 RETIRED_CAS = frozenset({"rds-ca-2015", "rds-ca-2019"})
 
@@ -173,7 +174,7 @@ def _warnings(
             _warn(
                 "expired-root",
                 expired_roots,
-                f"{len(expired_roots)} expired root(s) ({_names(expired_roots)}): "
+                f"{count(expired_roots, 'expired root')} ({_names(expired_roots)}): "
                 "they verify nothing any more",
             )
         )
@@ -183,7 +184,7 @@ def _warnings(
             _warn(
                 "expired-intermediate",
                 expired_int,
-                f"{len(expired_int)} expired intermediate(s) ({_names(expired_int)})",
+                f"{count(expired_int, 'expired intermediate')} ({_names(expired_int)})",
             )
         )
     out.extend(_retired_warnings(certs))
@@ -216,7 +217,7 @@ def _pin_warnings(certs: Sequence[BundleCert], now: datetime) -> list[TrustWarni
             _warn(
                 "pinned-intermediate",
                 pinned,
-                f"{len(pinned)} intermediate(s) without their root ({_names(pinned)}): "
+                f"{count(pinned, 'intermediate')} without their root ({_names(pinned)}): "
                 "a client trusting an intermediate breaks when the CA replaces it; "
                 "trust the roots",
             )
@@ -227,7 +228,7 @@ def _pin_warnings(certs: Sequence[BundleCert], now: datetime) -> list[TrustWarni
             _warn(
                 "pinned-leaf",
                 leaves,
-                f"{len(leaves)} server certificate(s) pinned ({_names(leaves)}): they "
+                f"{count(leaves, 'server certificate')} pinned ({_names(leaves)}): they "
                 "break at every server-certificate rotation; trust the roots",
             )
         )
@@ -253,7 +254,7 @@ def _retired_warnings(certs: Sequence[BundleCert]) -> list[TrustWarning]:
         _warn(
             "retired-roots",
             retired,
-            f"{len(retired)} root(s) of retired CAs ({ids}): harmless, but the file is "
+            f"{count(retired, 'root')} of retired CAs ({ids}): harmless, but the file is "
             "stale; replace it with AWS's current global-bundle.pem",
         )
     ]

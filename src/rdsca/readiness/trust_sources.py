@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
 
 from rdsca.readiness.trust_settings import redact
+from rdsca.words import plural
 
 URL = "url"
 PIN = "pin"
@@ -368,7 +369,7 @@ def _pem_what(client: str, n: int, how: str = "") -> str:
     where = {"kubernetes": "in a Secret/ConfigMap", "helm": "in Helm values", "yaml": "in YAML"}.get(
         client, "embedded in source"
     )
-    return f"{n} {how}PEM certificate(s) {where}"
+    return f"{n} {how}PEM {plural(n, 'certificate')} {where}"
 
 
 def _pem_blocks(lines: list[str]) -> Iterator[tuple[int, int, bytes | None]]:

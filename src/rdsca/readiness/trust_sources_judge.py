@@ -27,6 +27,7 @@ from rdsca.readiness import trust_sources_libs as libs
 from rdsca.readiness.bundles import BundleError, parse_bundle, read_limited
 from rdsca.readiness.client_caps import ClientSeen, limits_for
 from rdsca.readiness.trust_check import TrustResult, evaluate
+from rdsca.words import count
 
 OK, WILL_BREAK, UNKNOWN = "ok", "will-break", "unknown"
 WARNING = "warning"  # not a connection failure: a build that breaks, a cost
@@ -290,7 +291,7 @@ class Sources:
         result = self._evaluate(pem, f"{f.path}:{f.line}") if pem else None
         if result is None or not any(c.rds or c.rds_lookalike for c in result.bundle.certificates):
             return None  # not an RDS CA: a web server's certificate, a private CA
-        verdict, detail = libs.verdict_of(result, f"{len(result.bundle.certificates)} certificate(s)")
+        verdict, detail = libs.verdict_of(result, count(result.bundle.certificates, "certificate"))
         return Judged(self._setting(f), verdict, detail)
 
     def _profiles(self) -> list[Judged]:

@@ -36,6 +36,7 @@ from cryptography.hazmat.primitives import serialization
 from rdsca.catalog import Catalog
 from rdsca.readiness.bundles import Bundle, parse_bundle
 from rdsca.readiness.trust_check import TRUSTED, TrustResult, evaluate
+from rdsca.words import count
 
 LOCKFILE_NAMES = frozenset(
     {
@@ -335,10 +336,10 @@ def profile_verdict(
 def verdict_of(result: TrustResult, label: str) -> tuple[str, str]:
     bad = [r for r in result.regions if r.status != TRUSTED]
     if not bad:
-        return "ok", f"{label}: trusts {result.ca_id} in all {len(result.regions)} region(s)"
+        return "ok", f"{label}: trusts {result.ca_id} in all {count(result.regions, 'region')}"
     names = ", ".join(r.region or "global" for r in bad[:4]) + (" ..." if len(bad) > 4 else "")
     how = "/".join(sorted({r.status for r in bad}))
     return "will-break", (
-        f"{label}: does not trust {result.ca_id} in {len(bad)} of {len(result.regions)} region(s) "
+        f"{label}: does not trust {result.ca_id} in {len(bad)} of {count(result.regions, 'region')} "
         f"({how}: {names})"
     )

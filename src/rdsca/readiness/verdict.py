@@ -29,6 +29,7 @@ from rdsca.readiness.scan import WILL_BREAK, ScanResult
 from rdsca.readiness.sessions import SessionListing, Visibility
 from rdsca.readiness.trust_check import TRUSTED, TrustResult
 from rdsca.readiness.trust_settings import FALLBACK, NO_VERIFICATION
+from rdsca.words import count
 
 
 class Readiness(enum.StrEnum):
@@ -130,8 +131,8 @@ def _scan_findings(
             where = f"{s.setting.path}:{s.setting.line} ({s.setting.client} {s.setting.mode})"
             if s.verdict == WILL_BREAK and s.setting.category == FALLBACK and plaintext:
                 warnings.append(
-                    f"{where}: verification will fail, then it falls back to plaintext ({plaintext} "
-                    "plaintext session(s) show the server admits it)"
+                    f"{where}: verification will fail, then it falls back to plaintext (the server admits "
+                    f"it: {count(plaintext, 'plaintext session')})"
                 )
             elif s.verdict == WILL_BREAK and s.setting.category == FALLBACK:
                 breaking.append(f"{where}: {s.detail}{_force_ssl_hint(instance)}")
@@ -207,7 +208,7 @@ def _missing(ev: Evidence, listing: SessionListing | None, clients: Sequence[str
     if clients:
         more = "..." if len(clients) > 3 else ""
         return (
-            f"{len(clients)} client(s) use TLS ({', '.join(clients[:3])}{more}); "
+            f"{count(clients, 'client')} with TLS ({', '.join(clients[:3])}{more}); "
             "give --bundle or --scan to know what they trust"
         )
     missing = []

@@ -18,6 +18,7 @@ from rdsca import engines, schemas
 from rdsca.errors import ConfigError, PlanError
 from rdsca.model import Fleet, Instance
 from rdsca.rollout.waves import order_wave
+from rdsca.words import count, plural
 
 SCHEMA = schemas.PLAN
 UNTAGGED = "untagged"
@@ -402,7 +403,8 @@ def build(
     untagged = [s.key for s in steps if s.wave == UNTAGGED]
     if policy.strict_waves and untagged:
         raise PlanError(
-            f"--strict-waves: {len(untagged)} instance(s) have no {policy.wave_tag!r} tag: "
+            f"--strict-waves: {count(untagged, 'instance')} {plural(len(untagged), 'has')} "
+            f"no {policy.wave_tag!r} tag: "
             + ", ".join(untagged[:10])
             + (" ..." if len(untagged) > 10 else "")
         )

@@ -30,6 +30,7 @@ from typing import Any
 
 from rdsca.sandbox import demo, endpoints, fleet, health, lifecycle, pending, window
 from rdsca.sandbox.middleware import FaultRule, LatencyRule, Registry
+from rdsca.words import plural
 
 Handler = Callable[[dict[str, Any]], Any]
 
@@ -159,7 +160,7 @@ class ControlApi:
         profile = body.pop("profile", None)
         unknown = set(body) - known
         if unknown:
-            raise BadRequest(f"unknown setting(s): {', '.join(sorted(unknown))}")
+            raise BadRequest(f"unknown {plural(len(unknown), 'setting')}: {', '.join(sorted(unknown))}")
         if profile is not None:
             if profile not in lifecycle.PROFILES:
                 raise BadRequest(f"profile must be one of {', '.join(lifecycle.PROFILES)}")
