@@ -110,21 +110,32 @@ def _flatten(src: Source) -> Iterator[tuple[str, str | None, int]]:
                 yield m.group(1), m.group(2).strip(), no
         return
     try:
-        for doc in yaml.compose_all(src.text, Loader=yaml.SafeLoader):
-            if doc is not None:
-                yield from _walk(doc, "")
-    except yaml.YAMLError:
+        docs = list(yaml.compose_all(src.text, Loader=yaml.SafeLoader))
+    except (yaml.YAMLError, RecursionError):  # PyYAML composes nested nodes recursively
         yield from _indented(src)
+        return
+    yield from _walk(docs)
 
 
-def _walk(node: yaml.Node, prefix: str) -> Iterator[tuple[str, str | None, int]]:
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            key = f"{prefix}.{k.value}" if prefix else str(k.value)
-            if isinstance(v, yaml.ScalarNode):
-                yield key, str(v.value), v.start_mark.line + 1
-            else:
-                yield from _walk(v, key)
+# Aliases share one node: a file of nested aliases (the "billion laughs") composes small but names
+# exponentially many keys. The walk stops after this many (a real settings file has hundreds).
+_MAX_KEYS = 100_000
+
+
+def _walk(docs: list[yaml.Node]) -> Iterator[tuple[str, str | None, int]]:
+    """(dotted key, scalar, line) of each scalar under a mapping, depth first, in document order."""
+    stack: list[tuple[str, yaml.Node]] = [("", doc) for doc in reversed(docs) if doc is not None]
+    budget = _MAX_KEYS
+    while stack:
+        key, node = stack.pop()
+        if isinstance(node, yaml.ScalarNode):
+            if key:
+                yield key, str(node.value), node.start_mark.line + 1
+        elif isinstance(node, yaml.MappingNode):
+            budget -= len(node.value)
+            if budget < 0:
+                return
+            stack.extend((f"{key}.{k.value}" if key else str(k.value), v) for k, v in reversed(node.value))
 
 
 def _indented(src: Source) -> Iterator[tuple[str, str | None, int]]:
