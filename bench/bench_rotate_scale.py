@@ -202,7 +202,8 @@ def report(args: argparse.Namespace, runs: list[dict[str, Any]]) -> str:
         f"time drawn from a log-normal distribution, median {args.median_minutes:g} min, sigma "
         f"{args.sigma:g} (drawn median {med('median_seconds') * s / 60:.1f} min, longest "
         f"{med('max_seconds') * s / 60:.1f} min); AWS's throttling emulated per account and region "
-        f"(RDS: burst {burst}, refill {refill:g} per second, answering `Throttling`), 100-300 ms per call. "
+        f'(RDS: burst {burst}, refill {refill:g} per second, answering `Throttling`, as "Request throttling '
+        'for the Amazon RDS API", RDS User Guide, gives them), 100-300 ms per call. '
         f"The run is {s:g} times faster than real time (the stand-in divides every time by {s:g} and "
         f"multiplies the refill by it; rdsca polls every {POLL_REAL / s:g} s); all figures are given back "
         f"in real time. {'Median' if len(runs) > 1 else 'One run'} of {len(runs)}; load average "
@@ -248,7 +249,8 @@ def report(args: argparse.Namespace, runs: list[dict[str, Any]]) -> str:
         "downtime probes (`--no-measure-downtime`): the stand-in's endpoint names do not resolve, and "
         "ending the watch of an endpoint that does not answer holds the loop for up to 50 ms per step "
         "(`Watch.stop` joins the probe thread with a 0.05 s timeout): under the profiler, 27 s of a "
-        "125 s run of 600 steps. Before both: 1.33x the bound at this scale (one run, load 14.6).",
+        "125 s run of 600 steps. Before both: 1.33x the bound at this scale (one run, load 14.6); "
+        "after both, one run at load 10.0: 1.14x (the rounds stretch with the load).",
         "",
         "Runs (makespan / bound, describe calls, throttled, load): "
         + ", ".join(f"({r['ratio']:.3f}, {r['describes']}, {r['throttled']}, {r['load']:.1f})" for r in runs)
