@@ -42,9 +42,11 @@ TREE = {
             "Dockerfile:6": ("node", W, OK),  # ENV NODE_EXTRA_CA_CERTS
             "knexfile.js:10": ("node", W, OK),  # ca: readFileSync(path.join(__dirname, ...))
             "package.json:6": ("node", W, OK),  # NODE_EXTRA_CA_CERTS=... node src/server.js
-            "src/data-source.ts:11": ("node-mysql", UNK, UNK),  # TypeORM ssl: 'Amazon RDS'
-            "src/db.js:11": ("node-mysql2", UNK, UNK),  # mysql2 ssl: 'Amazon RDS'
-            "src/models/index.js:7": ("node-mysql2", UNK, UNK),  # Sequelize dialectOptions
+            # ssl: 'Amazon RDS' is the CA list compiled into mysql2, whatever the tree's bundle: ^3.9.7 in
+            # package.json holds AWS's 2023 G1 roots, which miss the regions opened since
+            "src/data-source.ts:11": ("node-mysql", W, W),  # TypeORM (only mysql2 installed)
+            "src/db.js:11": ("node-mysql2", W, W),  # mysql2
+            "src/models/index.js:7": ("node-mysql2", W, W),  # Sequelize dialectOptions
             "src/reporting.js:6": ("node-postgres", W, OK),  # sslmode=require replaces ssl {ca}: Node's
             # CAs plus NODE_EXTRA_CA_CERTS, set in the Dockerfile
             "src/reporting.js:13": ("node-postgres", W, OK),  # sslrootcert in the URL
@@ -192,7 +194,11 @@ def test_each_ecosystem_tree(capsys, tmp_path, name, bundle):
     if bundle == "old":
         assert code == 3
     else:
-        assert not any(s["verdict"] == W for s in doc["settings"] if s["client"] in CLIENTS)
+        assert not any(
+            s["verdict"] == W
+            for s in doc["settings"]
+            if s["client"] in CLIENTS and "Amazon RDS" not in s["setting"]
+        )
 
 
 def test_a_ca_only_in_comments_and_documentation_gives_no_finding(capsys):
@@ -203,7 +209,9 @@ def test_a_ca_only_in_comments_and_documentation_gives_no_finding(capsys):
 def test_details_say_what_decides(capsys, tmp_path):
     _, doc = scan(capsys, build(tmp_path, "node", "old"))
     detail = {f"{s['path']}:{s['line']}": s["detail"] for s in doc["settings"]}
-    assert "depends on the installed version" in detail["src/db.js:11"]
+    assert (
+        "mysql2 ^3.9.7 (no lockfile" in detail["src/db.js:11"] and "package.json:12" in detail["src/db.js:11"]
+    )
     assert "replaces the ssl object on line 7" in detail["src/reporting.js:6"]
     assert "accept_invalid_certs" in detail[".env:3"]
     assert "hunter2" not in json.dumps(doc)  # the password in DATABASE_URL is masked
@@ -320,3 +328,50 @@ def test_a_ca_file_read_from_the_environment_is_looked_up_in_the_env_files(
     (found,) = [s for s in doc["settings"] if s["client"] == client]
     assert found["verdict"] == W and found["bundle"] == "old-bundle.pem", found
     assert "environment variable DB_CA, set in .env:1" in found["detail"]
+
+
+def _profile_tree(root: Path, mysql2: str) -> Path:
+    """A Node service whose pool trusts mysql2's 'Amazon RDS' profile, with npm's lockfile layout."""
+    lock = {
+        "name": "orders",
+        "version": "1.0.0",
+        "lockfileVersion": 3,
+        "requires": True,
+        "packages": {
+            "": {"name": "orders", "version": "1.0.0", "dependencies": {"mysql2": f"^{mysql2}"}},
+            "node_modules/mysql2": {
+                "version": mysql2,
+                "resolved": f"https://registry.npmjs.org/mysql2/-/mysql2-{mysql2}.tgz",
+            },
+        },
+    }
+    (root / "src").mkdir(parents=True)
+    (root / "package-lock.json").write_text(json.dumps(lock, indent=2) + "\n")
+    (root / "src" / "db.js").write_text(
+        "const mysql = require('mysql2');\n"
+        "module.exports = mysql.createPool({\n"
+        "  host: process.env.DB_HOST,\n"
+        "  ssl: 'Amazon RDS',\n"
+        "});\n"
+    )
+    return root
+
+
+@pytest.mark.parametrize(
+    ("mysql2", "region", "verdict"),
+    [
+        ("3.9.2", "us-east-1", "will-break"),  # its profile predates the G1 roots (added in 3.9.3)
+        ("3.11.0", "us-east-1", "ok"),  # AWS's 2023 G1 roots
+        ("3.11.0", "ca-west-1", "will-break"),  # a region whose G1 root came after that bundle
+    ],
+)
+def test_amazon_rds_profile_is_judged_by_the_locked_driver_version(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, mysql2: str, region: str, verdict: str
+) -> None:
+    root = _profile_tree(tmp_path / "orders", mysql2)
+    code, out, err = run(capsys, "trust", "scan", str(root), "--region", region, "--format", "json")
+    data = json.loads(out)
+    setting = next(s for s in data["settings"] if s["path"] == "src/db.js")
+    assert (setting["line"], setting["client"], setting["verdict"]) == (4, "node-mysql2", verdict), setting
+    assert f"mysql2 {mysql2}" in setting["detail"] and "package-lock.json" in setting["detail"]
+    assert code == (3 if verdict == "will-break" else 0), err

@@ -26,7 +26,7 @@ from rdsca.readiness.bundles import MAX_BUNDLE_BYTES, BundleError, parse_bundle,
 from rdsca.readiness.client_caps import ClientSeen
 from rdsca.readiness.ecosystems.tree import BUNDLE_NAMES, TreeContext
 from rdsca.readiness.trust_check import TRUSTED, TrustResult, default_regions, evaluate
-from rdsca.readiness.trust_sources_libs import is_lockfile
+from rdsca.readiness.trust_sources_libs import is_lockfile, profile_verdict
 from rdsca.redaction import register_secret
 from rdsca.words import count
 
@@ -188,6 +188,8 @@ def scan_tree(
     sources.read_lockfiles(walk.lock_files)
     settings.extend(SettingFinding(j.setting, j.verdict, j.detail, j.bundle) for j in sources.judge(checker))
     settings = [_refined(f, sources.refine(f.setting, f.verdict)) for f in settings]
+    profile = _ProfileJudge(base, ca_id, wanted, when, cat)
+    settings = [_refined(f, profile(f)) for f in settings]
     seen = {f.setting.client: f"{f.setting.path}:{f.setting.line}" for f in reversed(settings)}
     clients = [ClientSeen(c, where) for c, where in sorted(seen.items())] + sources.clients()
     return ScanResult(
@@ -208,6 +210,30 @@ def scan_tree(
 def _refined(f: SettingFinding, better: tuple[str, str] | None) -> SettingFinding:
     """A setting judged again by what the tree puts where it looks (the OS store, a download)."""
     return f if better is None else SettingFinding(f.setting, better[0], better[1], f.bundle)
+
+
+_PROFILE_CLIENTS = ("node-mysql", "node-mysql2")
+
+
+class _ProfileJudge:
+    """`ssl: 'Amazon RDS'` (mysql, mysql2) trusts the CA list compiled into the installed driver: the
+    lockfile nearest the setting says which version, and so whether it holds the target CA (see
+    trust_sources_libs.profile_verdict for the versions and their sources)."""
+
+    def __init__(self, base: Path, ca_id: str, regions: tuple[str | None, ...], now: datetime,
+                 cat: Catalog) -> None:  # fmt: skip
+        self.args = (base, ca_id, regions, now, cat)
+        self.memo: dict[str, tuple[str, str] | None] = {}  # per directory of the setting
+
+    def __call__(self, f: SettingFinding) -> tuple[str, str] | None:
+        s = f.setting
+        if f.verdict != UNKNOWN or s.mode != "ssl: 'Amazon RDS'" or s.client not in _PROFILE_CLIENTS:
+            return None
+        here = str(PurePosixPath(s.path).parent)
+        if here not in self.memo:
+            base, ca_id, regions, now, cat = self.args
+            self.memo[here] = profile_verdict(base, s.path, ca_id, regions, now=now, catalog=cat)
+        return self.memo[here]
 
 
 class _Walk:
