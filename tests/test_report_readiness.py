@@ -59,3 +59,30 @@ def test_report_in_other_formats(
     assert (tmp_path / "r.md").read_text().startswith("# RDS CA audit")
     assert main(["report", "--format", "markdown", "--run", "x"]) == 2
     assert "use --format html" in capsys.readouterr().err
+
+
+def test_readiness_section_shows_the_target_cas_the_clients_can_use(
+    sandbox_env: SandboxHandle, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A scanned tree with Prisma (whose schema engine refuses ECC certificates): the report says, in the
+    lead and on each instance's row, that rsa2048 and rsa4096 are usable and ecc384 is not."""
+    sandbox_env.control.seed_demo()
+    tree = tmp_path / "orders"
+    (tree / "prisma").mkdir(parents=True)
+    (tree / "prisma" / "schema.prisma").write_text(
+        'datasource db {\n  provider = "postgresql"\n  url      = env("DATABASE_URL")\n}\n'
+    )
+    saved = tmp_path / "readiness.json"
+    main(["readiness", "--to", "rds-ca-rsa2048-g1", "--scan", str(tree), "--no-probe", "--tag", "env=dev",
+          "--format", "json", "--output", str(saved)])  # fmt: skip
+    doc = json.loads(saved.read_text())
+    fits = doc["instances"][0]["target_cas"]
+    assert fits["rds-ca-ecc384-g1"]["usable"] is False and fits["rds-ca-rsa2048-g1"]["usable"] is True
+    page = tmp_path / "report.html"
+    assert main(["report", "--readiness", str(saved), "--output", str(page), "--tag", "env=dev"]) == 0
+    html = page.read_text()
+    expected = "rsa2048, rsa4096 (not ecc384: prisma)"
+    assert f"<strong>Target CAs the clients seen can use:</strong> {expected}</p>" in html
+    assert html.count(f"<td data-target-cas>{expected}</td>") == len(doc["instances"]) > 0
+    assert "<th>target CAs usable</th>" in html
+    capsys.readouterr()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from rdsca.readiness.client_caps import TargetFit, summary
 from rdsca.report.html import Section, e, tiles
 
 ORDER = {"at-risk": 0, "unknown": 1, "ready": 2}
@@ -14,6 +15,17 @@ def _lines(items: Any) -> str:
     return "<br>".join(e(x) for x in items or []) or "-"
 
 
+def target_cas(i: dict[str, Any]) -> str:
+    """Which target CAs the clients seen can use, as the table says it: "rsa2048, rsa4096 (not ecc384:
+    prisma)", "not known" when no scan saw a client (or an older file has no `target_cas`)."""
+    fits = [
+        TargetFit(str(ca), d.get("usable"), tuple(d.get("refused_by") or ()), tuple(d.get("notes") or ()))
+        for ca, d in (i.get("target_cas") or {}).items()
+        if isinstance(d, dict)
+    ]
+    return summary(fits)
+
+
 def _row(i: dict[str, Any]) -> str:
     verdict = i.get("verdict")
     cls = "bad" if verdict == "at-risk" else ""
@@ -21,7 +33,7 @@ def _row(i: dict[str, Any]) -> str:
         f'<tr data-verdict="{e(verdict)}"><td>{e(i.get("account_id"))}</td><td>{e(i.get("region"))}</td>'
         f'<td>{e(i.get("id"))}</td><td><span class="{cls}">{e(verdict)}</span></td>'
         f"<td>{_lines(i.get('reasons'))}</td><td>{_lines(i.get('clients'))}</td>"
-        f"<td>{_lines(i.get('warnings'))}</td></tr>"
+        f"<td>{_lines(i.get('warnings'))}</td><td data-target-cas>{e(target_cas(i))}</td></tr>"
     )
 
 
@@ -44,6 +56,13 @@ def readiness_lead(doc: dict[str, Any], insts: list[dict[str, Any]]) -> str:
         f" and {len(at_risk) - 15} more" if len(at_risk) > 15 else ""
     )
     target = e(doc.get("target_ca"))
+    usable = {target_cas(i) for i in insts} - {"not known"}
+    cas = (  # the scans serve every instance alike: one line when they agree
+        f'<p class="lead" data-target-cas><strong>Target CAs the clients seen can use:</strong> '
+        f"{e(next(iter(usable)))}</p>"
+        if len(usable) == 1
+        else ""
+    )
     bundles = "".join(
         f"<li>{e(b.get('path'))}: {'trusts' if b.get('trusted') else 'does not trust'} {target}"
         + (" (why: under Client readiness below)" if b.get("warnings") else "")
@@ -55,6 +74,7 @@ def readiness_lead(doc: dict[str, Any], insts: list[dict[str, Any]]) -> str:
         f"{e(doc.get('generated_at'))}.</p>"
         + tiles("verdict", counts, keys, "readiness")
         + (f'<p class="lead"><strong>At risk:</strong> {names}</p>' if at_risk else "")
+        + cas
         + (f'<ul class="bundles">{bundles}</ul>' if bundles else "")
     )
 
@@ -69,7 +89,8 @@ def readiness_section(doc: dict[str, Any]) -> Section:
         f"{e(doc.get('generated_at'))}: {summary or 'no instances'}.</p>"
         + (f"<ul>{bundles}</ul>" if bundles else "")
         + '<table class="detail"><thead><tr><th>account</th><th>region</th><th>instance</th>'
-        "<th>verdict</th><th>why</th><th>TLS clients</th><th>warnings</th></tr></thead>"
+        "<th>verdict</th><th>why</th><th>TLS clients</th><th>warnings</th><th>target CAs usable</th>"
+        "</tr></thead>"
         f"<tbody>{rows}</tbody></table>"
     )
     return Section(id="readiness", title="Client readiness", body=body, lead=readiness_lead(doc, insts))
