@@ -7,6 +7,7 @@ import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -15,6 +16,7 @@ import botocore.exceptions as bce
 import botocore.session
 from botocore.config import Config
 from botocore.credentials import Credentials
+from botocore.utils import parse_timestamp
 
 from rdsca.aws.accounts import AccountClient, Caller, Limits, PerCallProvider
 from rdsca.aws.errors import AWS_ERRORS, describe_error
@@ -61,6 +63,26 @@ class AwsSettings:
         )
 
 
+def _timestamp(value: Any) -> datetime:
+    """botocore's timestamp parser, with a short cut for the form AWS's query and XML answers use.
+
+    botocore parses every timestamp of an answer with dateutil (botocore.utils.parse_timestamp,
+    the default of ResponseParserFactory.set_parser_defaults(timestamp_parser=...) in
+    botocore/parsers.py, https://github.com/boto/botocore/blob/develop/botocore/parsers.py): about
+    60 us each, and a DBInstance carries several, so at 25,000 instances it was a seventh of the
+    audit's CPU. "2024-08-22T17:08:50.123Z" is ISO 8601 in UTC, which datetime.fromisoformat reads
+    (Python 3.11+) to the same instant in a few microseconds; anything else (epoch seconds,
+    RFC 822, offsets, no zone) goes to botocore's parser as before.
+    """
+    if type(value) is str and len(value) >= 20 and value[-1] == "Z" and value[10] == "T" and value[4] == "-":
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            pass
+    parsed: datetime = parse_timestamp(value)
+    return parsed
+
+
 class _Shared:
     """The boto3 session behind a profile and every role assumed from it, and the clients.
 
@@ -89,6 +111,9 @@ class _Shared:
                 if self._signing is None:
                     core = botocore.session.Session(profile=self.profile)
                     core.get_component("credential_provider").insert_before("env", PerCallProvider())
+                    core.get_component("response_parser_factory").set_parser_defaults(
+                        timestamp_parser=_timestamp
+                    )
                     self._signing = boto3.session.Session(botocore_session=core)
                 found = self._clients[key] = self._signing.client(
                     service,
