@@ -127,6 +127,15 @@ def test_audit_progress_has_the_rotation_commands_shape(
         assert progress[-1].endswith(", done") and "\r" not in err
 
 
+def test_audit_progress_live_rewrites_one_line_even_without_a_terminal(
+    demo: SandboxHandle, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(capsys, "audit", "--region", US, "-f", "json", "--progress", "live")
+    assert code == 0 and json.loads(out)["instances"], err
+    assert err.startswith("\raudit: reaching the accounts and regions...\x1b[K") and err.endswith("\n")
+    assert ", done\x1b[K\n" in err and err.count("\n") == 1  # one line, rewritten, closed at the end
+
+
 def test_audit_progress_refuses_an_unknown_mode_in_one_line(
     demo: SandboxHandle, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
