@@ -53,6 +53,12 @@ def test_start_env_window_status_stop(cli_env: dict[str, str]) -> None:
         again = run(["sandbox", "env"], cli_env)
         assert again.returncode == 0 and parse_exports(again.stdout) == exports
         assert "already running" in run(["sandbox", "start"], cli_env).stderr  # no second server
+        # `start` seeded the demo fleet: seeding it again is a user mistake, said in one line (it
+        # was a 500 about a cluster snapshot, exit 1); --reset builds it again.
+        twice = run(["sandbox", "seed"], cli_env)
+        assert twice.returncode == 2 and twice.stderr.count("\n") == 1, twice.stderr
+        assert "already in this sandbox" in twice.stderr and "--reset" in twice.stderr
+        assert run(["sandbox", "seed", "--reset"], cli_env).returncode == 0
 
         # the exported variables are all boto3 needs (plus assume-role into a demo account)
         aws_env = {**cli_env, **exports}

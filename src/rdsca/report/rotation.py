@@ -59,8 +59,8 @@ def plan_text(plan: Plan) -> str:
     if riding:
         lines.append("")
         lines.append(
-            f"{count(riding, 'change')} also apply pending changes (see above): `rdsca apply` refuses them "
-            "unless --include-pending-changes"
+            f"{count(riding, 'step')} also {'applies' if riding == 1 else 'apply'} pending changes "
+            "(see above): `rdsca apply` refuses them unless --include-pending-changes"
         )
     if plan.warnings:
         lines.append("")

@@ -15,11 +15,17 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
-from rdsca.errors import RdscaError
+from rdsca.errors import ExitCode, RdscaError
 
 
 class ControlError(RdscaError):
     """The sandbox refused a control request or could not be reached."""
+
+
+class ControlRefused(ControlError):
+    """The sandbox answered 400: the request itself was wrong (a user mistake, exit 2)."""
+
+    exit_code = ExitCode.USAGE
 
 
 class SandboxControl:
@@ -45,6 +51,8 @@ class SandboxControl:
             detail = exc.read().decode("utf-8", "replace")
             with contextlib.suppress(ValueError):
                 detail = json.loads(detail).get("error", detail)
+            if exc.code == 400:
+                raise ControlRefused(f"sandbox {path}: {detail}") from exc
             raise ControlError(f"sandbox {method} /_rdsca/{path}: {exc.code} {detail}") from exc
         except (urllib.error.URLError, OSError) as exc:
             raise ControlError(f"sandbox at {self.url} is not reachable: {exc}") from exc

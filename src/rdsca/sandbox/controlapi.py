@@ -101,6 +101,12 @@ class ControlApi:
         started = time.perf_counter()
         kind = body.get("fleet", "demo")
         if kind == "demo":
+            first = demo.INSTANCES[0]
+            if first.id in fleet.backend(first.account, first.region).databases:
+                raise BadRequest(
+                    "the demo fleet is already in this sandbox (`rdsca sandbox start` seeds it); "
+                    "`rdsca sandbox seed --reset` builds it again from scratch"
+                )
             seeded = fleet.seed_demo()
         elif kind == "synthetic":
             accounts = body.get("accounts", 1)
