@@ -15,6 +15,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.serialization import pkcs12
 
+from rdsca.sandbox import health as sandbox_health
 from support.cli import run
 
 BUNDLES = Path("/work/shared/data/aws-rds-bundles")
@@ -194,3 +195,34 @@ def test_passwords_in_the_tree_never_reach_any_output(capsys, tmp_path, monkeypa
     joined = "\n".join(texts)
     assert "store.p12" in joined
     assert not [s for s in SECRETS if s in joined]
+
+
+@pytest.mark.timeout(120)
+@pytest.mark.parametrize("fault", ["html_error", "garbage_reply", "reset_before"])
+def test_notices_through_a_broken_network_is_one_line_each(capsys, estate, fault_proxy, fault):
+    from support import faultproxy
+
+    # Health's calls only (its global endpoint signs in us-east-1); the account is identified first.
+    for action in sandbox_health.OPERATIONS:
+        fault_proxy.add(getattr(faultproxy, fault)(action=action, region="us-east-1"))
+    code, out, err = run(capsys, "notices", "--format", "json")
+    # Every account is named as unread (exit 4), a garbled reply too: not read as "no notices".
+    assert code == 4, err
+    for account in ("111111111111", "222222222222"):
+        assert [line for line in err.splitlines() if line.startswith(f"notices: account {account}: ")], err
+    assert "Traceback" not in err and "unexpected" not in err.lower() and "<html" not in err.lower()
+    assert not [a for a in json.loads(out)["accounts"] if a["ok"]]
+
+
+@pytest.mark.timeout(120)
+def test_notices_with_nothing_listening_is_one_line(capsys, sandbox_env, monkeypatch):
+    import socket
+
+    with socket.socket() as s:  # a loopback port that was free a moment ago: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    code, _, err = run(capsys, "notices")
+    assert code == 1, err
+    assert len(err.strip().splitlines()) <= 3 and "unexpected" not in err.lower()

@@ -25,6 +25,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.parsers import ResponseParserError
+
 from rdsca.aws.errors import AWS_ERRORS, describe_error, error_code
 from rdsca.aws.permissions import needs
 from rdsca.aws.session import SessionFactory
@@ -97,10 +99,25 @@ def _batches(items: Sequence[Any]) -> Iterator[Sequence[Any]]:
         yield items[start : start + BATCH]
 
 
+def _answer(resp: dict[str, Any], key: str) -> dict[str, Any]:
+    """The reply, unless its body was not what Health sends. botocore does not always raise for a
+    200 reply whose body it cannot read: its JSON parser returns the raw text as {'message': body}
+    (botocore/parsers.py, BaseJSONParser._parse_body_as_json), and a body without the protocol's
+    headers (a proxy's page, a truncated reply) comes back as no fields at all; either would read as
+    "no notices". Whether Health sends `key` for an empty answer is not documented, so only a reply
+    with no field of Health's and a body of more than a few bytes ('{}') is refused."""
+    fields = set(resp) - {"ResponseMetadata"}
+    headers = (resp.get("ResponseMetadata") or {}).get("HTTPHeaders") or {}
+    size = str(headers.get("content-length") or "0")
+    if key not in resp and (fields == {"message"} or (not fields and size.isdigit() and int(size) > 8)):
+        raise ResponseParserError(f"the Health reply has no {key!r} ({size} bytes that are not Health's)")
+    return resp
+
+
 def _pages(call: Any, key: str, **kwargs: Any) -> Iterator[dict[str, Any]]:
     token = None
     while True:
-        resp = call(**kwargs, maxResults=PAGE, **({"nextToken": token} if token else {}))
+        resp = _answer(call(**kwargs, maxResults=PAGE, **({"nextToken": token} if token else {})), key)
         yield from resp.get(key) or ()
         token = resp.get("nextToken")
         if not token:
@@ -144,7 +161,7 @@ def read_account(factory: SessionFactory, account_id: str, regions: Sequence[str
         for batch in _batches([n.arn for n in found]):
             for e in _pages(health.describe_affected_entities, "entities", filter={"eventArns": list(batch)}):
                 affected.setdefault(e["eventArn"], []).append(_resource(e))
-            details = health.describe_event_details(eventArns=list(batch))
+            details = _answer(health.describe_event_details(eventArns=list(batch)), "successfulSet")
             for d in details.get("successfulSet") or ():
                 texts[d["event"]["arn"]] = (d.get("eventDescription") or {}).get("latestDescription") or ""
     except AWS_ERRORS as exc:
@@ -208,7 +225,10 @@ def read_organization(
                               organizationEntityFilters=filters):  # fmt: skip
                 key = (str(raw.get("awsAccountId")), str(raw.get("eventArn")))
                 affected.setdefault(key, []).append(_resource(raw))
-            details = health.describe_event_details_for_organization(organizationEventDetailFilters=filters)
+            details = _answer(
+                health.describe_event_details_for_organization(organizationEventDetailFilters=filters),
+                "successfulSet",
+            )
             for d in details.get("successfulSet") or ():
                 key = (str(d.get("awsAccountId")), str(d["event"]["arn"]))
                 texts[key] = (d.get("eventDescription") or {}).get("latestDescription") or ""
