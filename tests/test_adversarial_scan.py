@@ -7,6 +7,7 @@ code (docs/exit-codes.md), within a bounded time, and never show a secret found 
 from __future__ import annotations
 
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -19,6 +20,19 @@ from rdsca.sandbox import health as sandbox_health
 from support.cli import run
 
 BUNDLES = Path("/work/shared/data/aws-rds-bundles")
+
+
+@pytest.fixture(autouse=True)
+def _logging_restored():
+    """`--debug` in-process sets the root handler on this test's stderr and werkzeug (the sandbox's
+    server thread, in this process) to DEBUG: put both back, or later tests' stderr gets its lines."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    levels = {n: logging.getLogger(n).level for n in ("botocore", "boto3", "urllib3", "werkzeug")}
+    yield
+    root.handlers[:], root.level = handlers, level
+    for name, old in levels.items():
+        logging.getLogger(name).setLevel(old)
 
 
 def write(root: Path, rel: str, text: str | bytes) -> Path:
