@@ -177,28 +177,7 @@ SECRETS = ("RealKsPw4455", "WrongKsPw9911", "DefaultKsPw3344", "DsnSecretQQ9", "
 
 @pytest.mark.timeout(60)
 def test_passwords_in_the_tree_never_reach_any_output(capsys, tmp_path, monkeypatch):
-    _store(tmp_path / "certs/store.p12", "RealKsPw4455")
-    write(
-        tmp_path,
-        "jvm.options",
-        "-Djavax.net.ssl.trustStore=/certs/store.p12\n-Djavax.net.ssl.trustStorePassword=WrongKsPw9911\n",
-    )
-    write(
-        tmp_path,
-        "app.properties",
-        "x.url=jdbc:mysql://h/db?sslMode=VERIFY_IDENTITY&trustCertificateKeyStoreUrl=file:/certs/store.p12"
-        "&trustCertificateKeyStorePassword=${KS_PW:DefaultKsPw3344}\n",
-    )
-    write(
-        tmp_path,
-        ".env",
-        "DATABASE_URL=postgresql://app:DsnSecretQQ9@db.example.com/app?sslmode=verify-full&sslrootcert=/x.pem\n",
-    )
-    write(
-        tmp_path,
-        "config/database.yml",
-        "production:\n  adapter: postgresql\n  sslmode: require\n  password: DbPassw0rdXYZ\n",
-    )
+    _secret_tree(tmp_path)
     texts = []
     for extra in ((), ("--password-env", "KS")):
         monkeypatch.setenv("KS", "RealKsPw4455")
@@ -240,3 +219,54 @@ def test_notices_with_nothing_listening_is_one_line(capsys, sandbox_env, monkeyp
     code, _, err = run(capsys, "notices")
     assert code == 1, err
     assert len(err.strip().splitlines()) <= 3 and "unexpected" not in err.lower()
+
+
+def _secret_tree(root: Path) -> None:
+    _store(root / "certs/store.p12", "RealKsPw4455")
+    write(
+        root,
+        "jvm.options",
+        "-Djavax.net.ssl.trustStore=/certs/store.p12\n-Djavax.net.ssl.trustStorePassword=WrongKsPw9911\n",
+    )
+    write(
+        root,
+        "app.properties",
+        "x.url=jdbc:mysql://h/db?sslMode=VERIFY_IDENTITY&trustCertificateKeyStoreUrl=file:/certs/store.p12"
+        "&trustCertificateKeyStorePassword=${KS_PW:DefaultKsPw3344}\n",
+    )
+    write(
+        root,
+        ".env",
+        "DATABASE_URL=postgresql://app:DsnSecretQQ9@db.example.com/app?sslmode=verify-full&sslrootcert=/x.pem\n",
+    )
+    write(
+        root,
+        "config/database.yml",
+        "production:\n  adapter: postgresql\n  sslmode: require\n  password: DbPassw0rdXYZ\n",
+    )
+
+
+@pytest.mark.timeout(180)
+def test_passwords_in_a_scanned_tree_never_reach_readiness_output(capsys, demo, tmp_path, monkeypatch):
+    _secret_tree(tmp_path)
+    monkeypatch.setenv("KS", "RealKsPw4455")
+    texts = []
+    for fmt in ("table", "json"):
+        code, out, err = run(
+            capsys,
+            "--debug",
+            "readiness",
+            "--to",
+            "rds-ca-rsa2048-g1",
+            "--scan",
+            str(tmp_path),
+            "--password-env",
+            "KS",
+            "--format",
+            fmt,
+        )
+        assert code in (0, 3, 4), err
+        texts.append(out + err)
+    joined = "\n".join(texts)
+    assert "config/database.yml:3" in joined  # the tree was read
+    assert not [s for s in SECRETS if s in joined]
