@@ -504,7 +504,8 @@ def _password_hint(message: str) -> str:
 
 
 def _not_found(ref: str) -> str:
-    text = f"{ref} is not in the scanned tree"
+    shown = ref if len(ref) <= 200 else f"{ref[:120]}...{ref[-60:]} ({len(ref)} characters)"
+    text = f"{shown} is not in the scanned tree"
     if any(old in ref for old in _OLD_BUNDLES):
         text += "; that is the name of an old AWS bundle without the G1 roots: likely to break"
     return text
