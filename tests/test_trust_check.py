@@ -313,6 +313,9 @@ def test_missing_file_directory_and_bad_options(capsys, tmp_path):
     assert code == 2 and "knows no rds-ca-rsa2048-g1 root there" in err
     code, _, err = run(capsys, "check", str(G2025), "--password-env", "RDSCA_NO_SUCH_VAR")
     assert code == 2 and "not set" in err
+    for where in (["check", str(G2025)], ["scan", str(tmp_path)]):  # `--password-env "$UNSET"`
+        code, _, err = run(capsys, *where, "--password-env", "")
+        assert code == 2 and "needs the name of an environment variable" in err, err
 
 
 # --- warnings on generated hierarchies -----------------------------------------------------

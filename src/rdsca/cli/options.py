@@ -402,8 +402,12 @@ def read_password(
 
     The flag names are those the user typed, for the error messages.
     """
-    if password_env and password_file:
+    if password_env is not None and password_file:
         raise ConfigError(f"use one of {env_flag} and {file_flag}, not both")
+    if password_env is not None and not password_env.strip():
+        # `--password-env "$UNSET"`: the name of a variable was meant; running on without it
+        # would try only the empty password and report a keystore as unknown.
+        raise ConfigError(f"{env_flag} needs the name of an environment variable, not an empty string")
     if password_env:
         if password_env not in os.environ:
             raise ConfigError(f"{env_flag} {password_env}: the variable is not set")
