@@ -60,7 +60,7 @@ def demote(markdown: str) -> str:
 def assemble_docs() -> Path:
     """Write docs/benchmarks.md from every docs/benchmarks-<name>.md present."""
     parts = [HEADER]
-    names = {DOC_NAMES.get(name_of(s), name_of(s)) for s in benchmarks()}
+    scripts = {DOC_NAMES.get(name_of(s), name_of(s)): s for s in benchmarks()}  # page name -> script
     sections = {p.stem.removeprefix("benchmarks-"): p for p in DOCS.glob("benchmarks-*.md")}
     order = sorted(sections, key=lambda n: (n != "audit", n))  # the audit first: it is the headline
     for name in order:
@@ -68,8 +68,8 @@ def assemble_docs() -> Path:
         if text.startswith("# "):
             text = demote(text)
         parts.append(text if text.startswith("#") else f"## {name}\n\n{text}")
-    for name in sorted(names - set(sections)):
-        parts.append(f"## {name}\n\nNot measured yet: run `.venv/bin/python bench/bench_{name}.py`.")
+    for name in sorted(set(scripts) - set(sections)):  # the command names the script, not the page
+        parts.append(f"## {name}\n\nNot measured yet: run `.venv/bin/python bench/{scripts[name].name}`.")
     PAGE.write_text("\n\n".join(parts).rstrip() + "\n", encoding="utf-8")
     return PAGE
 
