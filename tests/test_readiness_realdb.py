@@ -129,7 +129,7 @@ def test_live_tls_clients_without_bundles_are_unknown_and_named(
     (r,) = result.instances
     assert r.verdict is Readiness.UNKNOWN
     assert any(c.startswith("app@127.0.0.1 (billing)") for c in r.clients)
-    assert "use TLS" in r.reasons[0] and "--bundle" in r.reasons[0]
+    assert "client with TLS" in r.reasons[0] and "--bundle" in r.reasons[0]
     # With the old bundle the same clients are the ones at risk.
     result = gather(f, inputs(dsn_template=template, db_password=PW["monitor"],
                               bundles=(realdb.pki().old_bundle,)), NOW)  # fmt: skip
