@@ -13,11 +13,10 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from rdsca.sandbox import health as sandbox_health
 from support.cli import run
+from support.keystores import write_p12_truststore
 
 BUNDLES = Path("/work/shared/data/aws-rds-bundles")
 
@@ -166,12 +165,7 @@ def _store(path: Path, password: str) -> None:
     bundle = BUNDLES / "global-bundle-2023.pem"
     if not bundle.exists():
         pytest.skip(f"{bundle} is not on this machine")
-    certs = x509.load_pem_x509_certificates(bundle.read_bytes())
-    entries = [pkcs12.PKCS12Certificate(c, f"rds{i}".encode()) for i, c in enumerate(certs)]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(
-        pkcs12.serialize_java_truststore(entries, serialization.BestAvailableEncryption(password.encode()))
-    )
+    write_p12_truststore(path, x509.load_pem_x509_certificates(bundle.read_bytes()), password, "rds")
 
 
 SECRETS = ("RealKsPw4455", "WrongKsPw9911", "DefaultKsPw3344", "DsnSecretQQ9", "DbPassw0rdXYZ")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -257,10 +258,12 @@ def test_global_flags_after_the_command_mean_the_same(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["audit", "--nope"], "error: no such option '--nope'."),
-        (["apply"], "error: missing argument 'PLAN'."),
-        (["audit", "--format", "xml"], "error: invalid value for '--format' / '-f': 'xml' is not one of"),
-        (["audt"], "error: no such command 'audt'."),
+        # click's own words differ between versions (8.1.0: "no such option: --nope"): the
+        # pattern pins rdsca's style (the "error: " prefix, one line), not click's phrasing.
+        (["audit", "--nope"], r"error: no such option:? '?--nope'?"),
+        (["apply"], r"error: missing argument '?PLAN'?"),
+        (["audit", "--format", "xml"], r"error: invalid value for '--format' / '-f': '?xml'? is not one of"),
+        (["audt"], r"error: no such command '?audt'?"),
     ],
 )
 def test_usage_errors_have_the_error_style_and_exit_2(
@@ -269,7 +272,7 @@ def test_usage_errors_have_the_error_style_and_exit_2(
     code, out, err = run(capsys, *args)
     assert code == 2 and out == ""
     first, usage = err.splitlines()
-    assert first.startswith(message), err
+    assert re.match(message, first), err
     assert usage.startswith("usage: rdsca") and "--help" in usage
     assert "Error:" not in err and "Try '" not in err
 

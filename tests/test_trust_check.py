@@ -17,10 +17,11 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import pkcs7, pkcs12
+from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
 
 from rdsca.cli.app import main
+from support.keystores import write_p12_truststore
 
 DATA = Path(str(resources.files("rdsca.catalog") / "data"))
 G2025 = DATA / "global-bundle-2025.pem"
@@ -191,13 +192,7 @@ def test_jks_wrong_password_is_a_clear_error(capsys, tmp_path, monkeypatch):
 
 
 def test_pkcs12_with_password_file(capsys, tmp_path):
-    if not hasattr(pkcs12, "serialize_java_truststore"):  # the minimum-versions job: cryptography 42
-        pytest.skip("cryptography < 45 cannot write the Java truststore this test reads (input only)")
-    certs = [pkcs12.PKCS12Certificate(c, f"rds{i}".encode()) for i, c in enumerate(certs_of(G2025))]
-    path = tmp_path / "truststore.p12"
-    path.write_bytes(
-        pkcs12.serialize_java_truststore(certs, serialization.BestAvailableEncryption(b"p12-secret"))
-    )
+    path = write_p12_truststore(tmp_path / "truststore.p12", certs_of(G2025), "p12-secret", "rds")
     pw = tmp_path / "pw.txt"
     pw.write_text("p12-secret\n")
     code, doc = run_json(capsys, "check", str(path), "--password-file", str(pw))

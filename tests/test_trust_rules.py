@@ -16,10 +16,10 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from rdsca.cli.app import main
+from support.keystores import write_p12_truststore
 
 DATA = Path(str(resources.files("rdsca.catalog") / "data"))
 GLOBAL = DATA / "global-bundle-2025.pem"
@@ -183,10 +183,7 @@ def test_mariadb_and_mysql_connector_j_settings_are_recognised(capsys, tmp_path)
 
 
 def _truststore_p12(path: Path, bundle: Path, password: str) -> None:
-    certs = [pkcs12.PKCS12Certificate(c, f"rds{i}".encode()) for i, c in enumerate(certs_of(bundle))]
-    path.write_bytes(
-        pkcs12.serialize_java_truststore(certs, serialization.BestAvailableEncryption(password.encode()))
-    )
+    write_p12_truststore(path, certs_of(bundle), password, "rds")
 
 
 def certs_of(path: Path) -> list[x509.Certificate]:

@@ -15,10 +15,10 @@ import psycopg
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from rdsca.cli.app import main
 from support import realdb
+from support.keystores import write_p12_truststore
 from support.sandbox import SandboxHandle
 
 pytestmark = pytest.mark.realdb
@@ -38,11 +38,7 @@ def certs_of(path: Path) -> list[x509.Certificate]:
 
 
 def p12_truststore(path: Path, pem: Path, password: str) -> Path:
-    certs = [pkcs12.PKCS12Certificate(c, f"ca{i}".encode()) for i, c in enumerate(certs_of(pem))]
-    path.write_bytes(
-        pkcs12.serialize_java_truststore(certs, serialization.BestAvailableEncryption(password.encode()))
-    )
-    return path
+    return write_p12_truststore(path, certs_of(pem), password, "ca")
 
 
 def jks_truststore(path: Path, pem: Path, password: str) -> Path:
