@@ -392,6 +392,18 @@ def _replace_file(path: Path, data: bytes, info: os.stat_result | None) -> None:
         raise
 
 
+def password_options(env_help: str, file_help: str) -> Callable[[F], F]:
+    """`--password-env VAR` and `--password-file FILE`, read with `read_password`."""
+
+    def wrap(func: F) -> F:
+        func = click.option(
+            "--password-file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE", help=file_help
+        )(func)
+        return click.option("--password-env", metavar="VAR", help=env_help)(func)
+
+    return wrap
+
+
 def read_password(
     password_env: str | None,
     password_file: Path | None,

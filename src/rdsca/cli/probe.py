@@ -18,6 +18,7 @@ from rdsca.cli.options import (
     catalogue_options,
     emit,
     output_options,
+    password_options,
     read_password,
     selection_options,
 )
@@ -50,16 +51,9 @@ from rdsca.report.registry import render
     type=click.Path(path_type=Path, dir_okay=False),
     help="Trust bundle (PEM, DER, PKCS#7, JKS/JCEKS, PKCS#12): would a client using it connect?",
 )
-@click.option(
-    "--password-env",
-    metavar="VAR",
-    help="Keystore password of --bundle from this environment variable (JKS default: changeit).",
-)
-@click.option(
-    "--password-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Keystore password of --bundle from the first line of this file.",
+@password_options(
+    "Keystore password of --bundle from this environment variable (JKS default: changeit).",
+    "Keystore password of --bundle from the first line of this file.",
 )
 @click.option("--server-name", metavar="NAME", help="Hostname to send (SNI) and verify. Default: HOST.")
 @click.option(

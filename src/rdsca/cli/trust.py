@@ -19,6 +19,7 @@ from rdsca.cli.options import (
     emit,
     load_catalogue,
     output_options,
+    password_options,
     read_password,
 )
 from rdsca.errors import ConfigError, ExitCode
@@ -93,16 +94,9 @@ def _now(at: str | None) -> Callable[[], datetime]:
 @trust.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
 @_common
-@click.option(
-    "--password-env",
-    metavar="VAR",
-    help="Keystore password from this environment variable (JKS default: changeit).",
-)
-@click.option(
-    "--password-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="Keystore password from the first line of this file.",
+@password_options(
+    "Keystore password from this environment variable (JKS default: changeit).",
+    "Keystore password from the first line of this file.",
 )
 @output_options(["table", "json"])
 @click.pass_context
@@ -155,16 +149,9 @@ def check(
     help="Stop after this many files.",
 )
 @click.option("--all", "show_all", is_flag=True, help="Also list certificate files that hold no RDS CA.")
-@click.option(
-    "--password-env",
-    metavar="VAR",
-    help="Keystore password to try on keystores the tree gives no password for (never shown).",
-)
-@click.option(
-    "--password-file",
-    type=click.Path(dir_okay=False, path_type=Path),
-    metavar="FILE",
-    help="The same password, from the first line of this file.",
+@password_options(
+    "Keystore password to try on keystores the tree gives no password for (never shown).",
+    "The same password, from the first line of this file.",
 )
 @output_options(["table", "json"])
 @click.pass_context
