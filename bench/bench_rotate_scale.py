@@ -40,7 +40,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 
 from rdsca.rollout.journal import Journal  # noqa: E402
-from standin.handle import Handle  # noqa: E402
+from standin.handle import Handle, serve  # noqa: E402
 
 STANDIN = BENCH / "standin" / "rotation.py"
 WAVES = ("dev", "staging", "prod")
@@ -51,26 +51,8 @@ RDSCA = [sys.executable, "-c", "from rdsca.cli.app import run; run()"]
 
 @contextmanager
 def standin(workdir: Path, args: list[str]) -> Iterator[Handle]:
-    url_file = workdir / "rotation.url"
-    url_file.unlink(missing_ok=True)
-    log = (workdir / "rotation.log").open("wb")
-    proc = subprocess.Popen([sys.executable, str(STANDIN), "--port", "0", "--url-file", str(url_file), *args],
-                            stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
-    try:
-        deadline = time.monotonic() + 120
-        while not url_file.exists():
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"the stand-in did not start; see {workdir / 'rotation.log'}")
-            time.sleep(0.05)
-        yield Handle(url_file.read_text().strip(), proc)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
+    with serve([sys.executable, str(STANDIN), *args], workdir, "rotation") as handle:
+        yield handle
 
 
 def rotation_state(h: Handle) -> dict[str, Any]:

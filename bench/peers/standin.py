@@ -9,8 +9,6 @@ benchmark's own process, as it would be with AWS.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 import time
 import urllib.request
@@ -19,6 +17,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from standin import handle
 
 
 @dataclass(frozen=True)
@@ -35,37 +35,13 @@ class StandIn:
 
     def cpu_seconds(self) -> float:
         """CPU time (user + system) the stand-in's process has used so far (Linux /proc)."""
-        try:
-            fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return float("nan")
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return handle.cpu_seconds(self.pid)
 
     @classmethod
     @contextmanager
     def start(cls, workdir: Path, log: Callable[[str], None]) -> Iterator[StandIn]:
-        url_file = workdir / "sandbox.url"
-        url_file.unlink(missing_ok=True)
-        log_file = (workdir / "sandbox.log").open("wb")
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "rdsca.sandbox.server", "--port", "0", "--url-file", str(url_file)],
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            deadline = time.monotonic() + 60
-            while not url_file.exists():
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"the sandbox did not start; see {workdir / 'sandbox.log'}")
-                time.sleep(0.05)
-            yield cls(url_file.read_text().strip(), proc.pid)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            log_file.close()
+        with handle.serve([sys.executable, "-m", "rdsca.sandbox.server"], workdir, "sandbox", wait=60) as h:
+            yield cls(h.url, h.proc.pid)
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
         data = json.dumps(body).encode() if body is not None else None

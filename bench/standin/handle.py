@@ -41,29 +41,33 @@ class Handle:
 
     def cpu_seconds(self) -> float:
         """User + system CPU seconds the stand-in has used so far (Linux /proc)."""
-        try:
-            fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            return float("nan")
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return cpu_seconds(self.proc.pid)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds process `pid` has used so far (Linux /proc); nan once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager
-def start(workdir: Path, args: Sequence[str] = (), python: str = sys.executable) -> Iterator[Handle]:
-    """Run `server.py ARGS` on a free loopback port until the block ends."""
-    url_file = workdir / "standin.url"
+def serve(command: Sequence[str], workdir: Path, name: str, wait: float = 120) -> Iterator[Handle]:
+    """Run `command --port 0 --url-file F` (a server that writes its URL to F once it listens), its
+    output in WORKDIR/NAME.log, until the block ends; then stop it (terminate, kill after 10 s)."""
+    url_file = workdir / f"{name}.url"
     url_file.unlink(missing_ok=True)
-    log = (workdir / "standin.log").open("wb")
+    log = (workdir / f"{name}.log").open("wb")
     proc = subprocess.Popen(
-        [python, str(SERVER), "--port", "0", "--url-file", str(url_file), *args],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        [*command, "--port", "0", "--url-file", str(url_file)], stdout=log, stderr=subprocess.STDOUT
     )
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + wait
         while not url_file.exists():
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"the stand-in did not start; see {workdir / 'standin.log'}")
+                raise RuntimeError(f"{name} did not start; see {workdir / (name + '.log')}")
             time.sleep(0.05)
         yield Handle(url_file.read_text().strip(), proc)
     finally:
@@ -74,3 +78,10 @@ def start(workdir: Path, args: Sequence[str] = (), python: str = sys.executable)
             proc.kill()
             proc.wait()
         log.close()
+
+
+@contextmanager
+def start(workdir: Path, args: Sequence[str] = (), python: str = sys.executable) -> Iterator[Handle]:
+    """Run `server.py ARGS` on a free loopback port until the block ends."""
+    with serve([python, str(SERVER), *args], workdir, "standin") as handle:
+        yield handle
