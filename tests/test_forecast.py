@@ -216,6 +216,34 @@ def test_plan_via_maintenance_action_takes_the_forecast_reboot_into_a_wave(
     assert "verified" in out
 
 
+@pytest.mark.parametrize("reboot_seconds", [0.0, 0.5])
+def test_a_lost_reply_to_a_renewal_is_not_sent_again(
+    estate: SandboxHandle,
+    fault_proxy: Any,
+    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path,
+    reboot_seconds: float,
+) -> None:
+    """The reply to ApplyPendingMaintenanceAction is lost after AWS took it. With an instant restart
+    the instance is back, renewed, before rdsca first looks: no restart in progress is seen, and the
+    renewed certificate alone must show the action taken (before, three quiet reads led to a second
+    send, which AWS refuses since nothing is pending any more)."""
+    from support import faultproxy
+
+    estate.control.config(reboot_seconds=reboot_seconds)
+    where = ["--accounts", A1, "--region", "us-east-1", "--id", "web-staging-mysql"]
+    plan_file = tmp_path / "plan.json"
+    code, out, _ = run(capsys, "plan", "--to", G1, "--via-maintenance-action", *where, "-o", str(plan_file))
+    assert code == 0, out
+    estate.control.reset_calls()
+    fault_proxy.add(faultproxy.drop_reply(action="ApplyPendingMaintenanceAction", count=1))
+    code, out, err = run(capsys, "apply", str(plan_file), "--yes", "--journal", str(tmp_path / "j.sqlite"),
+                         "--poll-interval", "0.05")  # fmt: skip
+    assert code == 0, out + err
+    assert estate.control.call_count("ApplyPendingMaintenanceAction") == 1
+    assert "verified" in out
+
+
 def test_plan_leaves_other_action_types_alone(
     demo: SandboxHandle, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

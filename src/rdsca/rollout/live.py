@@ -52,10 +52,10 @@ class LiveStep:
         )
 
     def shows_change(self, views: Sequence[Instance]) -> bool:
-        return shows_change(self.step, views, self.members_ca, self.before_ca)
+        return shows_change(self.step, views, self.members_ca, self.before_ca, self.before_valid_till)
 
     def evidence(self, views: Sequence[Instance]) -> str | None:
-        return evidence(self.step, views, self.members_ca, self.before_ca)
+        return evidence(self.step, views, self.members_ca, self.before_ca, self.before_valid_till)
 
 
 def provisional_steps(journal: Journal, run_id: str) -> set[str]:

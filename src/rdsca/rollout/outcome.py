@@ -40,9 +40,18 @@ def busy(views: Sequence[Instance]) -> bool:
 
 
 def evidence(
-    step: Step, views: Sequence[Instance], before: Mapping[str, str | None], fallback: str | None
+    step: Step,
+    views: Sequence[Instance],
+    before: Mapping[str, str | None],
+    fallback: str | None,
+    valid_till_before: str | None = None,
 ) -> str | None:
-    """What shows that the step's change was taken: "ca", "pending", "cancel", "status", or None.
+    """What shows that the step's change was taken: "ca", "pending", "cancel", "renewed", "status",
+    or None.
+
+    A step that only renews the server certificate changes no CA: a server certificate whose end
+    date differs from `valid_till_before` (recorded before the send) shows it done, even when the
+    restart was over before the first look (a lost reply must not lead to a second send).
 
     `before` maps instance id to its CA before the send (members of a cluster step each have
     theirs); `fallback` is the step's recorded CA before, for ids missing from `before`. "status"
@@ -50,7 +59,12 @@ def evidence(
     until the instance shows the CA or the pending change (see Executor._check).
     """
     found: str | None = None
-    if step.renews_only:  # the CA does not change: only a restart under way shows the action taken
+    if step.renews_only:  # the CA does not change: a renewed certificate, or a restart under way
+        if valid_till_before is not None and any(
+            v.server_cert_valid_till is not None and iso(v.server_cert_valid_till) != valid_till_before
+            for v in views
+        ):
+            return "renewed"
         return "status" if any(v.status in IN_PROGRESS for v in views) else None
     for v in views:
         was = before.get(v.id, fallback)
@@ -66,9 +80,13 @@ def evidence(
 
 
 def shows_change(
-    step: Step, views: Sequence[Instance], before: Mapping[str, str | None], fallback: str | None
+    step: Step,
+    views: Sequence[Instance],
+    before: Mapping[str, str | None],
+    fallback: str | None,
+    valid_till_before: str | None = None,
 ) -> bool:
-    return evidence(step, views, before, fallback) is not None
+    return evidence(step, views, before, fallback, valid_till_before) is not None
 
 
 def _still_pending(step: Step, inst: Instance) -> bool:
