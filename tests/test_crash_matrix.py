@@ -30,6 +30,7 @@ from test_rollout_multiaz import MAZ, MEMBERS, _create
 A1, A2 = "111111111111", "222222222222"
 US, EU = "us-east-1", "eu-west-1"
 G1, RSA4096 = "rds-ca-rsa2048-g1", "rds-ca-rsa4096-g1"
+RENEWING = "web-staging-mysql"
 POLL = ("--poll-interval", "0.05", "--yes")
 WRITES = ("ModifyDBInstance", "ModifyDBCluster", "ApplyPendingMaintenanceAction")
 
@@ -54,6 +55,13 @@ KINDS = {
     "maintenance-action": Kind(
         "maintenance-action",
         ("--to", G1, "--region", EU, "--via-maintenance-action", "--id", "crm-staging-mariadb"),
+    ),
+    # web-staging-mysql is already on rds-ca-rsa2048-g1 with a pending server-certificate rotation
+    # (the reboot RDS would make by itself): the step applies it now, the CA stays.
+    "renewal": Kind(
+        "renewal",
+        ("--to", G1, "--accounts", A1, "--region", US, "--via-maintenance-action", "--id", RENEWING),
+        lambda sb: sb.control.config(reboot_seconds=0.6),
     ),
     # queue-staging-mysql is on rds-ca-rsa2048-g1 with a pending change to rds-ca-rsa4096-g1:
     # the step cancels that pending change.
