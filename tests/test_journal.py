@@ -131,3 +131,26 @@ def test_every_reading_command_reports_a_damaged_journal(
         assert code == 2, (args, err)
         assert err.startswith("error: ") and "unexpected" not in err, (args, err)
         assert any(w in err for w in ("damaged", "not an rdsca journal", "empty")), (args, err)
+
+
+@pytest.mark.parametrize("command", ["resume", "rollback"])
+def test_a_damaged_plan_in_the_journal_is_named_as_the_journal_s(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: str
+) -> None:
+    """The journal's copy of a run's plan, damaged (a disk fault, a hand edit): resume and rollback
+    say it is that copy, in one line with exit 2; before, they spoke of a plan file nobody gave."""
+    from rdsca.cli.app import main
+
+    path = tmp_path / "j.sqlite"
+    plan = small_plan()
+    j = Journal(path)
+    run_id = j.create_run(plan, planfile.dumps(plan))
+    j.set_run_status(run_id, RunStatus.INTERRUPTED, "test")
+    j.close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE runs SET plan_json = ? WHERE id = ?", ('{"steps": [', run_id))
+    code = main([command, run_id, "--journal", str(path), "--yes"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert f"the plan the journal keeps for run {run_id} is not valid JSON" in err and "plan file" not in err
+    assert len(err.strip().splitlines()) == 1, err

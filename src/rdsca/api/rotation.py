@@ -47,6 +47,11 @@ def known_cas() -> tuple[str, ...]:
     return load_catalog().ca_ids()
 
 
+def _stored_plan(plan_json: str, run_id: str) -> planmod.Plan:
+    """The plan the journal keeps for `run_id` (a damaged copy is named as such, not as a file)."""
+    return planfile.loads(plan_json, known_cas(), source=f"the plan the journal keeps for run {run_id}")
+
+
 def ended_on(ca_id: str, now: datetime) -> str | None:
     """The day every known root of `ca_id` had ended (rds-ca-2015, rds-ca-2019), or None."""
     roots = load_catalog().roots(ca_id)
@@ -281,7 +286,7 @@ def resume(
 ) -> RunOutcome:
     """Continue a run: re-read each step, never re-send an accepted change."""
     run = journal.run(run_id)
-    plan_ = planfile.loads(run.plan_json, known_cas())
+    plan_ = _stored_plan(run.plan_json, run_id)
     targets = reach(resolve, plan_.targets)
     holder = Holder.this_process("rdsca resume")
     taken = journal.claim(run_id, plan_, holder, take_over=options.take_over)
@@ -312,7 +317,7 @@ def rollback_plan_for(
 
     Instances that cannot go back (retired or unsupported previous CA) are in `plan.skipped`;
     with `all_or_nothing` their presence is a PlanError instead."""
-    original = planfile.loads(journal.run(run_id).plan_json, known_cas())
+    original = _stored_plan(journal.run(run_id).plan_json, run_id)
     targets = reach(resolve, original.targets)
     actions = bound_actions(targets)
     back = rollback_plan(original, journal, run_id, waves, actions, now, id_globs, all_or_nothing)
@@ -402,7 +407,7 @@ def check_scheduled(journal: Journal, run_id: str, resolve: Resolve, now: dateti
     ]
     if not waiting:
         return []
-    plan_ = planfile.loads(run.plan_json, known_cas())
+    plan_ = _stored_plan(run.plan_json, run_id)
     steps = {s.key: s for s in plan_.steps}
     actions = bound_actions(reach(resolve, sorted({(s.account, s.region) for s in waiting})))
     notes = []

@@ -261,16 +261,18 @@ def from_dict(doc: Any, known_cas: Collection[str] = ()) -> Plan:
     return plan
 
 
-def loads(text: str, known_cas: Collection[str] = ()) -> Plan:
+def loads(text: str, known_cas: Collection[str] = (), source: str = "plan file") -> Plan:
+    """The plan in `text`; `source` names where it came from in the errors (the journal's copy of a
+    run's plan is not a file the user gave)."""
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise PlanError(f"plan file is not valid JSON (truncated?): {exc.msg} at line {exc.lineno}") from None
+        raise PlanError(f"{source} is not valid JSON (truncated?): {exc.msg} at line {exc.lineno}") from None
     except RecursionError:
-        raise PlanError("plan file is not a plan: JSON nested too deeply") from None
+        raise PlanError(f"{source} is not a plan: JSON nested too deeply") from None
     except ValueError:  # not a JSONDecodeError: an integer of more than 4300 digits
-        raise PlanError("plan file is not a plan: a number has thousands of digits") from None
+        raise PlanError(f"{source} is not a plan: a number has thousands of digits") from None
     try:
         return from_dict(doc, known_cas)
     except RecursionError:  # nesting deep enough to pass json but not json.dumps (the checksum)
-        raise PlanError("plan file is not a plan: JSON nested too deeply") from None
+        raise PlanError(f"{source} is not a plan: JSON nested too deeply") from None
