@@ -160,7 +160,7 @@ def test_resume_beside_a_live_apply_is_refused_and_sends_nothing(
 ) -> None:
     plan = make_plan(tmp_path, capsys, *THREE)
     journal = tmp_path / "j.sqlite"
-    estate.control.config(reboot_seconds=1.5)
+    estate.control.config(reboot_seconds=6.0)  # still held while resume tries, also on a loaded machine
     estate.control.reset_calls()
     first = _apply(plan, journal)
     run_id = _wait_for(journal, "modify-accepted")
