@@ -55,11 +55,13 @@ def read_fleet(
     id_globs: Sequence[str] = (),
     now: Clock = utc_now,
     progress: ProgressHook | None = None,
+    processes: int | None = 1,
 ) -> Fleet:
     """One collection pass over `targets`, keeping the instances that match every criterion.
-    `progress` is called as targets finish (rdsca.aws.fleet.Progress)."""
+    `progress` is called as targets finish (rdsca.aws.fleet.Progress). `processes` above 1 (None:
+    one per usable CPU) reads a large estate with worker processes (rdsca.aws.shards)."""
     resolved = targets() if callable(targets) else targets
-    fleet = collect(resolved, now=now(), progress=progress)
+    fleet = collect(resolved, now=now(), progress=progress, processes=processes)
     if engines or tags or id_globs:
         fleet = select(fleet, engines, tags, id_globs)
     return fleet
@@ -74,9 +76,19 @@ def audit(
     id_globs: Sequence[str] = (),
     now: Clock = utc_now,
     progress: ProgressHook | None = None,
+    processes: int | None = 1,
 ) -> Audit:
-    """Every DB instance of `targets` with a verdict: its CA, expiry dates, pending changes, state."""
-    fleet = read_fleet(targets, engines=engines, tags=tags, id_globs=id_globs, now=now, progress=progress)
+    """Every DB instance of `targets` with a verdict: its CA, expiry dates, pending changes, state.
+    `processes`: see `read_fleet`."""
+    fleet = read_fleet(
+        targets,
+        engines=engines,
+        tags=tags,
+        id_globs=id_globs,
+        now=now,
+        progress=progress,
+        processes=processes,
+    )
     return evaluate(fleet, fleet.collected_at, Policy(warn_days=warn_days))
 
 

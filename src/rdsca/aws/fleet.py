@@ -226,21 +226,34 @@ def collect(
     now: datetime,
     max_workers: int = MAX_WORKERS,
     progress: ProgressHook | None = None,
+    processes: int | None = 1,
 ) -> Fleet:
     """Read every target concurrently. A failed target is recorded, never dropped.
 
     Targets run on one pool; the calls they start early (certificates, pending actions, engine
     versions) run on a side pool, so a target never waits for a worker held by another target.
     `progress`, when given, is called after each target (from a worker thread; keep it quick).
+    `processes` above 1 (None: one per usable CPU) splits a large read between worker processes
+    (rdsca.aws.shards); small reads stay in this process.
     """
+    from rdsca.aws.shards import collect_sharded, shard_count  # it builds on this module
+
+    shards = shard_count(processes, len(targets))
+    if shards > 1:
+        return collect_sharded(targets, now, shards, max_workers, progress)
     workers = max(1, min(max_workers, len(targets)))
-    tracker = _Tracker(targets, progress)
+    tracker = Tracker(targets, progress)
     with (
         ThreadPoolExecutor(max_workers=2 * workers, thread_name_prefix="rdsca-side") as side,
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rdsca-collect") as pool,
     ):
         engines = EngineCache(side)
         results = list(pool.map(lambda t: tracker.done(t, collect_target(t, engines, side, now)), targets))
+    return fleet_of(now, results)
+
+
+def fleet_of(now: datetime, results: Sequence[TargetResult]) -> Fleet:
+    """The Fleet of the targets' results, in the targets' order."""
     return Fleet(
         collected_at=now,
         targets=tuple(r.status for r in results),
@@ -249,8 +262,9 @@ def collect(
     )
 
 
-class _Tracker:
-    """Counts finished targets and accounts for the progress hook."""
+class Tracker:
+    """Counts finished targets and accounts for the progress hook (and the throttling retried,
+    here and, with worker processes, in each of them)."""
 
     def __init__(self, targets: Sequence[ResolvedTarget], hook: ProgressHook | None) -> None:
         self.hook = hook
@@ -262,6 +276,11 @@ class _Tracker:
         self.total, self.accounts = len(targets), len(self.left)
         self.done_targets = self.done_accounts = self.instances = self.failed = 0
         self.limits = next((t.factory.limits for t in targets if t.factory is not None), None)
+        self.elsewhere: dict[int, int] = {}  # throttling retried by each worker process
+
+    def throttled_elsewhere(self, worker: int, count: int) -> None:
+        with self.lock:
+            self.elsewhere[worker] = count
 
     def done(self, resolved: ResolvedTarget, result: TargetResult) -> TargetResult:
         if self.hook is None:
@@ -280,7 +299,7 @@ class _Tracker:
                 self.accounts,
                 self.instances,
                 self.failed,
-                self.limits.throttled if self.limits else 0,
+                (self.limits.throttled if self.limits else 0) + sum(self.elsewhere.values()),
                 time.monotonic() - self.started,
             )
         self.hook(snapshot)

@@ -172,6 +172,16 @@ class SessionFactory:
         client = shared.client(service, region, write, self.settings)
         return AccountClient(client, caller, shared.limits, retry_throttles=not write)
 
+    def frozen_keys(self) -> tuple[str, str, str | None] | None:
+        """The keys this factory signs with, as they are now (access key, secret, token), for a
+        worker process that reads some of its targets (rdsca.aws.shards); None: none found."""
+        assert self._shared is not None
+        keys = self._keys if self._keys is not None else self._shared.base_credentials()
+        if keys is None:
+            return None
+        frozen = keys.get_frozen_credentials()
+        return (frozen.access_key, frozen.secret_key, frozen.token)
+
     @property
     def limits(self) -> Limits:
         """The per account-region buckets and the throttling seen so far (shared by the roles)."""

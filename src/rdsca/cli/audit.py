@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -29,6 +30,25 @@ from rdsca.report.registry import RenderOptions, formats, render
 from rdsca.report.words import count
 
 
+class ProcessCount(click.ParamType):
+    """A number of worker processes (at least 1), or `auto`."""
+
+    name = "processes"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
+        if value is None or isinstance(value, int):
+            return value
+        if str(value).strip().lower() == "auto":
+            return None
+        try:
+            number = int(str(value))
+        except ValueError:
+            number = 0
+        if number < 1:
+            self.fail(f"{value!r} is not a number of processes (1 or more, or auto)", param, ctx)
+        return number
+
+
 def exit_code(audit: Audit, fail_within: int | None) -> ExitCode:
     failed = failed_targets_code(audit.fleet)
     if failed is not None:
@@ -50,6 +70,15 @@ def exit_code(audit: Audit, fail_within: int | None) -> ExitCode:
     help="Exit 3 when an instance has fewer days left, or is expired or on a retired CA.",
 )
 @progress_option
+@click.option(
+    "--processes",
+    type=ProcessCount(),
+    default="auto",
+    show_default=True,
+    metavar="N|auto",
+    help="Worker processes for a large estate (auto: one per CPU from 200 account x region "
+    "targets up; 1: none).",
+)
 @click.pass_context
 def audit(
     ctx: click.Context,
@@ -60,6 +89,7 @@ def audit(
     warn_days: int,
     fail_within: int | None,
     progress: str,
+    processes: int | None,
 ) -> None:
     """Inventory every DB instance: its CA, expiry dates, pending changes and a verdict.
 
@@ -77,6 +107,7 @@ def audit(
             tags=selection.tags,
             id_globs=selection.id_globs,
             progress=hook,
+            processes=processes,
         )
     emit(render(result, fmt, RenderOptions(color=use_color(output))), output)
     if not result.fleet.instances and result.fleet.targets and not result.fleet.failed:

@@ -1,0 +1,185 @@
+"""An organization-wide audit read by worker processes (rdsca.aws.shards), against the stand-in.
+
+The stand-in (bench/standin, its own process) serves 100 accounts x 3 regions (300 account-regions,
+above the size from which `--processes auto` splits the read) over HTTP with AWS's wire
+protocols, and throttles RDS per account and region far tighter than AWS (a burst of 4, 3 per
+second). With worker processes the result must be the one a single process gets: every
+account-region, every instance, in the same order; a worker that dies costs its unread targets
+(recorded as failed, with the reason), never the audit; secrets stay out of the workers' command
+lines and out of the logs they send back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from rdsca.api.audit import audit as run_audit
+from rdsca.aws.fleet import Progress
+from rdsca.aws.session import AwsSettings, resolve_targets
+from support.cli import run
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
+
+from standin import handle
+
+ROLE = "rdsca-audit"
+ACCOUNTS, REGIONS, INSTANCES = 100, 3, 900
+
+
+@pytest.fixture(scope="module")
+def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[handle.Handle]:
+    scale = ["--accounts", str(ACCOUNTS), "--regions", str(REGIONS), "--instances", str(INSTANCES)]
+    tight = ["--seed", "11", "--latency-min", "0.005", "--latency-max", "0.03", "--bucket", "rds=4/3"]
+    with handle.start(tmp_path_factory.mktemp("standin"), [*scale, *tight]) as sa:
+        yield sa
+
+
+@pytest.fixture
+def org_env(standin: handle.Handle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> handle.Handle:
+    for name in ("AWS_PROFILE", "AWS_REGION", "RDSCA_ACCOUNTS", "RDSCA_REGIONS", "RDSCA_ROLE_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-secret-key")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", standin.url)
+    standin.reset()
+    return standin
+
+
+def audit_json(capsys: pytest.CaptureFixture[str], out: Path, *extra: str) -> tuple[int, str, dict]:
+    code, _, err = run(capsys, "audit", "--org", "--role-name", ROLE, "-f", "json", "-o", str(out), *extra)
+    return code, err, json.loads(out.read_text()) if out.exists() else {}
+
+
+def without_time(data: dict) -> dict:
+    return {k: v for k, v in data.items() if k not in ("generated_at", "collected_at")}
+
+
+def workers_of(pid: int) -> list[int]:
+    """The `python -m rdsca.aws.shards` processes whose parent is `pid` (read from /proc)."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        if ppid == pid and b"rdsca.aws.shards" in cmdline:
+            out.append(int(entry.name))
+    return out
+
+
+def test_worker_processes_give_the_result_of_one_process(
+    org_env: handle.Handle, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code1, err1, one = audit_json(capsys, tmp_path / "one.json", "--processes", "1")
+    org_env.reset()
+    code2, err2, two = audit_json(capsys, tmp_path / "two.json", "--processes", "2")
+    fleet, stats = org_env.fleet(), org_env.stats()
+
+    assert (code1, code2) == (0, 0), err1 + err2
+    assert stats["throttled"] > 0, "the stand-in never throttled: the test proves nothing"
+    assert "Throttl" not in err2 and "Rate exceeded" not in err2
+    assert without_time(two) == without_time(one)  # same records, same order
+    read = {(t["account_id"], t["region"]) for t in two["targets"] if t["ok"]}
+    assert read == {(a, r) for a in fleet["accounts"] for r in fleet["regions"]}
+    assert len(two["instances"]) == fleet["instances"] == INSTANCES
+
+
+def test_auto_uses_worker_processes_for_a_large_estate_and_progress_counts_them_all(
+    org_env: handle.Handle, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def watch() -> None:  # the workers exist only during the read
+        while not stop.wait(0.02):
+            seen.extend(workers_of(os.getpid()))
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        code, err, data = audit_json(capsys, tmp_path / "a.json", "--progress", "lines")
+    finally:
+        stop.set()
+        watcher.join()
+    assert code == 0, err
+    if os.cpu_count() and len(os.sched_getaffinity(0)) > 1:
+        assert len(set(seen)) >= 2, "auto did not start a worker process per CPU"
+    last = [x for x in err.splitlines() if x.startswith("audit: ")][-1]
+    assert last.startswith(f"audit: 300 of 300 account-regions, {ACCOUNTS} of {ACCOUNTS} accounts, 900 instances")
+    assert last.endswith(", done")
+    assert len(data["instances"]) == INSTANCES
+
+
+def test_a_killed_worker_costs_its_unread_targets_not_the_audit(
+    org_env: handle.Handle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    org_env.configure(latency_min=0.05, latency_max=0.1)  # slow enough to kill a worker mid-read
+    killed: list[int] = []
+    cmdlines: list[bytes] = []
+    lock = threading.Lock()
+
+    def progress(p: Progress) -> None:
+        with lock:
+            if killed or p.targets_done < 20:
+                return
+            pids = workers_of(os.getpid())
+            for pid in pids:
+                cmdlines.append(Path(f"/proc/{pid}/cmdline").read_bytes())
+            if pids:
+                os.kill(pids[0], signal.SIGKILL)
+                killed.append(pids[0])
+
+    settings = AwsSettings(endpoint_url=org_env.url)
+    targets = resolve_targets(org=True, role_name=ROLE, settings=settings)
+    try:
+        result = run_audit(targets, processes=2, progress=progress)
+    finally:
+        org_env.configure(latency_min=0.005, latency_max=0.03)
+
+    assert killed, "no worker process was seen"
+    assert all(b"secret" not in c and b"ASIA" not in c for c in cmdlines), "keys on a command line"
+    fleet = result.fleet
+    assert len(fleet.targets) == ACCOUNTS * REGIONS  # none silently missing
+    failed = fleet.failed
+    assert failed, "the killed worker's targets were not recorded as failed"
+    assert all("killed by signal 9" in (t.error or "") for t in failed), failed[0].error
+    assert len(failed) < len(fleet.targets)  # the other worker's targets were read
+    ok = {t.target.key for t in fleet.targets if t.ok}
+    assert {(i.account_id, i.region) for i in fleet.instances} <= {
+        (t.target.account_id, t.target.region) for t in fleet.targets if t.ok
+    }
+    assert ok
+
+
+def test_debug_logs_of_the_workers_reach_the_user_masked(
+    org_env: handle.Handle, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, err, _ = audit_json(capsys, tmp_path / "a.json", "--processes", "2", "--debug")
+    assert code == 0, err
+    assert "DescribeDBInstances" in err  # botocore's debug lines, sent back by the workers
+    assert "bench-secret-" not in err and "testing-secret-key" not in err
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "two", ""])
+def test_a_bad_process_count_is_one_line_and_exit_2(
+    org_env: handle.Handle, capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    code, _, err = run(capsys, "audit", "--processes", value)
+    assert code == 2
+    assert "error:" in err and "--processes" in err
