@@ -1,6 +1,6 @@
 """Benchmark: `rdsca audit --org` over 500 accounts x 17 regions, beside c7n-org and a thread script.
 
-    .venv/bin/python bench/bench_org_audit.py [--runs 3] [--peer-runs 1] [--only rdsca,threads,c7n]
+    .venv/bin/python bench/bench_org_audit.py [--runs 3] [--peer-runs 1] [--only rdsca,rdsca1,threads,c7n]
 
 The stand-in (bench/standin: one asyncio process serving pre-rendered answers with 100-300 ms of
 latency per call and AWS's throttling per account and region) holds a seeded organization of
@@ -101,7 +101,7 @@ def aws_env(url: str, workdir: Path) -> dict[str, str]:
 # -- the contenders --------------------------------------------------------------------------
 
 
-def rdsca_argv(url: str, out: Path) -> list[str]:
+def rdsca_argv(url: str, out: Path, *extra: str) -> list[str]:
     return [
         str(PROJECT_BIN / "rdsca"),
         "audit",
@@ -114,6 +114,7 @@ def rdsca_argv(url: str, out: Path) -> list[str]:
         "json",
         "--output",
         str(out),
+        *extra,
     ]
 
 
@@ -247,7 +248,7 @@ def run_once(
 ) -> Sample:
     out, err = workdir / f"{key}.out", workdir / f"{key}.err"
     result = workdir / f"{key}.json"
-    if key == "rdsca":
+    if key.startswith("rdsca"):
         result.unlink(missing_ok=True)
         argv = [*argv[:-1], str(result)]
     shutil.rmtree(workdir / "c7n-out", ignore_errors=True)
@@ -274,7 +275,7 @@ def run_once(
         watcher.join()
     stats = sa.stats()
     code = proc.returncode
-    if key == "rdsca":
+    if key.startswith("rdsca"):
         ok, detail = check_rdsca(result, fleet, code)
     elif key == "threads":
         ok, detail = check_threads(out, fleet, code)
@@ -492,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--peer-timeout", type=float, default=900.0, help="seconds after which a peer's run is stopped"
     )
-    parser.add_argument("--only", default="", help="contenders: rdsca,threads,c7n (default: all)")
+    parser.add_argument("--only", default="", help="contenders: rdsca,rdsca1,threads,c7n (default: all)")
     parser.add_argument("--accounts", type=int, default=500)
     parser.add_argument("--regions", type=int, default=17)
     parser.add_argument("--instances", type=int, default=25_000)
@@ -538,6 +539,8 @@ def main(argv: list[str] | None = None) -> int:
         contenders = [
             ("rdsca", "rdsca audit --org -f json", "full record + verdict", rdsca_argv(sa.url, workdir / "x"),
              rd_env, args.runs, None),
+            ("rdsca1", "rdsca audit --org -f json --processes 1", "full record + verdict",
+             rdsca_argv(sa.url, workdir / "x", "--processes", "1"), rd_env, args.runs, None),
             ("threads", "a thread per account-region (boto3)", "full record", threads_argv(sa.url, fleet),
              env, args.peer_runs, None),
             ("c7n", "Cloud Custodian c7n-org", "flags only", c7n_argv(fleet, workdir),
@@ -551,7 +554,7 @@ def main(argv: list[str] | None = None) -> int:
                 s = series[key]
                 if unavailable or n >= runs or (s.samples and not s.samples[-1].ok):
                     continue
-                limit = RUN_TIMEOUT if key == "rdsca" else args.peer_timeout
+                limit = RUN_TIMEOUT if key.startswith("rdsca") else args.peer_timeout
                 sample = run_once(key, cargv, cenv, workdir, sa, fleet, limit)
                 s.samples.append(sample)
                 log(
