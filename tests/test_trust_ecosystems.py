@@ -23,7 +23,7 @@ from support.cli import run
 DATA = Path(str(resources.files("rdsca.catalog") / "data"))
 TREES = Path(__file__).parent / "data" / "ecosystems"
 BUNDLES = {"old": DATA / "rds-combined-ca-bundle-2019.pem", "new": DATA / "global-bundle-2025.pem"}
-W, OK, NV, UNK = "will-break", "ok", "no-verification", "unknown"
+W, OK, NV, UNK, NT = "will-break", "ok", "no-verification", "unknown", "no-tls"
 
 
 @dataclass(frozen=True)
@@ -84,7 +84,14 @@ TREE = {
         jks=("billing/certs/rds-truststore.jks", "reporting/jre/lib/security/cacerts"),
     ),
     "dotnet": Tree(
-        ("Orders.Api/certs/rds-bundle.pem", "app/certs/rds-bundle.pem"),
+        (
+            "Orders.Api/certs/rds-bundle.pem",
+            "app/certs/rds-bundle.pem",
+            "Billing.Legacy/certs/rds-bundle.pem",
+            "Billing/certs/rds-bundle.pem",
+            "Shipping/certs/rds-bundle.pem",
+            "home/app/.postgresql/root.crt",
+        ),
         {
             "Orders.Api/appsettings.json:8": ("mysqlconnector", W, OK),  # SslMode=VerifyFull;SslCa
             "Orders.Api/appsettings.json:9": ("npgsql", W, OK),  # Root Certificate
@@ -92,6 +99,15 @@ TREE = {
             "Orders.Api/appsettings.json:11": ("mysqlconnector", NV, NV),  # SslMode=Preferred
             "Orders.Api/appsettings.json:12": ("sqlclient", UNK, UNK),  # Encrypt: the OS store
             "Orders.Api/appsettings.json:13": ("sqlclient", NV, NV),  # TrustServerCertificate=True
+            # Encrypt=False: SqlClient 2.0+ checks the certificate when the server forces encryption
+            "Orders.Api/appsettings.json:14": ("sqlclient", UNK, UNK),
+            "Orders.Api/appsettings.json:15": ("mysqlconnector", NT, NT),  # SslMode=Disabled (= None)
+            # SSL Mode=Require with Root Certificate: what it does depends on the Npgsql version
+            "Orders.Api/appsettings.json:16": ("npgsql", UNK, UNK),  # no project file pins one
+            "Orders.Api/appsettings.json:17": ("npgsql", W, OK),  # VerifyFull: ~/.postgresql/root.crt
+            "Billing.Legacy/appsettings.json:3": ("npgsql", W, OK),  # Npgsql 5.0.18: Require verifies
+            "Billing/appsettings.json:3": ("npgsql", NV, NV),  # EF provider 8.0.4: Require does not
+            "Shipping/appsettings.json:3": ("npgsql", UNK, UNK),  # 7.0.6 (lock file): refuses it
             "Catalog.Worker/Db.cs:13": ("mysqlconnector", W, OK),  # builder SslMode + SslCa
             "Catalog.Worker/Db.cs:22": ("npgsql", UNK, UNK),  # RootCertificate from an env variable
         },
@@ -218,6 +234,10 @@ def test_details_say_what_decides(capsys, tmp_path):
     _, doc = scan(capsys, build(tmp_path / "x", "dotnet", "new"))
     pricing = next(s for s in doc["settings"] if s["path"] == "Catalog.Worker/Db.cs" and s["line"] == 22)
     assert pricing["detail"] == "unknown: set by environment variable PRICING_DB_CA"
+    npgsql = {s["path"].split("/")[0]: s["detail"] for s in doc["settings"] if "Require" in s["setting"]}
+    assert "Npgsql 5.0.18 (Billing.Legacy/Billing.Legacy.csproj:7)" in npgsql["Billing.Legacy"]
+    assert "Npgsql 8.x) (Billing/Billing.csproj:6)" in npgsql["Billing"]
+    assert "Npgsql 7.0.6 (Shipping/packages.lock.json:5) refuses" in npgsql["Shipping"]
     _, doc = scan(capsys, build(tmp_path / "y", "python", "new"))
     shop = next(s for s in doc["settings"] if s["path"] == "shop/settings.py" and s["line"] == 16)
     assert "SHOP_DB_CA" in shop["detail"] and ".env:2" in shop["detail"]

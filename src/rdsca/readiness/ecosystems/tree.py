@@ -20,6 +20,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
+from rdsca.readiness.ecosystems import dotnet
 from rdsca.readiness.ecosystems.common import from_dir
 from rdsca.readiness.trust_settings import VERIFY, Setting, is_env_file
 
@@ -27,7 +28,7 @@ BUNDLE_NAMES = frozenset({"cacerts", "jssecacerts"})  # JVM trust stores, named 
 _ENV_NOTE = re.compile(r"(?:set by|CA file from) environment variable ([A-Za-z_]\w*)")
 _ASSIGN = re.compile(r"""^\s*(?:export\s+|ENV\s+|-\s+)?([A-Za-z_]\w*)\s*[=\s:]\s*["']?([^"'\s#]+)""")
 _JVM_CLIENTS = frozenset({"java", "jdbc", "mysql-connector-j", "mariadb-connector-j"})
-_PG_CLIENTS = frozenset({"libpq", "pgjdbc"})
+_PG_CLIENTS = frozenset({"libpq", "pgjdbc", "npgsql"})  # Npgsql: PostgresEnvironment.SslCertRoot(Default)
 _NODE_CLIENTS = frozenset({"node", "node-postgres", "node-mysql2", "node-mysql"})
 _JVM_OPTION_FILES = frozenset({"jvm.options", "setenv.sh", ".jvmopts", "java.opts"})
 _TRUST_STORE = re.compile(r"-Djavax\.net\.ssl\.trustStore=[\"']?([^\s\"']+)")
@@ -89,6 +90,8 @@ class TreeContext:
             note = re.sub(r"^unknown: CA file", "CA file", note)
             note = re.sub(r" \(default [^)]*\)", "", note) + f", set in {where}"
             s = replace(s, ca_ref=value, ca_line=None, note=note)
+        if s.store == dotnet.NPGSQL_VERSIONED:
+            s = dotnet.npgsql_by_version(s, dotnet.npgsql_version(self.base, s.path))
         if s.ca_ref:
             return self._wallet(s)
         if s.client == "libpq" and s.mode in _LIBPQ_SOFT and not m:
