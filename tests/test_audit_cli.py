@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -173,6 +174,28 @@ def test_fail_within_and_selection(demo: SandboxHandle, capsys: pytest.CaptureFi
     _, doc = audit_json(capsys, "--tag", "env=prod", "--id", "orders-*")
     assert {i["id"] for i in doc["instances"]} == {"orders-prod-pg", "orders-prod-pg-replica-1",
                                                    "orders-prod-pg-replica-eu"}  # fmt: skip
+
+
+def test_fail_within_fails_on_an_unknown_ca(demo: SandboxHandle, capsys: pytest.CaptureFixture[str]) -> None:
+    """An instance on a CA id neither its region nor the catalogue knows (moto's `rds-ca-default`),
+    whose server certificate has 300 days left: nothing shows it is safe, so the gate fails on it
+    whatever DAYS is. The sandbox refuses such an id through the API, as AWS would: set in moto's state."""
+    from moto.rds.models import rds_backends
+
+    from rdsca.sandbox.demo import A1
+    from rdsca.sandbox.fleet import force_state
+
+    assert audit_json(capsys, "--id", "scratch-pg", "--fail-within", "30")[0] == 0  # before: ok
+    force_state(rds_backends[A1]["us-east-1"].databases["scratch-pg"], "rds-ca-default",
+                datetime.now(UTC), leaf_days=300)  # fmt: skip
+    for days in ("30", "0"):
+        code, doc = audit_json(capsys, "--id", "scratch-pg", "--fail-within", days)
+        [inst] = doc["instances"]
+        assert (inst["state"], inst["days_left"] >= 299) == ("unknown-ca", True)
+        assert code == 3, days
+    assert audit_json(capsys, "--id", "scratch-pg")[0] == 0  # no gate asked for: no exit 3
+    code, out, _ = run(capsys, "audit", "--help")
+    assert "unknown CA" in " ".join(out.split())
 
 
 def test_csv_markdown_table_and_output_file(

@@ -97,12 +97,18 @@ def cas(targets: TargetSource, *, now: Clock = utc_now) -> CaInventory:
     return CaInventory(read_fleet(targets, now=now))
 
 
+# The states a CI gate fails on whatever the days left. An unknown CA (an id neither the region
+# nor the catalogue knows) cannot be shown to be safe: nothing says when it ends or that clients
+# trust it, so its server certificate's date alone must not let the gate pass.
+GATE_STATES = frozenset({State.EXPIRED, State.RETIRED_CA, State.UNKNOWN_CA})
+
+
 def findings(audit: Audit, within_days: int) -> tuple[Verdict, ...]:
-    """The verdicts a CI gate fails on: expired, on a retired CA, or fewer than `within_days` left
-    (instances whose certificates RDS does not manage excepted)."""
+    """The verdicts a CI gate fails on: expired, on a retired or an unknown CA, or fewer than
+    `within_days` left (instances whose certificates RDS does not manage excepted)."""
     return tuple(
         v
         for v in audit.verdicts
-        if v.state in (State.EXPIRED, State.RETIRED_CA)
+        if v.state in GATE_STATES
         or (v.days_left is not None and v.state is not State.UNMANAGED and v.days_left < within_days)
     )

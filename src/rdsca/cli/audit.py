@@ -67,7 +67,8 @@ def exit_code(audit: Audit, fail_within: int | None) -> ExitCode:
     "--fail-within",
     type=click.IntRange(min=0),
     metavar="DAYS",
-    help="Exit 3 when an instance has fewer days left, or is expired or on a retired CA.",
+    help="Exit 3 when an instance has fewer days left, or is expired, or is on a retired or an "
+    "unknown CA (an id neither its region nor rdsca knows: it cannot be shown to be safe).",
 )
 @progress_option
 @click.option(
