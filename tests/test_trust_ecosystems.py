@@ -118,9 +118,13 @@ TREE = {
             "shop/certs/rds-bundle.pem",
             "billing/config/certs/rds-bundle.pem",
             "certs/rds-bundle.pem",
+            "portal/certs/rds-bundle.pem",
         ),
         {
             "billing/config/packages/doctrine.yaml:6": ("pdo_mysql", W, OK),  # %kernel.project_dir%
+            # Laravel 12 (PHP 8.4+): the driver subclass's constants, Pdo\Mysql::ATTR_SSL_CA
+            "portal/config/database.php:17": ("pdo_mysql", W, OK),
+            "portal/config/database.php:25": ("pdo_mysql", NV, NV),  # ATTR_SSL_VERIFY_SERVER_CERT false
             "scripts/nightly-export.php:8": ("pdo_mysql", NV, NV),  # VERIFY_SERVER_CERT false
             "shop/config/database.php:21": ("pdo_mysql", W, OK),  # env('MYSQL_ATTR_SSL_CA') in .env
             "shop/config/database.php:33": ("pdo_pgsql", W, OK),  # sslmode default + base_path()

@@ -1,16 +1,25 @@
-"""PHP: PDO MySQL attributes (plain PDO, Laravel config/database.php, Doctrine driver options) and
+r"""PHP: PDO MySQL attributes (plain PDO, Laravel config/database.php, Doctrine driver options) and
 the pgsql `sslmode` / `sslrootcert` keys of Laravel and Doctrine.
 
-Sources:
+Sources (each read for this rule):
 - PDO_MYSQL (https://www.php.net/manual/en/ref.pdo-mysql.php): `PDO::MYSQL_ATTR_SSL_CA` names the
-  CA file; mysqlnd then verifies the server certificate unless
-  `PDO::MYSQL_ATTR_SSL_VERIFY_SERVER_CERT` is false ("Provides a way to disable verification of
-  the server SSL certificate"). Doctrine's YAML writes the constant as `!php/const
-  PDO::MYSQL_ATTR_SSL_CA` or its value 1009 under `options` / `driverOptions`.
-- Laravel (config/database.php, https://laravel.com/docs/database#configuration): the mysql
-  connection's `'options' => [PDO::MYSQL_ATTR_SSL_CA => env('MYSQL_ATTR_SSL_CA')]`; the pgsql
-  connection's `sslmode` (default `prefer`) and `sslrootcert` go into the DSN, read by libpq with
-  its meanings (PostgresConnector::getDsn).
+  CA file and `PDO::MYSQL_ATTR_SSL_VERIFY_SERVER_CERT` can turn verification off. That a CA alone
+  verifies is mysqlnd's default: mysqlnd_vio::enable_ssl (php-src ext/mysqlnd/mysqlnd_vio.c) sets
+  verify_peer and verify_peer_name when any SSL option is given and ssl_verify_peer is left at its
+  default (MYSQLND_SSL_PEER_DEFAULT_ACTION is MYSQLND_SSL_PEER_VERIFY, mysqlnd_enum_n_def.h).
+  PHP 8.4 added the driver subclass `Pdo\Mysql` with `Pdo\Mysql::ATTR_SSL_CA`; PHP 8.5 deprecates
+  the `PDO::MYSQL_ATTR_*` names, and Laravel 12's config/database.php writes
+  `Mysql::ATTR_SSL_CA` under `use Pdo\Mysql;` (laravel/framework#57842). Doctrine's YAML writes the
+  constant as `!php/const PDO::MYSQL_ATTR_SSL_CA` or its number under `options` / `driverOptions`:
+  1009 (and 1014 for VERIFY_SERVER_CERT) is the mysqlnd build's numbering up to PHP 8.4 (the enum in
+  ext/pdo_mysql/php_pdo_mysql_int.h); other builds and PHP 8.5 number them differently, which a
+  YAML file does not show (not handled).
+- Laravel: config/database.php of laravel/laravel and laravel/framework: the mysql connection's
+  `'options' => [PDO::MYSQL_ATTR_SSL_CA => env('MYSQL_ATTR_SSL_CA')]`; the pgsql connection's
+  `sslmode` (default `prefer`), which PostgresConnector::addSslOptions (laravel/framework,
+  src/Illuminate/Database/Connectors/PostgresConnector.php) appends to the DSN with `sslcert`,
+  `sslkey` and `sslrootcert`, for libpq to read with its meanings (older Laravel appended only
+  `sslmode`).
 - `base_path()` and `%kernel.project_dir%` are the project root (the directory above config/).
 """
 
@@ -31,15 +40,21 @@ from rdsca.readiness.ecosystems.common import (
 )
 from rdsca.readiness.trust_settings import NO_VERIFICATION, VERIFY
 
-_SSL_CA = re.compile(r"""(?:PDO::MYSQL_ATTR_SSL_CA|(?<![\w.])1009)["']?\s*(?:=>|:)\s*(.+)""")
-_VERIFY = re.compile(r"""(?:PDO::MYSQL_ATTR_SSL_VERIFY_SERVER_CERT|(?<![\w.])1014)["']?\s*(?:=>|:)\s*(\w+)""")
+# PDO::MYSQL_ATTR_SSL_CA, or (PHP 8.4+, the only form without a deprecation in 8.5) Pdo\Mysql::ATTR_SSL_CA
+_SSL_CA = re.compile(
+    r"""(?:PDO::MYSQL_ATTR_SSL_CA|\bMysql::ATTR_SSL_CA|(?<![\w.])1009)["']?\s*(?:=>|:)\s*(.+)"""
+)
+_VERIFY = re.compile(
+    r"""(?:PDO::MYSQL_ATTR_SSL_VERIFY_SERVER_CERT|\bMysql::ATTR_SSL_VERIFY_SERVER_CERT|(?<![\w.])1014)"""
+    r"""["']?\s*(?:=>|:)\s*(\w+)"""
+)
 _PG_KEY = re.compile(r"""["'](sslmode|sslrootcert)["']\s*=>\s*(.+?),?\s*$""")
 
 
 def wanted(src: Source) -> bool:
     low = src.lower
     if src.ext == ".php":
-        return "mysql_attr_ssl" in low or "sslmode" in low or "sslrootcert" in low
+        return "mysql_attr_ssl" in low or "mysql::attr_ssl" in low or "sslmode" in low or "sslrootcert" in low
     return src.ext in (".yaml", ".yml") and ("mysql_attr_ssl" in low or ("1009" in low and "option" in low))
 
 
