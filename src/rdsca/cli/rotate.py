@@ -29,6 +29,7 @@ from rdsca.report import rotation as _rotation_renderers  # noqa: F401  (registe
 from rdsca.report.registry import render
 from rdsca.report.words import count
 from rdsca.rollout import plan as planmod
+from rdsca.rollout import planfile
 from rdsca.rollout.contracts import ExecOptions
 from rdsca.rollout.journal import TERMINAL, Journal, RunStatus, StepStatus
 
@@ -56,6 +57,8 @@ __all__ = ["journal_option", "open_journal"]
 @click.option("--strict-waves", is_flag=True, help="Refuse instances without the wave tag.")
 @click.option("--max-parallel", type=click.IntRange(min=1), default=5, show_default=True,
               help="Steps at a time per wave.")  # fmt: skip
+@click.option("--max-parallel-per-region", type=click.IntRange(min=1), metavar="N",
+              help="Of these, steps at a time per account-region (default: no such limit).")  # fmt: skip
 @click.option("--when", type=click.Choice(["now", "window"]), default="now", show_default=True,
               help="Apply immediately, or at each instance's next maintenance window.")  # fmt: skip
 @click.option("--restart", type=click.Choice(["auto", "never"]), default="auto", show_default=True,
@@ -83,6 +86,7 @@ def plan(
     wave_order: str | None,
     strict_waves: bool,
     max_parallel: int,
+    max_parallel_per_region: int | None,
     when: str,
     restart: str,
     via_maintenance_action: bool,
@@ -99,11 +103,13 @@ def plan(
       rdsca plan --to rds-ca-rsa4096-g1 --tag team=web --when window -o web.json
       rdsca plan --to rds-ca-rsa2048-g1 --require-ready readiness.json
       rdsca plan --to rds-ca-rsa2048-g1 --iac ./infrastructure
+      rdsca plan --to rds-ca-rsa2048-g1 --max-parallel 20 --max-parallel-per-region 5
     """
     api.check_target_ca(target_ca, now_utc())  # before any AWS call
     order = tuple(p.strip() for p in (wave_order or "").split(",") if p.strip())
     policy = planmod.PlanPolicy(wave_tag=wave_tag, wave_order=order, strict_waves=strict_waves,
-                                max_parallel=max_parallel, when=planmod.When(when),
+                                max_parallel=max_parallel, max_parallel_per_region=max_parallel_per_region,
+                                when=planmod.When(when),
                                 restart=planmod.Restart(restart),
                                 via_maintenance_action=via_maintenance_action)  # fmt: skip
     scope = planmod.Scope(selection.engines, selection.tags, selection.id_globs)
@@ -190,6 +196,11 @@ def _run(
 @click.option("--include-pending-changes", is_flag=True,
               help="Also apply what is queued on an instance (instance class, storage, engine version, "
               "pending-reboot parameter groups, ...): AWS applies it with the CA change.")  # fmt: skip
+@click.option("--max-parallel", type=click.IntRange(min=1), metavar="N",
+              help="Steps at a time per wave, instead of the plan's (kept by resume, rollback).")  # fmt: skip
+@click.option("--max-parallel-per-region", type=click.IntRange(min=1), metavar="N",
+              help="Steps at a time per account-region, instead of the plan's (kept by resume, "
+              "rollback).")  # fmt: skip
 @exec_options
 @click.pass_context
 def apply(
@@ -198,6 +209,8 @@ def apply(
     plan_path: Path,
     waves: tuple[str, ...],
     include_pending_changes: bool,
+    max_parallel: int | None,
+    max_parallel_per_region: int | None,
     yes: bool,
     progress: str,
     opts: ExecOptions,
@@ -214,6 +227,8 @@ def apply(
       rdsca apply rdsca-plan.json --yes --progress json > progress.jsonl
     """
     plan_, text = api.load_plan(plan_path, waves)  # checked before any AWS call
+    if max_parallel or max_parallel_per_region:  # the journal keeps this plan: resume runs with them
+        plan_, text = planfile.with_parallel(plan_, max_parallel, max_parallel_per_region)
     if plan_.steps:
         need_terminal_or_yes(yes, "apply")
     targets = api.reach(resolver(aws, opts.write_timeout), plan_.targets)

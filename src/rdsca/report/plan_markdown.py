@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rdsca.report.common import md_cell
-from rdsca.report.rotation import plan_text
+from rdsca.report.rotation import parallel, plan_text
 from rdsca.report.words import count
 from rdsca.rollout.plan import Plan
 
@@ -15,8 +15,8 @@ def plan_markdown(plan: Plan) -> str:
     lines = [
         f"## CA rotation plan: {count(plan.steps, 'change')} to `{plan.target_ca}`",
         "",
-        f"{count(plan.waves, 'wave')} ({', '.join(plan.waves) or 'none'}), at most "
-        f"{plan.policy.max_parallel} at a time, when={plan.policy.when}, restart={plan.policy.restart}; "
+        f"{count(plan.waves, 'wave')} ({', '.join(plan.waves) or 'none'}), {parallel(plan.policy)}, "
+        f"when={plan.policy.when}, restart={plan.policy.restart}; "
         f"fingerprint `{plan.fingerprint}`.",
     ]
     for wave in plan.waves:

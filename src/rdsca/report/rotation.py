@@ -16,7 +16,7 @@ from rdsca.report.table import Column
 from rdsca.report.words import count, plural
 from rdsca.rollout.events import Event
 from rdsca.rollout.journal import TERMINAL, EventRecord, RunRecord, RunStatus, StepRecord, StepStatus
-from rdsca.rollout.plan import Plan, Step
+from rdsca.rollout.plan import Plan, PlanPolicy, Step
 
 RUN_SCHEMA = schemas.RUN
 
@@ -28,11 +28,17 @@ def _restart(step: Step) -> str:
     return "listener restart" if engines.facts(step.engine).restart_behaviour == "listener" else "restart"
 
 
+def parallel(policy: PlanPolicy) -> str:
+    """'at most 50 at a time' and, with a per-region limit, ', 1 per account-region'."""
+    per = policy.max_parallel_per_region
+    return f"at most {policy.max_parallel} at a time" + (f", {per} per account-region" if per else "")
+
+
 def plan_text(plan: Plan) -> str:
     """The plan like a diff: one line per change, grouped by wave, then what is skipped."""
     lines = [
         f"Plan: {count(plan.steps, 'change')} to {plan.target_ca} in {count(plan.waves, 'wave')}, "
-        f"at most {plan.policy.max_parallel} at a time, "
+        f"{parallel(plan.policy)}, "
         f"when={plan.policy.when}, restart={plan.policy.restart}",
         f"fingerprint {plan.fingerprint}",
     ]

@@ -52,6 +52,7 @@ class ExecOptions:
     step_timeout: float = 1800.0
     continue_on_failure: bool = False
     max_parallel: int | None = None  # None: the plan's
+    max_parallel_per_region: int | None = None  # None: the plan's (which may have none)
     confirm_reads: int = 3  # reads in a row showing nothing before an unknown write counts as not taken
     write_timeout: float | None = None  # seconds to wait for a write's answer (None: the AWS settings')
     take_over: bool = False  # take over leases that stopped being renewed (rdsca.rollout.lease)

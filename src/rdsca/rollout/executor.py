@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -86,6 +87,8 @@ class Executor:
             self.live[s.key] = live
         self.no_restart = plan.policy.restart is Restart.NEVER
         self.max_parallel = self.options.max_parallel or plan.policy.max_parallel
+        per_region = self.options.max_parallel_per_region or plan.policy.max_parallel_per_region
+        self.per_region = per_region or self.max_parallel  # at or above max_parallel: no extra limit
         self.around = Around(run_id, journal, self.options, self.max_parallel, self._record, self.progress,
                              lambda event: self.on_event(event))  # hooks, downtime  # fmt: skip
 
@@ -393,21 +396,28 @@ class Executor:
         while progress:  # a step that ends at once (already verified) may free a dependant
             progress = False
             to_send: list[tuple[LiveStep, list[Instance]]] = []
+            # Steps under way per account-region: a step of a full region is passed over, so the
+            # steps of other regions behind it start; plan order holds otherwise.
+            in_use = Counter((r.step.account, r.step.region) for r in running)
             for live in list(waiting):
                 blocker = self._blocked_by(live)
+                where = (live.step.account, live.step.region)
                 if blocker:
                     waiting.remove(live)
                     self._record(live, Event.SKIPPED, StepStatus.SKIPPED,
                                  reason=f"dependency {blocker} did not finish")  # fmt: skip
                     progress = True
-                elif len(running) + len(to_send) < self.max_parallel and self._ready(live):
+                elif (len(running) + len(to_send) < self.max_parallel
+                      and in_use[where] < self.per_region and self._ready(live)):  # fmt: skip
                     waiting.remove(live)
                     progress = True
                     views = self._views(live, seen)
                     if self._decide(live, views) and views is not None:
                         to_send.append((live, views))
+                        in_use[where] += 1
                     elif live.status is StepStatus.RUNNING:
                         running.append(live)
+                        in_use[where] += 1
             if to_send:
                 self._send_all(to_send)
                 running.extend(live for live, _ in to_send if live.status is StepStatus.RUNNING)

@@ -52,7 +52,10 @@ class PlanPolicy:
     wave_tag: str | None = None
     wave_order: tuple[str, ...] = ()
     strict_waves: bool = False
-    max_parallel: int = 5
+    max_parallel: int = 5  # steps of a wave at a time, across every account and region
+    # ... and of these, at most this many in one account-region (None: no such limit). A value at
+    # or above max_parallel changes nothing: it is kept as given, not clamped.
+    max_parallel_per_region: int | None = None
     when: When = When.NOW
     restart: Restart = Restart.AUTO
     via_maintenance_action: bool = False
@@ -365,6 +368,8 @@ def build(
     """
     if policy.max_parallel < 1:
         raise PlanError("--max-parallel must be at least 1")
+    if policy.max_parallel_per_region is not None and policy.max_parallel_per_region < 1:
+        raise PlanError("--max-parallel-per-region must be at least 1")
     steps: list[Step] = []
     skipped: list[Skipped] = []
     warnings: list[str] = []

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -77,6 +78,8 @@ def to_dict(plan: Plan) -> dict[str, Any]:
             "when": str(p.when),
             "restart": str(p.restart),
             "via_maintenance_action": p.via_maintenance_action,
+            # written only when set, so a plan without it reads (and checksums) as before
+            **({"max_parallel_per_region": p.max_parallel_per_region} if p.max_parallel_per_region else {}),
         },
         "scope": {
             "engines": list(plan.scope.engines),
@@ -97,6 +100,17 @@ def to_dict(plan: Plan) -> dict[str, Any]:
 
 def dumps(plan: Plan) -> str:
     return json.dumps(to_dict(plan), indent=2) + "\n"
+
+
+def with_parallel(plan: Plan, max_parallel: int | None, per_region: int | None) -> tuple[Plan, str]:
+    """The plan with apply's --max-parallel / --max-parallel-per-region in its policy, and its text:
+    the journal keeps that text, so resume and rollback run with the limits of the run."""
+    policy = replace(plan.policy, max_parallel=max_parallel or plan.policy.max_parallel,
+                     max_parallel_per_region=per_region or plan.policy.max_parallel_per_region)  # fmt: skip
+    if policy.max_parallel < 1 or (policy.max_parallel_per_region or 1) < 1:
+        raise PlanError("--max-parallel and --max-parallel-per-region must be at least 1")
+    changed = replace(plan, policy=policy)
+    return changed, dumps(changed)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -173,11 +187,18 @@ def _policy(raw: Any) -> PlanPolicy:
     max_parallel = _get(raw, "max_parallel", int, where)
     if max_parallel < 1:
         raise PlanError("plan file: policy.max_parallel must be at least 1")
+    # a plan file written before the per-region limit has none
+    per_region = (
+        _get(raw, "max_parallel_per_region", int, where) if "max_parallel_per_region" in raw else None
+    )
+    if per_region is not None and per_region < 1:
+        raise PlanError("plan file: policy.max_parallel_per_region must be at least 1")
     return PlanPolicy(
         wave_tag=_opt_str(raw, "wave_tag", where),
         wave_order=_strs(raw, "wave_order", where),
         strict_waves=_get(raw, "strict_waves", bool, where),
         max_parallel=max_parallel,
+        max_parallel_per_region=per_region,
         when=_enum(When, _get(raw, "when", str, where), "'when'"),
         restart=_enum(Restart, _get(raw, "restart", str, where), "restart policy"),
         via_maintenance_action=_get(raw, "via_maintenance_action", bool, where),
