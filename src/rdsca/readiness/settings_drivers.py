@@ -33,6 +33,11 @@ Sources, per driver (see docs/trust.md for the table of settings):
 - PyMySQL: Connection.__init__ / _create_ssl_ctx in github.com/PyMySQL/PyMySQL: the ssl_ca=
   keyword alone gives verify_mode False (CERT_NONE); an ssl={'ca': ...} dict without verify_mode
   verifies.
+- The JVM's default trust store (JSSE): javax.net.ssl.trustStore, else <java-home>/lib/security/
+  jssecacerts, else .../cacerts: "Creating an X509TrustManager" in the JSSE Reference Guide
+  (https://docs.oracle.com/en/java/javase/21/security/java-secure-socket-extension-jsse-reference-guide.html)
+  and OpenJDK's sun.security.ssl.TrustStoreManager (TrustStoreDescriptor: "The preference of the
+  default trusted KeyStore").
 """
 
 from __future__ import annotations
@@ -144,7 +149,7 @@ def pgjdbc_mode(mode: str, factory: str | None) -> tuple[str, str, str]:
             VERIFY,
             JVM_STORE,
             "DefaultJavaSSLFactory verifies against the JVM trust store (javax.net.ssl.trustStore, "
-            "else the JDK's cacerts), whatever the sslmode; sslrootcert is not read",
+            "else the JDK's jssecacerts, else its cacerts), whatever the sslmode; sslrootcert is not read",
         )
     if factory and factory not in _LIBPQ_FACTORIES:
         return VERIFY, "custom", f"custom sslfactory {factory}: rdsca cannot tell what it trusts"

@@ -8,12 +8,18 @@ the line its key is on. `-Djavax.net.ssl.trustStore` in `JAVA_TOOL_OPTIONS`, `JA
 command line is read by the generic rules; `cacerts` / `jssecacerts` files in the tree by the
 tree-wide pass (`tree`).
 
-Sources: Spring Boot "Data Access: Configure a DataSource" (`spring.datasource.url`,
-`spring.datasource.hikari.*`: https://docs.spring.io/spring-boot/how-to/data-access.html) and
-HikariCP's `dataSourceProperties`, handed to the driver as connection properties
-(https://github.com/brettwooldridge/HikariCP#gear-configuration-knobs-baby); the properties are the
-driver's own (pgjdbc: https://jdbc.postgresql.org/documentation/use/#connection-parameters; MySQL
-Connector/J: https://dev.mysql.com/doc/connector-j/en/connector-j-connp-props-security.html).
+Sources: Spring Boot reference "SQL Databases: Configure a DataSource / DataSource Configuration"
+(https://docs.spring.io/spring-boot/reference/data/sql.html#data.sql.datasource.configuration):
+`spring.datasource.url`, `spring.datasource.driver-class-name`, and pool settings under their own
+prefix, `spring.datasource.hikari.*` for HikariCP (the default pool: "Supported Connection Pools";
+how to bind a second data source: https://docs.spring.io/spring-boot/how-to/data-access.html).
+HikariCP's `dataSourceProperties` (HikariConfig) go to the driver as connection properties:
+DriverDataSource copies them into the Properties it passes to Driver.connect(jdbcUrl, properties)
+(github.com/brettwooldridge/HikariCP, src/main/java/com/zaxxer/hikari/util/DriverDataSource.java).
+The properties are the driver's own (pgjdbc: https://jdbc.postgresql.org/documentation/use/#connection-parameters;
+MySQL Connector/J: https://dev.mysql.com/doc/connector-j/en/connector-j-connp-props-security.html).
+Where a key is both in the URL and in the properties, which wins is the driver's rule: not
+checked here (the URL rules and these are read as one).
 """
 
 from __future__ import annotations

@@ -2,12 +2,17 @@
 
 Sources:
 - Rails hands the adapter's keys to the driver ("Configuring a Database",
-  https://guides.rubyonrails.org/configuring.html#configuring-a-database); the postgresql adapter
-  passes `sslmode`, `sslrootcert` to libpq (ActiveRecord PostgreSQLAdapter, libpq's meanings).
-- mysql2 (https://github.com/brianmario/mysql2#ssl-options): `sslca` (CA file), `sslverify`
-  (verify the server certificate), `ssl_mode` (:disabled, :preferred, :required, :verify_ca,
-  :verify_identity), read here like the MySQL client options `ssl-ca`, `ssl-verify-server-cert`,
-  `ssl-mode`.
+  https://guides.rubyonrails.org/configuring.html#configuring-a-database). The postgresql adapter
+  keeps the keys libpq knows and passes them to PG.connect: `conn_params.slice!(*valid_conn_param_keys)`
+  with `valid_conn_param_keys = PG::Connection.conndefaults_hash.keys` (rails/rails
+  activerecord/lib/active_record/connection_adapters/postgresql_adapter.rb), so `sslmode` and
+  `sslrootcert` have libpq's meanings.
+- mysql2 (README "SSL options", https://github.com/brianmario/mysql2#ssl-options): `sslca` (CA
+  file), `sslcapath`, `sslverify: true` to require a valid server certificate, and in later
+  releases `ssl_mode` (:disabled, :preferred, :required, :verify_ca, :verify_identity). They are
+  read here like the MySQL client options `ssl-ca`, `ssl-capath`, `ssl-verify-server-cert`,
+  `ssl-mode`; an `sslca` with neither `sslverify` nor a verifying `ssl_mode` is assumed to verify
+  (what libmysqlclient then does depends on its version: not found in the stored docs).
 - ERB: `<%= ENV["DB_CA"] %>`, `<%= ENV.fetch("DB_CA", "...") %>`, `<%= Rails.root.join("config",
   "rds.pem") %>` (the project root: the directory above config/).
 """

@@ -7,10 +7,17 @@
   Certificates", https://www.postgresql.org/docs/current/libpq-ssl.html); in an image or a home
   directory in the tree that is a `.postgresql/root.crt` file.
 - The JVM's default trust store: with no `javax.net.ssl.trustStore`, JSSE reads
-  `<java-home>/lib/security/jssecacerts`, else `.../cacerts` ("The TrustManagerFactory Class" in the
-  JSSE Reference Guide, https://docs.oracle.com/en/java/javase/21/security/java-secure-socket-extension-jsse-reference-guide.html).
-  A custom `cacerts` or `jssecacerts` in the tree is checked as a bundle (default password
-  `changeit`).
+  `<java-home>/lib/security/jssecacerts`, else `.../cacerts` ("The X509TrustManager Interface:
+  Creating an X509TrustManager" in the JSSE Reference Guide,
+  https://docs.oracle.com/en/java/javase/21/security/java-secure-socket-extension-jsse-reference-guide.html;
+  OpenJDK sun.security.ssl.TrustStoreManager.TrustStoreDescriptor: javax.net.ssl.trustStore,
+  jssecacerts, cacerts). A trustStore property naming a missing file gives an empty store, which
+  trusts nothing. A custom `cacerts` or `jssecacerts` in the tree is checked as a bundle (default
+  password `changeit`, the password the JDK ships cacerts with: "The cacerts Certificates File" in
+  the keytool documentation).
+- Npgsql's version (`dotnet.npgsql_version`), which decides what `SSL Mode=Require` does; Npgsql,
+  like libpq, reads PGSSLROOTCERT, else ~/.postgresql/root.crt, before the OS store
+  (PostgresEnvironment.SslCertRoot / SslCertRootDefault in github.com/npgsql/npgsql).
 - An Oracle wallet directory: the file in it that holds the trusted certificates.
 """
 
