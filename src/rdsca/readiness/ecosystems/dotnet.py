@@ -188,10 +188,14 @@ def _judge(src: Source, line: int, p: dict[str, str], raw: str) -> list[Found]:
         setting = src.setting(line, "npgsql", f"SSL Mode={mode}", VERIFY, ca, _REQUIRE_UNKNOWN)
         return [Found(replace(setting, store=NPGSQL_VERSIONED), True)]
     else:
-        category, note = VERIFY, "" if ca else _OS_STORE
+        category, note = VERIFY, "" if ca else NPGSQL_DEFAULT
     return [Found(src.setting(line, "npgsql", f"SSL Mode={mode or 'Prefer'}", category, ca, note), True)]
 
 
+NPGSQL_DEFAULT = (
+    "no Root Certificate: Npgsql reads PGSSLROOTCERT, else ~/.postgresql/root.crt, else the OS trust "
+    "store (check that the target CA's RDS root is installed there)"
+)
 NPGSQL_VERSIONED = "npgsql-versioned"  # Setting.store: SSL Mode=Require, judged by the Npgsql version
 _REQUIRE_UNKNOWN = (
     "unknown: SSL Mode=Require depends on the Npgsql version, which no packages.lock.json or "

@@ -146,16 +146,20 @@ class TreeContext:
         return replace(s, ca_ref=value, note=_join(s.note, f"NODE_EXTRA_CA_CERTS from {where}"))
 
     def _libpq_default(self, s: Setting) -> Setting:
+        key, who = ("Root Certificate", "Npgsql") if s.client == "npgsql" else ("sslrootcert", "libpq")
+        orig = s
+        if s.note == dotnet.NPGSQL_DEFAULT:
+            s = replace(s, note="")  # the file found below is what decides, not the OS store
         if hit := self._lookup("PGSSLROOTCERT", s.path):
             value, where = hit
-            return replace(s, ca_ref=value, note=_join(s.note, f"no sslrootcert: PGSSLROOTCERT from {where}"))
+            return replace(s, ca_ref=value, note=_join(s.note, f"no {key}: PGSSLROOTCERT from {where}"))
         found = sorted(
             f for f in self.files if f.endswith(".postgresql/root.crt") or f == ".postgresql/root.crt"
         )
         if not found:
-            return s
+            return orig
         more = f" (one of {len(found)})" if len(found) > 1 else ""
-        note = f"no sslrootcert: libpq's default ~/.postgresql/root.crt, found at {found[0]}{more}"
+        note = f"no {key}: {who}'s default ~/.postgresql/root.crt, found at {found[0]}{more}"
         return replace(s, ca_ref="/" + found[0], note=_join(s.note, note))
 
     def _libpq_soft(self, s: Setting) -> Setting:
