@@ -9,6 +9,7 @@ in each row is checked against what `rdsca plan` does with the same instance.
 from __future__ import annotations
 
 import dataclasses
+import html
 import json
 import re
 import shlex
@@ -212,6 +213,111 @@ def test_the_advice_in_the_sandbox_report_is_what_plan_does(
         assert code == 0, err
         planned = {m for s in json.loads(out)["steps"] for m in (s.get("members") or [s["id"]])}
         assert set(ids) <= planned, (command, planned)
+
+
+def plan_commands_by_account(text: str) -> dict[tuple[str, str], list[str]]:
+    """(account, instance id) -> the `rdsca plan` commands of its row (an id may be in two accounts)."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for row in re.findall(r'<tr class="row-.*?</tr>', text, re.S):
+        ident = re.search(r'<td class="id"[^>]*>(?:<strong>)?([^<]+)', row)
+        where = re.search(r'<td data-v="(\d{12}) ', row)
+        cell = re.search(r'<td class="action">(.*?)</td>', row, re.S)
+        assert ident and where and cell, row
+        lines = html.unescape(re.sub(r"<[^>]+>", "", cell.group(1).replace("</code>", "\n"))).splitlines()
+        key = (where.group(1), ident.group(1))
+        assert key not in out, key
+        out[key] = [line for line in lines if line.startswith("rdsca plan ")]
+    return out
+
+
+def test_an_account_read_through_a_profile_is_named_by_it_in_every_command() -> None:
+    """The same id on the retired CA in two accounts, each read through its own profile (rendered
+    without AWS: the CLI case is the xfail below). Every command names the row's profile; the
+    AWS CLI commands too, since that profile's keys are that account's."""
+    from rdsca.assess import Policy, evaluate
+    from rdsca.model import TargetStatus
+    from test_report_fixture import A2
+
+    twins = [instance(a, US, "twin-db", ca="rds-ca-2019", cert_days=-200) for a in (A1, A2)]
+    audit = build_audit(twins)
+    profiles = {A1: "team-a", A2: "team b"}
+    targets = tuple(
+        TargetStatus(dataclasses.replace(t.target, profile=profiles[t.target.account_id]), t.ok, t.error)
+        for t in audit.fleet.targets
+        if t.target.account_id in profiles
+    )
+    fleet = dataclasses.replace(audit.fleet, targets=targets)
+    text = render_html(evaluate(fleet, NOW, Policy(warn_days=audit.warn_days)))
+    rows = {k: v for k, v in plan_commands_by_account(text).items() if k[1] == "twin-db"}
+    assert rows == {
+        (A1, "twin-db"): [f"rdsca plan --to rds-ca-rsa2048-g1 --id twin-db --profile team-a --region {US}"],
+        (A2, "twin-db"): [f"rdsca plan --to rds-ca-rsa2048-g1 --id twin-db --profile 'team b' --region {US}"],
+    }
+    assert f"--apply-immediately --profile team-a --region {US}" in text.replace("<span>", "").replace(
+        "</span>", ""
+    )
+
+
+# `--profile` fails before any call today: rdsca.aws.session._Shared.client inserts its provider
+# before botocore's "env" one, which botocore leaves out of the chain when a profile is named
+# ("UnknownCredentialError: Credential named env not found"). Strict: when that is fixed, this
+# case passes and the mark must go.
+PROFILE_BUG = pytest.mark.xfail(strict=True, reason="--profile: UnknownCredentialError (rdsca.aws.session)")
+
+
+@pytest.mark.parametrize("reached_by", ["role", pytest.param("profile", marks=PROFILE_BUG)])
+def test_the_plan_advised_in_one_account_leaves_a_same_named_instance_in_another_alone(
+    demo: SandboxHandle,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    reached_by: str,
+) -> None:
+    """The audit reads two accounts, by assuming a role in each (RDSCA_ACCOUNTS) or by one profile
+    each (--profile), and both hold a billing-prod-mysql on the retired CA: each row's `rdsca plan`,
+    run as written in that same environment, plans its own account's instance and not the other's."""
+    from moto.rds.models import rds_backends
+
+    from rdsca.sandbox.demo import A2
+    from rdsca.sandbox.fleet import force_state
+
+    twin = "billing-prod-mysql"  # in A1 (the demo fleet) and now in A2
+    demo.client("rds", US, account=A2).create_db_instance(
+        DBInstanceIdentifier=twin, DBInstanceClass="db.m5.large", Engine="mysql", EngineVersion="8.0.28",
+        MasterUsername="admin", MasterUserPassword="sandbox-password", AllocatedStorage=20,
+    )  # fmt: skip
+    force_state(rds_backends[A2][US].databases[twin], "rds-ca-2019", NOW)
+    flags = {A1: f"--accounts {A1} --role-name rdsca-audit", A2: f"--accounts {A2} --role-name rdsca-audit"}
+    audit_args: tuple[str, ...] = ()
+    if reached_by == "profile":  # a profile per account, holding keys of that account
+        monkeypatch.delenv("RDSCA_ACCOUNTS")
+        monkeypatch.delenv("RDSCA_ROLE_NAME")
+        profiles = {A1: "team-a", A2: "team-b"}
+        creds = "".join(
+            f"[{name}]\n" + "".join(f"{k} = {v}\n" for k, v in demo.credentials(acct).items())
+            for acct, name in profiles.items()
+        )
+        (tmp_path / "credentials").write_text(creds)
+        (tmp_path / "config").write_text("")
+        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "credentials"))
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+        flags = {acct: f"--profile {name}" for acct, name in profiles.items()}
+        audit_args = ("--profile", "team-a", "--profile", "team-b")
+    page = tmp_path / "r.html"
+    code, _, err = run(capsys, "report", *audit_args, "--region", US, "-o", str(page))
+    assert code == 0, err
+    commands = plan_commands_by_account(page.read_text())
+    for n, account in enumerate((A1, A2)):
+        [command] = commands[(account, twin)]
+        assert f"{flags[account]} --region {US}" in command, command
+        code, out, err = run(
+            capsys, *shlex.split(command)[1:], "-o", str(tmp_path / f"p{n}.json"), "-f", "json"
+        )
+        assert code == 0, err
+        planned = {
+            (s["account"], m) for s in json.loads(out)["steps"] for m in (s.get("members") or [s["id"]])
+        }
+        assert planned == {(account, twin)}, (command, planned)
 
 
 def test_a_multi_az_db_cluster_member_gets_the_cluster_command(

@@ -21,7 +21,7 @@ from rdsca import schemas
 from rdsca.model import Audit, Severity, State, Verdict
 from rdsca.report.audit import SEVERITY_ORDER, sort_key, summary
 from rdsca.report.common import day, iso
-from rdsca.report.html_actions import Advice, advise, plan_outcomes
+from rdsca.report.html_actions import Advice, advise, plan_outcomes, reaches
 from rdsca.report.timeline import earliest_expiry, timeline_svg
 
 REPORT_SCHEMA = schemas.REPORT
@@ -212,12 +212,12 @@ def _row(v: Verdict, advice: Advice) -> str:
 
 
 def table_section(audit: Audit) -> str:
-    outcomes = plan_outcomes(audit)
+    outcomes, reach = plan_outcomes(audit), reaches(audit)
     cols = "".join(f'<col class="{c}">' for _, _, c in COLUMNS)
     head = "".join(
         f'<th data-type="{t}" scope="col" tabindex="0" aria-sort="none">{name}</th>' for name, t, _ in COLUMNS
     )
-    rows = "".join(_row(v, advise(v, outcomes)) for v in sorted(audit.verdicts, key=sort_key))
+    rows = "".join(_row(v, advise(v, outcomes, reach)) for v in sorted(audit.verdicts, key=sort_key))
     states = "".join(f'<option value="{s.value}">{s.value}</option>' for s in State)
     sevs = "".join(f'<option value="{s.value}">{s.value}</option>' for s in Severity)
     return (

@@ -9,11 +9,12 @@ or the reason the plan leaves it out (a stopped or busy instance, CAs its engine
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from rdsca.errors import PlanError
-from rdsca.model import Audit, Instance, State, Verdict
+from rdsca.model import Audit, Instance, State, Target, Verdict
 from rdsca.rollout.plan import Kind, PlanPolicy, Skipped, Step, build
 
 # The states whose instances need something done; the others get "none".
@@ -64,51 +65,94 @@ def plan_outcomes(audit: Audit) -> dict[tuple[str, str], Outcome]:
     return out
 
 
-def _plan_command(to_ca: str, ids: tuple[str, ...], region: str) -> str:
-    return f"rdsca plan --to {to_ca} " + " ".join(f"--id {i}" for i in ids) + f" --region {region}"
+@dataclass(frozen=True)
+class Reach:
+    """The flags that reach one account x region as the audit reached it, so that a suggested command
+    acts on that account's instance and never on a same-named one in another account of the audit.
+    `rdsca`: for `rdsca plan` (`--accounts A --role-name N` when the audit assumed a role, which also
+    overrides an RDSCA_ACCOUNTS naming several; `--profile P` when it used a profile). `aws`: for
+    the AWS CLI, which has `--profile` but no flag to assume a role."""
+
+    rdsca: str = ""
+    aws: str = ""
 
 
-def _from_step(step: Step, inst: Instance) -> Advice:
+def reach_of(target: Target | None) -> Reach:
+    if target is None:
+        return Reach()
+    profile = f" --profile {shlex.quote(target.profile)}" if target.profile else ""
+    if target.role_arn and ":role/" in target.role_arn:
+        # rdsca assumes arn:aws:iam::<account>:role/<--role-name> (rdsca.aws.session._assume)
+        role = target.role_arn.split(":role/", 1)[1]
+        rdsca = f"{profile} --accounts {target.account_id} --role-name {shlex.quote(role)}"
+        return Reach(rdsca=rdsca)  # the AWS CLI would run as the profile's own account: no flag
+    return Reach(rdsca=profile, aws=profile)
+
+
+def reaches(audit: Audit) -> dict[tuple[str, str], Reach]:
+    """(account, region) -> how the audit reached it (the first target that read it)."""
+    out: dict[tuple[str, str], Reach] = {}
+    for status in audit.fleet.targets:
+        t = status.target
+        if status.ok:
+            out.setdefault((t.account_id, t.region), reach_of(t))
+    return out
+
+
+def _plan_command(to_ca: str, ids: tuple[str, ...], region: str, reach: Reach) -> str:
+    ident = " ".join(f"--id {i}" for i in ids)
+    return f"rdsca plan --to {to_ca} {ident}{reach.rdsca} --region {region}"
+
+
+def _from_step(step: Step, inst: Instance, reach: Reach) -> Advice:
     region, ca = inst.region, step.to_ca
     if step.kind is Kind.MODIFY_CLUSTER:
         return Advice(
             (
-                _plan_command(ca, step.members, region),
+                _plan_command(ca, step.members, region, reach),
                 f"aws rds modify-db-cluster --db-cluster-identifier {step.id} "
-                f"--ca-certificate-identifier {ca} --apply-immediately --region {region}",
+                f"--ca-certificate-identifier {ca} --apply-immediately{reach.aws} --region {region}",
             ),
             CLUSTER_NOTE.format(cluster=step.id, members=", ".join(step.members)),
         )
     return Advice(
         (
-            _plan_command(ca, (inst.id,), region),
+            _plan_command(ca, (inst.id,), region, reach),
             f"aws rds modify-db-instance --db-instance-identifier {inst.id} "
-            f"--ca-certificate-identifier {ca} --apply-immediately --region {region}",
+            f"--ca-certificate-identifier {ca} --apply-immediately{reach.aws} --region {region}",
         )
     )
 
 
-def _from_skip(skipped: Skipped, inst: Instance) -> Advice:
+def _from_skip(skipped: Skipped, inst: Instance, reach: Reach) -> Advice:
     note = f"no change can be planned now: {skipped.reason}"
     if inst.status == "stopped" and not inst.cluster and skipped.reason.startswith("status"):
         return Advice(
-            (f"aws rds start-db-instance --db-instance-identifier {inst.id} --region {inst.region}",),
+            (
+                f"aws rds start-db-instance --db-instance-identifier {inst.id}{reach.aws} "
+                f"--region {inst.region}",
+            ),
             note + "; start it, then audit again",
         )
     return Advice(note=note)
 
 
-def advise(v: Verdict, outcomes: Mapping[tuple[str, str], Outcome]) -> Advice:
-    """The advice for one verdict, given the plans of `plan_outcomes`."""
+def advise(
+    v: Verdict,
+    outcomes: Mapping[tuple[str, str], Outcome],
+    reach: Mapping[tuple[str, str], Reach] | None = None,
+) -> Advice:
+    """The advice for one verdict, given the plans of `plan_outcomes` and the accounts of `reaches`."""
     i = v.instance
+    how = (reach or {}).get((i.account_id, i.region), Reach())
     if v.state not in ACTION_STATES:
         return NONE
     if v.recommended_ca and v.recommended_ca != i.ca:
         outcome = outcomes.get((v.recommended_ca, i.key))
         if isinstance(outcome, Step):
-            return _from_step(outcome, i)
+            return _from_step(outcome, i, how)
         if isinstance(outcome, Skipped):
-            return _from_skip(outcome, i)
+            return _from_skip(outcome, i, how)
         return Advice(note=f"not in a plan to {v.recommended_ca}")
     if v.recommended_ca is None:
         return Advice(
@@ -118,7 +162,7 @@ def advise(v: Verdict, outcomes: Mapping[tuple[str, str], Outcome]) -> Advice:
         return Advice(note=f"no change can be sent now: status {i.status}, not available")
     commands = tuple(
         f"aws rds apply-pending-maintenance-action --resource-identifier {i.arn} "
-        f"--apply-action {a.action} --opt-in-type immediate --region {i.region}"
+        f"--apply-action {a.action} --opt-in-type immediate{how.aws} --region {i.region}"
         for a in i.certificate_actions
     )
     if commands:
