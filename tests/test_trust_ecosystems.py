@@ -24,6 +24,7 @@ DATA = Path(str(resources.files("rdsca.catalog") / "data"))
 TREES = Path(__file__).parent / "data" / "ecosystems"
 BUNDLES = {"old": DATA / "rds-combined-ca-bundle-2019.pem", "new": DATA / "global-bundle-2025.pem"}
 W, OK, NV, UNK, NT = "will-break", "ok", "no-verification", "unknown", "no-tls"
+FB = "plaintext-fallback"
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,10 @@ TREE = {
             "Billing.Legacy/appsettings.json:3": ("npgsql", W, OK),  # Npgsql 5.0.18: Require verifies
             "Billing/appsettings.json:3": ("npgsql", NV, NV),  # EF provider 8.0.4: Require does not
             "Shipping/appsettings.json:3": ("npgsql", UNK, UNK),  # 7.0.6 (lock file): refuses it
+            # SSL Mode=Prefer checks the certificate before Npgsql 6.0 only
+            "Orders.Api/appsettings.json:18": ("npgsql", UNK, UNK),  # no version pinned
+            "Billing.Legacy/appsettings.json:4": ("npgsql", W, OK),  # 5.0.18: checks Root Certificate
+            "Billing/appsettings.json:4": ("npgsql", FB, FB),  # 8.x: never checks, may fall back
             "Catalog.Worker/Db.cs:13": ("mysqlconnector", W, OK),  # builder SslMode + SslCa
             "Catalog.Worker/Db.cs:22": ("npgsql", UNK, UNK),  # RootCertificate from an env variable
         },

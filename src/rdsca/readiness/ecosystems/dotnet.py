@@ -27,8 +27,8 @@ Sources (each read for this rule, not from memory):
     does nothing.
   A connection string does not say the version: Require without Trust Server Certificate is
   marked NPGSQL_VERSIONED, and the tree pass (`tree`) judges it by the Npgsql version the nearest
-  packages.lock.json, *.csproj PackageReference or Directory.Packages.props pins (npgsql_version);
-  without one it is unknown.
+  packages.lock.json, *.csproj PackageReference or Directory.Packages.props pins (`npgsql`);
+  without one it is unknown. Prefer likewise.
 - Microsoft.Data.SqlClient: "Encryption and certificate validation in Microsoft.Data.SqlClient"
   (https://learn.microsoft.com/sql/connect/ado-net/encryption-and-certificate-validation, source
   docs/connect/ado-net/encryption-and-certificate-validation.md in MicrosoftDocs/sql-docs): Encrypt
@@ -42,13 +42,17 @@ Sources (each read for this rule, not from memory):
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import replace
-from pathlib import Path, PurePosixPath
 
 from rdsca.readiness.ecosystems.common import CaValue, Found, Source, ca_value
-from rdsca.readiness.trust_settings import FALLBACK, NO_TLS, NO_VERIFICATION, VERIFY, Setting
+from rdsca.readiness.ecosystems.npgsql import (
+    NPGSQL_DEFAULT,
+    NPGSQL_VERSIONED,
+    PREFER_UNKNOWN,
+    REQUIRE_UNKNOWN,
+)
+from rdsca.readiness.trust_settings import FALLBACK, NO_TLS, NO_VERIFICATION, VERIFY
 
 _EXTS = frozenset({".json", ".config", ".cs", ".fs", ".vb", ".xml", ".cshtml"})
 _OS_STORE = "verifies against the OS trust store: check that the target CA's RDS root is installed there"
@@ -180,29 +184,22 @@ def _judge(src: Source, line: int, p: dict[str, str], raw: str) -> list[Found]:
     trust = p.get("trust", "").lower() == "true"
     if low == "disable":
         category, note = NO_TLS, ""
-    elif low in ("allow", "prefer", ""):
+    elif low == "allow" or (low == "prefer" and trust):
         category, note = FALLBACK, "falls back to plaintext when TLS fails"
+    elif not low:
+        category, note = (
+            FALLBACK,
+            "no SSL Mode: Prefer since Npgsql 6.0 (falls back to plaintext), Disable before",
+        )
     elif low == "require" and trust:
         category, note = NO_VERIFICATION, "Trust Server Certificate=true accepts any certificate"
-    elif low == "require":
-        setting = src.setting(line, "npgsql", f"SSL Mode={mode}", VERIFY, ca, _REQUIRE_UNKNOWN)
+    elif low in ("require", "prefer"):
+        unknown = REQUIRE_UNKNOWN if low == "require" else PREFER_UNKNOWN
+        setting = src.setting(line, "npgsql", f"SSL Mode={mode}", VERIFY, ca, unknown)
         return [Found(replace(setting, store=NPGSQL_VERSIONED), True)]
     else:
         category, note = VERIFY, "" if ca else NPGSQL_DEFAULT
-    return [Found(src.setting(line, "npgsql", f"SSL Mode={mode or 'Prefer'}", category, ca, note), True)]
-
-
-NPGSQL_DEFAULT = (
-    "no Root Certificate: Npgsql reads PGSSLROOTCERT, else ~/.postgresql/root.crt, else the OS trust "
-    "store (check that the target CA's RDS root is installed there)"
-)
-NPGSQL_VERSIONED = "npgsql-versioned"  # Setting.store: SSL Mode=Require, judged by the Npgsql version
-_REQUIRE_UNKNOWN = (
-    "unknown: SSL Mode=Require depends on the Npgsql version, which no packages.lock.json or "
-    ".csproj above it pins: before 6.0 it checks the certificate (against Root Certificate, else "
-    "the OS store), 6.0 and 7.x refuse it without Trust Server Certificate=true, 8.0 and later "
-    "do not check"
-)
+    return [Found(src.setting(line, "npgsql", f"SSL Mode={mode or '(default)'}", category, ca, note), True)]
 
 
 def _sqlclient(src: Source, line: int, p: dict[str, str]) -> Found:
@@ -267,118 +264,3 @@ def _builders(src: Source) -> list[Found]:
                 f = Found(replace(setting, store=f.setting.store), True)
             out.append(f)
     return out
-
-
-# --- Npgsql's version, from the project files above the setting -----------------------------------
-
-_PACKAGE_TAG = re.compile(r"<(PackageReference|PackageVersion)\b([^>]*?)(?:/>|>(.*?)</\1\s*>)", re.S | re.I)
-_ATTR = re.compile(r"""\b(Include|Update|Version|VersionOverride)\s*=\s*["']([^"']*)["']""", re.I)
-_CHILD_VERSION = re.compile(r"<Version>\s*([^<\s]+)\s*</Version>", re.I)
-_PROPERTY = re.compile(r"<([\w.-]+)>\s*(\d[\w.-]*)\s*</\1>")
-_PROJECTS = ("*.csproj", "*.fsproj", "*.vbproj", "Directory.Packages.props")
-# The EF Core provider builds on the Npgsql of its own major (npgsql/efcore.pg Directory.Packages.props:
-# NpgsqlVersion 8.0 for provider 8.0); providers before 5.0 are taken to bring an Npgsql before 5.0
-# (assumed, not checked: either way a version before 6.0).
-_EF_PROVIDER = "npgsql.entityframeworkcore.postgresql"
-_MAX_PROJECT_BYTES = 4 * 1024 * 1024
-
-
-def npgsql_version(base: Path, rel: str) -> tuple[str, str] | None:
-    """(version, "file:line") of Npgsql pinned by the nearest packages.lock.json, project file or
-    Directory.Packages.props at or above the setting's directory, inside the scanned tree."""
-    folder = PurePosixPath(rel).parent
-    while True:
-        here = base / folder
-        lock = here / "packages.lock.json"
-        found = _from_lock(lock) if lock.is_file() else None
-        for path in [p for pattern in _PROJECTS for p in sorted(here.glob(pattern)) if p.is_file()]:
-            if found:
-                break
-            found = _from_project(path)
-        if found:
-            version, name, line = found
-            return version, f"{(folder / name).as_posix()}:{line}"
-        if folder == PurePosixPath("."):
-            return None
-        folder = folder.parent
-
-
-def _read(path: Path) -> str:
-    if path.stat().st_size > _MAX_PROJECT_BYTES:
-        return ""
-    return path.read_text(encoding="utf-8", errors="replace")
-
-
-def _from_lock(path: Path) -> tuple[str, str, int] | None:
-    """NuGet's lock file: {"dependencies": {"net8.0": {"Npgsql": {"resolved": "8.0.3"}}}}."""
-    text = _read(path)
-    try:
-        frameworks = json.loads(text).get("dependencies", {})
-    except (ValueError, AttributeError):
-        return None
-    for packages in frameworks.values() if isinstance(frameworks, dict) else ():
-        entry = packages.get("Npgsql") if isinstance(packages, dict) else None
-        if isinstance(entry, dict) and isinstance(entry.get("resolved"), str):
-            return entry["resolved"], path.name, text[: max(text.find('"Npgsql"'), 0)].count("\n") + 1
-    return None
-
-
-def _from_project(path: Path) -> tuple[str, str, int] | None:
-    """<PackageReference Include="Npgsql" Version="8.0.3" /> (or a <Version> child, a $(Property),
-    a central <PackageVersion>); the EF Core provider stands for its Npgsql major."""
-    text = _read(path)
-    best: tuple[str, str, int] | None = None
-    for m in _PACKAGE_TAG.finditer(text):
-        attrs = {k.lower(): v for k, v in _ATTR.findall(m.group(2))}
-        name = (attrs.get("include") or attrs.get("update") or "").strip().lower()
-        if name not in ("npgsql", _EF_PROVIDER):
-            continue
-        child = _CHILD_VERSION.search(m.group(3) or "")
-        version = attrs.get("versionoverride") or attrs.get("version") or (child.group(1) if child else "")
-        prop = re.fullmatch(r"\$\((\w[\w.-]*)\)", version.strip())
-        if prop:
-            version = dict(_PROPERTY.findall(text)).get(prop.group(1), "")
-        number = re.search(r"\d+(?:\.\d+)*", version)
-        if not number:
-            continue
-        value = number.group(0)
-        if name == _EF_PROVIDER:
-            major = int(value.split(".")[0])
-            value = f"{value} (Npgsql.EntityFrameworkCore.PostgreSQL, Npgsql {major if major >= 5 else 4}.x)"
-        found = (value, path.name, text.count("\n", 0, m.start()) + 1)
-        if name == "npgsql":
-            return found
-        best = best or found
-    return best
-
-
-def npgsql_by_version(s: Setting, pin: tuple[str, str] | None) -> Setting:
-    """An Npgsql `SSL Mode=Require` without Trust Server Certificate, judged by the pinned version:
-    before 6.0 it checks the certificate, 6.0 and 7.x refuse to connect, 8.0 and later check
-    nothing. No pin: unknown (no CA file is checked, whatever Root Certificate names)."""
-    version, where = pin if pin else ("", "")
-    major = _major(version)
-    if major is None:
-        return replace(s, ca_ref=None, ca_line=None, store="custom")
-    said = f"Npgsql {version} ({where})"
-    env = s.note.split(_REQUIRE_UNKNOWN)[0].rstrip("; ")
-    if major < 6:
-        note = f"{said}: Require checks the certificate (before 6.0)"
-        note += "" if s.ca_ref else ", against PGSSLROOTCERT, ~/.postgresql/root.crt or the OS store"
-        return replace(s, store="", note="; ".join(n for n in (env, note) if n))
-    if major < 8:
-        note = (
-            f"{said} refuses SSL Mode=Require without Trust Server Certificate=true, unless the code "
-            "sets a UserCertificateValidationCallback, which then decides"
-        )
-        return replace(s, ca_ref=None, ca_line=None, store="custom", note=note)
-    note = f"{said}: Require encrypts without checking the certificate (8.0+); Root Certificate is not used"
-    return replace(s, category=NO_VERIFICATION, ca_ref=None, ca_line=None, store="", note=note)
-
-
-def _major(version: str) -> int | None:
-    m = re.match(r"(\d+)\.", version)
-    if not m:
-        return None
-    paren = re.search(r"Npgsql (\d+)\.x", version)
-    return int(paren.group(1)) if paren else int(m.group(1))

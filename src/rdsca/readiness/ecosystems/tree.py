@@ -15,7 +15,7 @@
   trusts nothing. A custom `cacerts` or `jssecacerts` in the tree is checked as a bundle (default
   password `changeit`, the password the JDK ships cacerts with: "The cacerts Certificates File" in
   the keytool documentation).
-- Npgsql's version (`dotnet.npgsql_version`), which decides what `SSL Mode=Require` does; Npgsql,
+- Npgsql's version (`npgsql.npgsql_version`), which decides what `SSL Mode=Require` does; Npgsql,
   like libpq, reads PGSSLROOTCERT, else ~/.postgresql/root.crt, before the OS store
   (PostgresEnvironment.SslCertRoot / SslCertRootDefault in github.com/npgsql/npgsql).
 - An Oracle wallet directory: the file in it that holds the trusted certificates.
@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
-from rdsca.readiness.ecosystems import dotnet
+from rdsca.readiness.ecosystems import npgsql
 from rdsca.readiness.ecosystems.common import from_dir
 from rdsca.readiness.trust_settings import VERIFY, Setting, is_env_file
 
@@ -97,8 +97,8 @@ class TreeContext:
             note = re.sub(r"^unknown: CA file", "CA file", note)
             note = re.sub(r" \(default [^)]*\)", "", note) + f", set in {where}"
             s = replace(s, ca_ref=value, ca_line=None, note=note)
-        if s.store == dotnet.NPGSQL_VERSIONED:
-            s = dotnet.npgsql_by_version(s, dotnet.npgsql_version(self.base, s.path))
+        if s.store == npgsql.NPGSQL_VERSIONED:
+            s = npgsql.npgsql_by_version(s, npgsql.npgsql_version(self.base, s.path))
         if s.ca_ref:
             return self._wallet(s)
         if s.client == "libpq" and s.mode in _LIBPQ_SOFT and not m:
@@ -148,7 +148,7 @@ class TreeContext:
     def _libpq_default(self, s: Setting) -> Setting:
         key, who = ("Root Certificate", "Npgsql") if s.client == "npgsql" else ("sslrootcert", "libpq")
         orig = s
-        if s.note == dotnet.NPGSQL_DEFAULT:
+        if s.note == npgsql.NPGSQL_DEFAULT:
             s = replace(s, note="")  # the file found below is what decides, not the OS store
         if hit := self._lookup("PGSSLROOTCERT", s.path):
             value, where = hit
