@@ -36,8 +36,10 @@ Sources (each read for this rule, not from memory):
   TrustServerCertificate false the certificate is checked against the OS store; TrustServerCertificate
   true accepts any; Strict (5.0+) always checks. With Encrypt false / Optional the certificate is
   not checked unless the server forces encryption, which 2.0+ then check (by
-  TrustServerCertificate): on RDS for SQL Server that is the rds.force_ssl parameter ("Using SSL
-  with a Microsoft SQL Server DB instance"), which a connection string does not show: unknown.
+  TrustServerCertificate): on RDS for SQL Server that is the rds.force_ssl parameter, 0 by default
+  ("Updating applications to connect to Microsoft SQL Server DB instances using new SSL/TLS
+  certificates", https://docs.aws.amazon.com/AmazonRDS/latest/UserGuide/ssl-certificate-rotation-sqlserver.html),
+  which a connection string does not show: unknown.
 """
 
 from __future__ import annotations
