@@ -25,13 +25,16 @@ import contextlib
 import logging
 import os
 import pickle
+import queue
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
-from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import IO, Any
 
 from rdsca.aws.fleet import (
@@ -283,22 +286,30 @@ def work(job: _Job, sender: _Sender) -> None:
     ]
     limits = next(iter(factories.values())).limits if factories else None
     workers = max(1, min(job.max_workers, len(resolved)))
+    finished: queue.SimpleQueue[tuple[int, Future[TargetResult]]] = queue.SimpleQueue()
     with (
         ThreadPoolExecutor(max_workers=2 * workers, thread_name_prefix="rdsca-side") as side,
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rdsca-collect") as pool,
     ):
         engines = EngineCache(side)
-        pending = {pool.submit(collect_target, t, engines, side, job.now): i for i, t in resolved}
+        for index, target in resolved:  # a callback per target: no wait() over thousands of futures
+            future = pool.submit(collect_target, target, engines, side, job.now)
+            future.add_done_callback(partial(lambda i, f: finished.put((i, f)), index))
+        left = len(resolved)
         batch: list[tuple[int, TargetResult]] = []
-        while pending:
-            done, _ = wait(pending, timeout=FLUSH_SECONDS, return_when=FIRST_COMPLETED)
-            for future in done:
-                batch.append((pending.pop(future), future.result()))
-            if batch and (len(batch) >= FLUSH_TARGETS or not done or not pending):
+        flush_at = time.monotonic() + FLUSH_SECONDS
+        while left:
+            try:
+                index, future = finished.get(timeout=max(0.0, flush_at - time.monotonic()))
+                batch.append((index, future.result()))
+                left -= 1
+            except queue.Empty:
+                pass
+            if batch and (len(batch) >= FLUSH_TARGETS or not left or time.monotonic() >= flush_at):
                 sender.send("results", (batch, limits.throttled if limits else 0))
                 batch = []
-        if batch:
-            sender.send("results", (batch, limits.throttled if limits else 0))
+            if time.monotonic() >= flush_at:
+                flush_at = time.monotonic() + FLUSH_SECONDS
 
 
 def main(argv: Sequence[str]) -> int:
