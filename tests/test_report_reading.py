@@ -549,6 +549,51 @@ def test_print_keeps_the_table_on_a4_without_controls(browser: Any, tmp_path: Pa
     page.close()
 
 
+def printed_rows(page: Any) -> list[str]:
+    """The ids of the table rows that take space on the page (on screen, or in print media)."""
+    return list(
+        page.eval_on_selector_all(
+            "#instances tbody tr",
+            "rs => rs.filter(r => r.getBoundingClientRect().height > 0).map(r => r.dataset.id)",
+        )
+    )
+
+
+@pytest.mark.browser
+def test_print_shows_the_rows_the_screen_shows_and_says_the_filter(browser: Any, tmp_path: Path) -> None:  # noqa: F811
+    """A reader filters the table, then prints: the paper has the rows the screen had, and says which
+    filter made them (the controls themselves are not printed); with no filter it says so."""
+    audit = synthetic_audit(200)
+    page = open_page(browser, write(tmp_path, audit), width=A4_LANDSCAPE, height=730)
+    assert not page.locator("#print-filter").is_visible()  # on screen the controls say it
+    page.select_option("#state-filter", "expired")
+    page.fill("#filter", "prod")
+    on_screen = printed_rows(page)
+    expired = sum(1 for v in audit.verdicts if v.state is State.EXPIRED)
+    assert 0 < len(on_screen) < expired < len(audit.verdicts)
+    page.emulate_media(media="print")
+    assert printed_rows(page) == on_screen
+    note = page.locator("#print-filter")
+    assert note.is_visible()
+    assert note.text_content() == (
+        f'filtered: text "prod", state=expired; {len(on_screen)} of {len(audit.verdicts)} instances '
+        "(the summary and timeline count them all)"
+    )
+    assert rects(page, "#print-filter")[0]["bottom"] <= rects(page, "#instances")[0]["top"]
+    page.emulate_media(media="screen")
+    page.click("#clear-filter")
+    page.emulate_media(media="print")
+    assert len(printed_rows(page)) == len(audit.verdicts)
+    assert note.text_content() == f"all {len(audit.verdicts)} instances, no filter"
+    page.emulate_media(media="screen")
+    page.click("#timeline-svg g.mark >> nth=0")  # a timeline mark narrows the table too
+    picked = printed_rows(page)
+    page.emulate_media(media="print")
+    assert printed_rows(page) == picked
+    assert note.text_content().startswith(f"filtered: a timeline mark ({len(picked)}); {len(picked)} of ")
+    page.close()
+
+
 def test_screenshots_of_each_report_kind_are_in_the_docs() -> None:
     docs = Path(__file__).parents[1] / "docs"
     text = (docs / "reports.md").read_text()

@@ -221,7 +221,9 @@ def table_section(audit: Audit) -> str:
     states = "".join(f'<option value="{s.value}">{s.value}</option>' for s in State)
     sevs = "".join(f'<option value="{s.value}">{s.value}</option>' for s in Severity)
     return (
-        '<section id="table"><h2>Instances</h2><div class="controls">'
+        '<section id="table"><h2>Instances</h2>'
+        # printed instead of the controls (report.js keeps it in step with the filter)
+        f'<p id="print-filter">all {len(audit.verdicts)} instances, no filter</p><div class="controls">'
         '<input id="filter" type="search" placeholder="Filter: id, account, region, tag, CA, reason..." '
         'aria-label="Filter instances">'
         f'<select id="state-filter" aria-label="State"><option value="">any state</option>{states}</select>'

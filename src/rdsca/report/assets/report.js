@@ -36,6 +36,20 @@
     tbody.appendChild(frag);
   }
 
+  var printed = document.getElementById("print-filter");
+
+  // What the printed page says of its table: the controls are not printed, the filter must be.
+  function describe(words, st, sev, n) {
+    var parts = [];
+    if (picked) { parts.push("a timeline mark (" + picked.length + ")"); }
+    if (words.length) { parts.push("text \"" + filter.value.trim().split(/\s+/).join(" ") + "\""); }
+    if (st) { parts.push("state=" + st); }
+    if (sev) { parts.push("severity=" + sev); }
+    if (!parts.length) { return "all " + rows.length + " instances, no filter"; }
+    return "filtered: " + parts.join(", ") + "; " + n + " of " + rows.length +
+      " instances (the summary and timeline count them all)";
+  }
+
   function apply() {
     var words = filter.value.toLowerCase().split(/\s+/).filter(Boolean);
     var st = stateFilter.value, sev = severityFilter.value, n = 0;
@@ -48,6 +62,7 @@
       if (ok) { n += 1; }
     });
     shown.textContent = n + " of " + rows.length + " instances shown" + (picked ? " (from the timeline)" : "");
+    if (printed) { printed.textContent = describe(words, st, sev, n); }
   }
 
   function typed() { picked = null; apply(); }
