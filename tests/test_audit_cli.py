@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -328,3 +329,25 @@ def test_plan_to_an_ended_ca_is_refused(
     got, _, err = run(capsys, "plan", "--to", ca, "-o", "/tmp/never-written-plan.json")
     assert got == 2 and f"--to {ca}: that CA's roots ended on" in err
     assert demo.control.call_count() == 0
+
+
+def test_a_named_profile_is_used(
+    demo: SandboxHandle,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    """`--profile NAME` reads with that profile's keys (botocore leaves its environment provider
+    out of the chain when a profile is named; rdsca's per-call provider must not depend on it)."""
+    keys = demo.credentials()
+    creds = tmp_path / "credentials"
+    creds.write_text("[team]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items()))
+    (tmp_path / "config").write_text("[profile team]\nregion = us-east-1\n")
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(creds))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "config"))
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    code, out, err = run(capsys, "audit", "--profile", "team", "--region", "us-east-1", "--format", "json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["instances"] and all(t["ok"] for t in doc["targets"])

@@ -258,14 +258,7 @@ def test_an_account_read_through_a_profile_is_named_by_it_in_every_command() -> 
     )
 
 
-# `--profile` fails before any call today: rdsca.aws.session._Shared.client inserts its provider
-# before botocore's "env" one, which botocore leaves out of the chain when a profile is named
-# ("UnknownCredentialError: Credential named env not found"). Strict: when that is fixed, this
-# case passes and the mark must go.
-PROFILE_BUG = pytest.mark.xfail(strict=True, reason="--profile: UnknownCredentialError (rdsca.aws.session)")
-
-
-@pytest.mark.parametrize("reached_by", ["role", pytest.param("profile", marks=PROFILE_BUG)])
+@pytest.mark.parametrize("reached_by", ["role", "profile"])
 def test_the_plan_advised_in_one_account_leaves_a_same_named_instance_in_another_alone(
     demo: SandboxHandle,
     monkeypatch: pytest.MonkeyPatch,

@@ -110,7 +110,11 @@ class _Shared:
             if found is None:
                 if self._signing is None:
                     core = botocore.session.Session(profile=self.profile)
-                    core.get_component("credential_provider").insert_before("env", PerCallProvider())
+                    # First in the chain, whatever comes first: botocore leaves its "env" provider
+                    # out when a profile is named (botocore/credentials.py, create_credential_resolver),
+                    # so "insert before env" failed for every --profile.
+                    chain = core.get_component("credential_provider")
+                    chain.insert_before(chain.providers[0].METHOD, PerCallProvider())
                     core.get_component("response_parser_factory").set_parser_defaults(
                         timestamp_parser=_timestamp
                     )
