@@ -69,7 +69,7 @@ def test_each_accounts_notices_linked_to_the_audit(
     assert linked["reports-old-pg"] == {**linked["reports-old-pg"], "in_audit": False, "instance": None}
     assert web["plan"] == (
         "rdsca plan --to rds-ca-rsa2048-g1 --via-maintenance-action --accounts 111111111111 "
-        "--region us-east-1 --id web-staging-mysql"
+        "--role-name rdsca-audit --region us-east-1 --id web-staging-mysql"
     )
     eol = found[(A2, "us-east-1", sandbox_health.LIFECYCLE_TYPE)]
     assert not eol["about_certificates"] and eol["end"] and eol["affected"][0]["state"] == "retired-ca"
@@ -152,11 +152,14 @@ def test_without_access_to_the_organizational_view_each_account_is_asked(
 
 
 def test_the_plan_command_of_a_notice_runs(
-    demo: SandboxHandle, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    demo: SandboxHandle, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _, doc, _ = notices_json(capsys)
     command = by_type(doc)[(A1, "us-east-1", sandbox_health.CERTIFICATE_TYPE)]["plan"].split()
     assert command[:2] == ["rdsca", "plan"]
+    # as written, in a shell where the audit's account list and role name are not set
+    monkeypatch.delenv("RDSCA_ACCOUNTS", raising=False)
+    monkeypatch.delenv("RDSCA_ROLE_NAME", raising=False)
     code, _, _ = run(capsys, *command[1:], "-o", str(tmp_path / "plan.json"))
     assert code == 0
     step = json.loads((tmp_path / "plan.json").read_text())["steps"]

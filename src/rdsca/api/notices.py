@@ -20,7 +20,7 @@ from rdsca.api.audit import Clock, TargetSource, read_fleet, utc_now
 from rdsca.assess import Policy, evaluate
 from rdsca.aws import health
 from rdsca.aws.session import ResolvedTarget
-from rdsca.model import Audit, HealthNotice, State, Verdict
+from rdsca.model import Audit, HealthNotice, State, Target, Verdict
 
 MAX_WORKERS = 16
 # The words of a notice that is about certificates (AWS's type codes are an open list, and the
@@ -89,9 +89,14 @@ def _plannable(v: Verdict) -> bool:
     return v.recommended_ca != i.ca or bool(i.pending_ca) or bool(i.certificate_actions)
 
 
-def plan_command(notice: HealthNotice, verdicts: Sequence[Verdict]) -> str | None:
+def plan_command(
+    notice: HealthNotice, verdicts: Sequence[Verdict], reached: Target | None = None
+) -> str | None:
     """The plan that takes the notice's instances into a wave: to the CA the audit recommends, through
-    their pending certificate action where they have one (`--via-maintenance-action`)."""
+    their pending certificate action where they have one (`--via-maintenance-action`). `reached`:
+    the target through which the audit read the notice's account and region; the command reaches
+    it the same way (its profile, the role it assumed), so that it selects that account's instances
+    whatever RDSCA_ACCOUNTS / RDSCA_ROLE_NAME say."""
     managed = [v for v in verdicts if v.state is not State.UNMANAGED and v.recommended_ca and _plannable(v)]
     if not managed:
         return None
@@ -99,7 +104,14 @@ def plan_command(notice: HealthNotice, verdicts: Sequence[Verdict]) -> str | Non
     args = ["rdsca", "plan", "--to", target]
     if any(v.instance.certificate_actions for v in managed):
         args.append("--via-maintenance-action")
-    args += ["--accounts", notice.account_id, "--region", notice.region]
+    if reached is not None and reached.profile:
+        args += ["--profile", reached.profile]
+    if reached is None or (reached.role_arn and ":role/" in reached.role_arn):
+        args += ["--accounts", notice.account_id]
+    if reached is not None and reached.role_arn and ":role/" in reached.role_arn:
+        # rdsca assumes arn:aws:iam::<account>:role/<--role-name> (rdsca.aws.session._assume)
+        args += ["--role-name", reached.role_arn.split(":role/", 1)[1]]
+    args += ["--region", notice.region]
     for v in sorted(managed, key=lambda v: v.instance.id):
         args += ["--id", v.instance.id]
     return shlex.join(args)
@@ -110,7 +122,12 @@ def link(notice: HealthNotice, audit: Audit) -> LinkedNotice:
         Affected(r.value, r.status, _match(audit.verdicts, notice, r.value)) for r in notice.affected
     )
     found = [a.verdict for a in affected if a.verdict is not None]
-    return LinkedNotice(notice, affected, plan_command(notice, found))
+    reached = next(
+        (t.target for t in audit.fleet.targets
+         if t.ok and (t.target.account_id, t.target.region) == (notice.account_id, notice.region)),
+        None,
+    )  # fmt: skip
+    return LinkedNotice(notice, affected, plan_command(notice, found, reached))
 
 
 def read_health(
