@@ -110,11 +110,11 @@ def rdsca_argv(url: str, out: Path, *extra: str) -> list[str]:
         ROLE,
         "--endpoint-url",
         url,
+        *extra,
         "--format",
         "json",
         "--output",
-        str(out),
-        *extra,
+        str(out),  # last: run_once puts the run's own file here
     ]
 
 
