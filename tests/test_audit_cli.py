@@ -63,6 +63,18 @@ def test_json_envelope_and_instance_keys_are_pinned(
             assert inst[key] is None or ISO_Z.match(inst[key])
 
 
+def test_json_has_one_instance_per_line(demo: SandboxHandle, capsys: pytest.CaptureFixture[str]) -> None:
+    """The envelope is indented; each instance (and target) is one line, so that grep and diff work
+    per instance and the C encoder writes a large audit (docs/audit.md)."""
+    code, out, _ = run(capsys, "audit", "--format", "json")
+    assert code == 0
+    doc = json.loads(out)
+    lines = out.splitlines()
+    assert lines[0] == "{" and lines[1] == '  "schema": "rdsca.audit/1",'
+    records = [json.loads(x.strip().rstrip(",")) for x in lines if x.startswith('    {"account_id"')]
+    assert records == doc["targets"] + doc["authorities"] + doc["instances"]
+
+
 def test_every_state_and_severity_band(demo: SandboxHandle, capsys: pytest.CaptureFixture[str]) -> None:
     _, doc = audit_json(capsys)
     insts = by_id(doc)

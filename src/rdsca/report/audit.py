@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections import Counter
 from typing import Any
 
@@ -20,7 +19,7 @@ from rdsca.model import (
     RegionCAs,
     Verdict,
 )
-from rdsca.report.common import day, iso, md_cell
+from rdsca.report.common import day, iso, json_document, md_cell
 from rdsca.report.words import count
 
 AUDIT_SCHEMA = schemas.AUDIT
@@ -174,7 +173,7 @@ def summary(audit: Audit) -> dict[str, Any]:
 
 
 def to_json(audit: Audit) -> str:
-    return json.dumps(audit_dict(audit), indent=2) + "\n"
+    return json_document(audit_dict(audit))
 
 
 def cas_dict(inventory: CaInventory) -> dict[str, Any]:
@@ -186,7 +185,7 @@ def cas_dict(inventory: CaInventory) -> dict[str, Any]:
 
 
 def cas_json(inventory: CaInventory) -> str:
-    return json.dumps(cas_dict(inventory), indent=2) + "\n"
+    return json_document(cas_dict(inventory))
 
 
 CSV_COLUMNS = (
