@@ -16,10 +16,12 @@ from rdsca.assess import Policy, evaluate
 from rdsca.assess.select import select
 from rdsca.assess.verdicts import DEFAULT_WARN_DAYS
 from rdsca.aws.fleet import ProgressHook, collect
-from rdsca.aws.session import ResolvedTarget
+from rdsca.aws.session import ResolvedTarget, TargetQuery
+from rdsca.aws.shards import read_streaming
 from rdsca.model import Audit, Fleet, RegionCAs, State, TargetStatus, Verdict
 
-# The targets themselves, or a callable that resolves them (called once, when they are needed).
+# The targets themselves, or a callable that resolves them (called once, when they are needed); a
+# rdsca.aws.session.TargetQuery also streams them to worker processes as roles are assumed.
 TargetSource = Sequence[ResolvedTarget] | Callable[[], Sequence[ResolvedTarget]]
 Clock = Callable[[], datetime]
 
@@ -60,8 +62,11 @@ def read_fleet(
     """One collection pass over `targets`, keeping the instances that match every criterion.
     `progress` is called as targets finish (rdsca.aws.fleet.Progress). `processes` above 1 (None:
     one per usable CPU) reads a large estate with worker processes (rdsca.aws.shards)."""
-    resolved = targets() if callable(targets) else targets
-    fleet = collect(resolved, now=now(), progress=progress, processes=processes)
+    if isinstance(targets, TargetQuery) and processes != 1:  # read while the roles are assumed
+        fleet = read_streaming(targets, now(), processes, progress=progress)
+    else:
+        resolved = targets() if callable(targets) else targets
+        fleet = collect(resolved, now=now(), progress=progress, processes=processes)
     if engines or tags or id_globs:
         fleet = select(fleet, engines, tags, id_globs)
     return fleet

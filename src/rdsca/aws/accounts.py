@@ -42,6 +42,17 @@ RATE = 10.0
 THROTTLE_RETRIES = 8
 BACKOFF_CAP = 20.0  # seconds
 
+# The paces AWS documents, per service: (burst, refill per second) rdsca keeps to once throttled.
+# EC2: "Request throttling for the Amazon EC2 API" (Amazon EC2 API Reference): non-mutating
+# actions, a bucket of 100 and 20 per second; rdsca keeps to 80% of both, as for RDS.
+DOCUMENTED = {"rds": (BURST, RATE), "ec2": (80.0, 16.0)}
+# Others (STS's AssumeRole, Organizations) publish no rate: once throttled, their pace is found the
+# way TCP finds a link's: halved at a throttle (at most once per HALVE_EVERY seconds, since the
+# calls in flight are throttled together), then raised by a tenth plus one call per second for
+# every second without one (additive increase, multiplicative decrease).
+HALVE_EVERY = 1.0
+MIN_RATE = 1.0
+
 
 @dataclass(frozen=True)
 class Caller:
@@ -81,21 +92,36 @@ class PerCallProvider(CredentialProvider):
 
 
 class Bucket:
-    """An account-region's pace: unlimited until AWS throttles it, then a token bucket of RATE per
-    second (BURST at most), so that the retries and the calls after them stay within its budget.
-    `take` blocks until a token is there."""
+    """An account-region's pace: unlimited until AWS throttles it, then a token bucket (BURST at
+    most), so that the retries and the calls after them stay within its budget. `take` blocks until
+    a token is there. With `rate` None the refill is learnt (see DOCUMENTED above): half the pace
+    of the second before the throttle, halved again at each later throttle, raised while none come.
+    """
 
-    def __init__(self, burst: float = BURST, rate: float = RATE) -> None:
-        self.burst, self.rate = burst, rate
+    def __init__(
+        self, burst: float = BURST, rate: float | None = RATE, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.burst, self.adaptive = burst, rate is None
+        self.rate = RATE if rate is None else rate
+        self.clock = clock
         self.limited = False
         self.tokens = 0.0
-        self.at = time.monotonic()
+        self.at = self.halved_at = self.window_at = clock()
+        self.sent = self.window_sent = 0  # calls started this window and the one before (the pace)
         self.lock = threading.Lock()
 
     def take(self) -> None:
+        if not self.limited:
+            if self.adaptive:
+                with self.lock:
+                    self._count(self.clock())
+            return
         while self.limited:
             with self.lock:
-                now = time.monotonic()
+                now = self.clock()
+                if self.adaptive:
+                    self._count(now)
+                    self.rate += (self.rate * 0.1 + 1.0) * (now - self.at)  # additive increase
                 self.tokens = min(self.burst, self.tokens + (now - self.at) * self.rate)
                 self.at = now
                 if self.tokens >= 1.0:
@@ -104,12 +130,26 @@ class Bucket:
                 wait = (1.0 - self.tokens) / self.rate
             time.sleep(wait)
 
+    def _count(self, now: float) -> None:
+        if now - self.window_at >= 1.0:
+            self.window_sent, self.sent, self.window_at = self.sent, 0, now
+        self.sent += 1
+
+    def pace(self) -> float:
+        """Calls started per second lately (the last full window, or this one if busier)."""
+        return float(max(self.window_sent, self.sent))
+
     def drain(self) -> None:
         """After a throttle: AWS's bucket is empty, so is ours; calls resume at the refill rate."""
         with self.lock:
+            now = self.clock()
+            if self.adaptive and (not self.limited or now - self.halved_at >= HALVE_EVERY):
+                start = self.pace() if not self.limited else self.rate
+                self.rate = max(MIN_RATE, start / 2)
+                self.halved_at = now
             self.limited = True
             self.tokens = min(self.tokens, 0.0)
-            self.at = time.monotonic()
+            self.at = now
 
 
 class Limits:
@@ -126,7 +166,10 @@ class Limits:
         with self._lock:
             found = self._buckets.get(key)
             if found is None:
-                found = self._buckets[key] = Bucket(self.burst, self.rate)
+                burst, rate = (
+                    (self.burst, self.rate) if key[1] == "rds" else DOCUMENTED.get(key[1], (BURST, None))
+                )
+                found = self._buckets[key] = Bucket(burst, rate)
             return found
 
     def count(self, gave_up: bool) -> None:

@@ -208,12 +208,14 @@ class Progress:
     failed: int
     throttled: int  # throttling answers retried so far (rdsca.aws.accounts)
     elapsed: float  # seconds since the collection started
+    resolving: bool = False  # roles are still being assumed: the totals are those known so far
 
     @property
     def eta(self) -> float | None:
         """Seconds left at the pace so far; None until 2% of the targets (at least 10) are done,
-        before which the pace says more about start-up than about the run."""
-        if self.targets_done < min(self.targets_total, max(10, self.targets_total // 50)):
+        before which the pace says more about start-up than about the run, and while the totals
+        are still growing."""
+        if self.resolving or self.targets_done < min(self.targets_total, max(10, self.targets_total // 50)):
             return None
         return self.elapsed / self.targets_done * (self.targets_total - self.targets_done)
 
@@ -271,12 +273,22 @@ class Tracker:
         self.lock = threading.Lock()
         self.started = time.monotonic()
         self.left: dict[str, int] = {}
-        for t in targets:
-            self.left[t.target.account_id] = self.left.get(t.target.account_id, 0) + 1
-        self.total, self.accounts = len(targets), len(self.left)
+        self.total = self.accounts = 0
         self.done_targets = self.done_accounts = self.instances = self.failed = 0
-        self.limits = next((t.factory.limits for t in targets if t.factory is not None), None)
+        self.limits: Any = None
         self.elsewhere: dict[int, int] = {}  # throttling retried by each worker process
+        self.resolving = False  # more targets may come (rdsca.aws.shards reads while roles are assumed)
+        self.add(targets)
+
+    def add(self, targets: Sequence[ResolvedTarget]) -> None:
+        with self.lock:
+            for t in targets:
+                account = t.target.account_id
+                self.accounts += account not in self.left
+                self.left[account] = self.left.get(account, 0) + 1
+                if self.limits is None and t.factory is not None:
+                    self.limits = t.factory.limits
+            self.total += len(targets)
 
     def throttled_elsewhere(self, worker: int, count: int) -> None:
         with self.lock:
@@ -301,6 +313,7 @@ class Tracker:
                 self.failed,
                 (self.limits.throttled if self.limits else 0) + sum(self.elsewhere.values()),
                 time.monotonic() - self.started,
+                self.resolving,
             )
         self.hook(snapshot)
         return result

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 import boto3
@@ -221,15 +220,18 @@ class SessionFactory:
         return tuple(sorted(r["RegionName"] for r in resp["Regions"]))
 
     @needs("organizations:ListAccounts", used_by=("audit",))
-    def organization_accounts(self) -> tuple[str, ...]:
+    def organization_pages(self) -> Iterator[tuple[str, ...]]:
+        """The organization's active accounts, a page at a time (so that work on the first page
+        can start while the next is read)."""
         pages = self.client("organizations", self.home_region).get_paginator("list_accounts")
-        out: list[str] = []
         try:
             for page in pages.paginate():
-                out.extend(a["Id"] for a in page["Accounts"] if a.get("Status") == "ACTIVE")
+                yield tuple(a["Id"] for a in page["Accounts"] if a.get("Status") == "ACTIVE")
         except AWS_ERRORS as exc:
             raise AwsAccessError(f"cannot list the organization's accounts: {describe_error(exc)}") from exc
-        return tuple(sorted(out))
+
+    def organization_accounts(self) -> tuple[str, ...]:
+        return tuple(sorted(a for page in self.organization_pages() for a in page))
 
     def known_regions(self) -> frozenset[str]:
         out: set[str] = set()
@@ -265,12 +267,17 @@ def resolve_targets(
     role_name: str | None = None,
     org: bool = False,
     settings: AwsSettings | None = None,
+    on_account: Callable[[list[ResolvedTarget]], None] | None = None,
 ) -> list[ResolvedTarget]:
     """Turn the user's AWS flags into account x region targets.
 
     A profile that does not exist or credentials that do not work are errors for the whole run
     (nothing could be read). An account whose role cannot be assumed becomes failed targets, so
     the other accounts are still reported and the exit code says "partial".
+
+    `on_account`, when given, sees each account's targets as soon as they are resolved (from a
+    worker thread, in no particular order), so that reading them can start before the last role
+    is assumed; the list returned at the end is in the usual order (accounts, then regions).
     """
     settings = settings or AwsSettings()
     out: list[ResolvedTarget] = []
@@ -278,23 +285,84 @@ def resolve_targets(
         base = SessionFactory(settings=settings, profile=profile)
         if regions:
             validate_regions(base, regions)
-        wanted = list(accounts)
-        if org:
-            base.account_id()  # bad credentials: one clear error before listing the organization
-            wanted.extend(a for a in base.organization_accounts() if a not in wanted)
-        if not wanted:
-            out.extend(_targets_for(base, base.account_id(), profile, None, regions))
+        if not accounts and not org:
+            mine = _targets_for(base, base.account_id(), profile, None, regions)
+            if on_account is not None:
+                on_account(mine)
+            out.extend(mine)
             continue
-        # The caller's identity (the check that the credentials work) and every role are asked
-        # for at once: each is a round trip, and nothing else can start before them.
-        reach = partial(_assume, base, profile=profile, role_name=role_name, regions=regions)
-        with ThreadPoolExecutor(max_workers=min(MAX_ASSUME_WORKERS, len(wanted) + 1)) as pool:
-            caller = pool.submit(base.account_id)
-            assumed = list(pool.map(reach, wanted))
-            caller.result()  # raises AwsAccessError when the credentials do not work
-        for targets in assumed:
-            out.extend(targets)
+        out.extend(_assume_all(base, profile, accounts, org, role_name, regions, on_account))
     return out
+
+
+@dataclass(frozen=True)
+class TargetQuery:
+    """The user's AWS flags, turned into targets when called (`resolve_targets`). Called with a
+    feed, it hands each account's targets to it as soon as they are known (rdsca.aws.shards reads
+    them while the other roles are assumed)."""
+
+    profiles: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    accounts: tuple[str, ...] = ()
+    role_name: str | None = None
+    org: bool = False
+    settings: AwsSettings | None = None
+
+    def __call__(
+        self, on_account: Callable[[list[ResolvedTarget]], None] | None = None
+    ) -> list[ResolvedTarget]:
+        return resolve_targets(
+            profiles=self.profiles,
+            regions=self.regions,
+            accounts=self.accounts,
+            role_name=self.role_name,
+            org=self.org,
+            settings=self.settings,
+            on_account=on_account,
+        )
+
+
+def _assume_all(
+    base: SessionFactory,
+    profile: str | None,
+    accounts: Sequence[str],
+    org: bool,
+    role_name: str | None,
+    regions: Sequence[str],
+    on_account: Callable[[list[ResolvedTarget]], None] | None,
+) -> list[ResolvedTarget]:
+    """Every account's role, assumed as soon as the account is known: the organization's pages are
+    read one after another (each names the next), and the accounts of a page are assumed while the
+    next page is read. The caller's identity (the check that the credentials work) is asked for at
+    the same time; when it fails, nothing else counts."""
+    by_account: dict[str, list[ResolvedTarget]] = {}
+
+    def reach(account_id: str) -> None:
+        found = _assume(base, account_id, profile=profile, role_name=role_name, regions=regions)
+        by_account[account_id] = found
+        if on_account is not None:
+            on_account(found)
+
+    with ThreadPoolExecutor(max_workers=MAX_ASSUME_WORKERS) as pool:
+        caller = pool.submit(base.account_id)
+        wanted = list(dict.fromkeys(accounts))
+        futures = [pool.submit(reach, a) for a in wanted]
+        try:
+            if org:
+                caller.result()  # bad credentials: one clear error before listing the organization
+                listed: list[str] = []
+                for page in base.organization_pages():
+                    new = [a for a in page if a not in wanted and a not in listed]
+                    listed.extend(new)
+                    futures.extend(pool.submit(reach, a) for a in new)
+                wanted.extend(sorted(listed))
+            caller.result()  # raises AwsAccessError when the credentials do not work
+            for future in futures:
+                future.result()
+        finally:
+            for future in futures:
+                future.cancel()
+    return [t for a in wanted for t in by_account[a]]
 
 
 def _assume(

@@ -30,7 +30,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,6 +43,7 @@ from rdsca.aws.fleet import (
     ProgressHook,
     TargetResult,
     Tracker,
+    collect,
     collect_target,
     fleet_of,
 )
@@ -79,7 +80,7 @@ def shard_count(workers: int | None, targets: int) -> int:
 class _Reach:
     """How a worker reaches one target: what it is and the keys to sign its calls with."""
 
-    index: int
+    seq: int  # the parent's number for this target (results come back under it)
     target: Target
     profile: str | None
     account: str | None
@@ -88,11 +89,36 @@ class _Reach:
 
 @dataclass(frozen=True)
 class _Job:
-    settings: AwsSettings
-    reaches: tuple[_Reach, ...]
     now: datetime
     max_workers: int
     log_level: int
+
+
+Feed = Callable[[list[ResolvedTarget]], None]
+
+
+def read_streaming(
+    resolve: Callable[[Feed | None], Sequence[ResolvedTarget]],
+    now: datetime,
+    processes: int | None,
+    max_workers: int = MAX_WORKERS,
+    progress: ProgressHook | None = None,
+) -> Fleet:
+    """Resolve the targets with `resolve` (which hands each account's targets to the feed it is
+    given as soon as they are known, and returns them all in order) and read them: with worker
+    processes once SHARD_MIN_TARGETS are known, so that the first accounts are read while the
+    roles of the last are still being assumed; in this process for a smaller estate."""
+    wanted = usable_cpus() if processes is None else processes
+    if wanted <= 1:
+        return collect(resolve(None), now, max_workers, progress)
+    read = _Sharded(wanted, now, max_workers, progress)
+    try:
+        targets = resolve(read.feed)
+        if not read.started:
+            return collect(targets, now, max_workers, progress)
+        return read.finish(targets)
+    finally:
+        read.stop()
 
 
 def collect_sharded(
@@ -103,47 +129,108 @@ def collect_sharded(
     progress: ProgressHook | None = None,
 ) -> Fleet:
     """`rdsca.aws.fleet.collect` over `shards` worker processes: the same Fleet, in the same order."""
-    results: list[TargetResult | None] = [None] * len(targets)
-    tracker = Tracker(targets, progress)
-    jobs: list[list[_Reach]] = [[] for _ in range(shards)]
-    settings = AwsSettings()
-    for index, resolved in enumerate(targets):
-        if resolved.factory is None:  # unreachable (a role not assumed): nothing to send
-            status = TargetStatus(resolved.target, False, resolved.error)
-            results[index] = tracker.done(resolved, TargetResult(status, None, ()))
-            continue
-        settings = resolved.factory.settings
-        jobs[index % shards].append(_reach(index, resolved))
-    workers = [_Worker(_Job(settings, tuple(job), now, max(1, max_workers // shards), _log_level()))
-               for job in jobs if job]  # fmt: skip
+    read = _Sharded(shards, now, max_workers, progress, threshold=0)
     try:
-        for worker in workers:
-            worker.start()
-        readers = [
-            threading.Thread(target=worker.read, args=(targets, results, tracker), daemon=True)
-            for worker in workers
-        ]
-        for reader in readers:
-            reader.start()
-        for reader in readers:
-            reader.join()
+        read.feed(list(targets))
+        return read.finish(targets)
     finally:
-        for worker in workers:
+        read.stop()
+
+
+class _Sharded:
+    """A read split between worker processes, fed as targets become known."""
+
+    def __init__(
+        self,
+        shards: int,
+        now: datetime,
+        max_workers: int,
+        progress: ProgressHook | None,
+        threshold: int = SHARD_MIN_TARGETS,
+    ) -> None:
+        self.shards, self.now, self.threshold = shards, now, threshold
+        self.job = _Job(now, max(1, max_workers // shards), _log_level())
+        self.tracker = Tracker((), progress)
+        self.tracker.resolving = True
+        self.lock = threading.Lock()
+        self.waiting: list[ResolvedTarget] = []  # known before the workers started
+        self.workers: list[_Worker] = []
+        self.readers: list[threading.Thread] = []
+        self.sent: dict[int, ResolvedTarget] = {}
+        self.results: dict[int, TargetResult] = {}
+        self.next_seq = 0
+        self.started = False
+
+    def feed(self, batch: list[ResolvedTarget]) -> None:
+        with self.lock:
+            self.tracker.add(batch)
+            if not self.started:
+                self.waiting.extend(batch)
+                if len(self.waiting) < max(1, self.threshold):
+                    return
+                self._start()
+                batch, self.waiting = self.waiting, []
+            self._dispatch(batch)
+
+    def _start(self) -> None:
+        self.started = True
+        self.workers = [_Worker(self.job) for _ in range(self.shards)]
+        for worker in self.workers:
+            worker.start()
+            reader = threading.Thread(target=worker.read, args=(self,), daemon=True)
+            reader.start()
+            self.readers.append(reader)
+
+    def _dispatch(self, batch: list[ResolvedTarget]) -> None:
+        per_worker: list[list[_Reach]] = [[] for _ in self.workers]
+        for resolved in batch:
+            seq = self.next_seq
+            self.next_seq += 1
+            self.sent[seq] = resolved
+            if resolved.factory is None:  # unreachable (a role not assumed): nothing to send
+                status = TargetStatus(resolved.target, False, resolved.error)
+                self.done(seq, TargetResult(status, None, ()))
+                continue
+            per_worker[seq % len(self.workers)].append(_reach(seq, resolved))
+        settings = next((r.factory.settings for r in batch if r.factory is not None), None)
+        for worker, reaches in zip(self.workers, per_worker, strict=True):
+            if reaches:
+                worker.send(("targets", (settings, reaches)))
+
+    def done(self, seq: int, result: TargetResult) -> None:
+        self.results[seq] = self.tracker.done(self.sent[seq], result)
+
+    def finish(self, targets: Sequence[ResolvedTarget]) -> Fleet:
+        self.tracker.resolving = False
+        for worker in self.workers:
+            worker.send(("end", None))
+            worker.close_input()
+        for reader in self.readers:
+            reader.join()
+        for worker in self.workers:
+            worker.raise_crash()
+        by_target: dict[Target, list[int]] = {}
+        for seq in sorted(self.sent):
+            by_target.setdefault(self.sent[seq].target, []).append(seq)
+        ordered = []
+        for resolved in targets:
+            seq = by_target[resolved.target].pop(0)
+            result = self.results.get(seq)
+            if result is None:  # a worker ended before it answered for this target
+                reason = next((w.ended for w in self.workers if w.holds(seq)), None) or "not read"
+                result = TargetResult(TargetStatus(resolved.target, False, reason), None, ())
+            ordered.append(result)
+        return fleet_of(self.now, ordered)
+
+    def stop(self) -> None:
+        for worker in self.workers:
             worker.stop()
-    for worker in workers:
-        worker.raise_crash()
-    for index, result in enumerate(results):
-        if result is None:  # a worker ended before it answered for this target
-            reason = next((w.ended for w in workers if w.holds(index)), None) or "not read"
-            results[index] = TargetResult(TargetStatus(targets[index].target, False, reason), None, ())
-    return fleet_of(now, [r for r in results if r is not None])
 
 
-def _reach(index: int, resolved: ResolvedTarget) -> _Reach:
+def _reach(seq: int, resolved: ResolvedTarget) -> _Reach:
     factory = resolved.factory
     assert factory is not None
-    keys = factory.frozen_keys()
-    return _Reach(index, resolved.target, factory.profile, factory.account, keys)
+    return _Reach(seq, resolved.target, factory.profile, factory.account, factory.frozen_keys())
 
 
 def _log_level() -> int:
@@ -152,19 +239,19 @@ def _log_level() -> int:
 
 
 class _Worker:
-    """One worker process, seen from the parent: its job, its pipe, how it ended."""
+    """One worker process, seen from the parent: its pipes, what it was given, how it ended."""
 
     def __init__(self, job: _Job) -> None:
         self.job = job
-        self.indexes = {r.index for r in job.reaches}
+        self.seqs: set[int] = set()
         self.proc: subprocess.Popen[bytes] | None = None
         self.pipe: IO[bytes] | None = None
+        self.lock = threading.Lock()
         self.ended: str | None = None
         self.crash: str | None = None
-        self.throttled = 0
 
-    def holds(self, index: int) -> bool:
-        return index in self.indexes
+    def holds(self, seq: int) -> bool:
+        return seq in self.seqs
 
     def start(self) -> None:
         read_fd, write_fd = os.pipe()
@@ -173,21 +260,29 @@ class _Worker:
                 [sys.executable, "-m", "rdsca.aws.shards", str(write_fd)],
                 stdin=subprocess.PIPE,
                 pass_fds=(write_fd,),
-                start_new_session=False,
             )
         finally:
             os.close(write_fd)
         self.pipe = os.fdopen(read_fd, "rb")
-        assert self.proc.stdin is not None
-        try:
-            pickle.dump(self.job, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
-            self.proc.stdin.close()
-        except BrokenPipeError:  # it died at once: read() sees the end and says how
-            pass
+        self.send(("job", self.job))
 
-    def read(
-        self, targets: Sequence[ResolvedTarget], results: list[TargetResult | None], tracker: Tracker
-    ) -> None:
+    def send(self, message: tuple[str, Any]) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        if message[0] == "targets":
+            self.seqs.update(r.seq for r in message[1][1])
+        with self.lock:
+            try:
+                pickle.dump(message, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
+                self.proc.stdin.flush()
+            except (BrokenPipeError, ValueError):  # it died: read() sees the end and says how
+                pass
+
+    def close_input(self) -> None:
+        assert self.proc is not None and self.proc.stdin is not None
+        with self.lock, contextlib.suppress(BrokenPipeError, ValueError):
+            self.proc.stdin.close()
+
+    def read(self, owner: _Sharded) -> None:
         assert self.pipe is not None and self.proc is not None
         try:
             while True:
@@ -196,10 +291,10 @@ class _Worker:
                 except EOFError:
                     break
                 if kind == "results":
-                    done, self.throttled = payload
-                    tracker.throttled_elsewhere(id(self), self.throttled)
-                    for index, result in done:
-                        results[index] = tracker.done(targets[index], result)
+                    done, throttled = payload
+                    owner.tracker.throttled_elsewhere(id(self), throttled)
+                    for seq, result in done:
+                        owner.done(seq, result)
                 elif kind == "log":
                     level, name, message = payload
                     logging.getLogger(name).log(level, "%s", message)
@@ -253,63 +348,90 @@ class _Forward(logging.Handler):
             self.handleError(record)
 
 
-def _factories(job: _Job) -> dict[tuple[Any, ...], SessionFactory]:
-    out: dict[tuple[Any, ...], SessionFactory] = {}
-    shared = None
-    for reach in job.reaches:
+class _Factories:
+    """The worker's session factories, one per set of keys, sharing one set of clients."""
+
+    def __init__(self) -> None:
+        self.made: dict[tuple[Any, ...], SessionFactory] = {}
+        self.shared: Any = None
+
+    def get(self, settings: AwsSettings, reach: _Reach) -> SessionFactory:
         key = (reach.profile, reach.account, reach.keys)
-        if key in out:
-            continue
-        credentials = None
-        if reach.keys is not None:
-            credentials = {"AccessKeyId": reach.keys[0], "SecretAccessKey": reach.keys[1]}
-            if reach.keys[2]:
-                credentials["SessionToken"] = reach.keys[2]
-            register_credentials(credentials)
-        factory = SessionFactory(
-            settings=job.settings,
-            profile=reach.profile,
-            credentials=credentials,
-            _shared=shared,
-            account=reach.account,
-        )
-        shared = factory._shared  # one set of clients for every account of this worker
-        out[key] = factory
-    return out
+        found = self.made.get(key)
+        if found is None:
+            credentials = None
+            if reach.keys is not None:
+                credentials = {"AccessKeyId": reach.keys[0], "SecretAccessKey": reach.keys[1]}
+                if reach.keys[2]:
+                    credentials["SessionToken"] = reach.keys[2]
+                register_credentials(credentials)
+            found = SessionFactory(
+                settings=settings,
+                profile=reach.profile,
+                credentials=credentials,
+                _shared=self.shared,
+                account=reach.account,
+            )
+            self.shared = found._shared  # one set of clients for every account of this worker
+            self.made[key] = found
+        return found
+
+    @property
+    def limits(self) -> Any:
+        return self.shared.limits if self.shared is not None else None
 
 
-def work(job: _Job, sender: _Sender) -> None:
-    """Read the job's targets, sending each result as it finishes (in batches)."""
-    factories = _factories(job)
-    resolved = [
-        (r.index, ResolvedTarget(r.target, factories[(r.profile, r.account, r.keys)])) for r in job.reaches
-    ]
-    limits = next(iter(factories.values())).limits if factories else None
-    workers = max(1, min(job.max_workers, len(resolved)))
-    finished: queue.SimpleQueue[tuple[int, Future[TargetResult]]] = queue.SimpleQueue()
+def work(job: _Job, incoming: IO[bytes], sender: _Sender) -> None:
+    """Read the targets that come in, sending each result as it finishes (in batches)."""
+    factories = _Factories()
+    workers = max(1, job.max_workers)
+    finished: queue.SimpleQueue[tuple[int, Future[TargetResult]] | None] = queue.SimpleQueue()
     with (
         ThreadPoolExecutor(max_workers=2 * workers, thread_name_prefix="rdsca-side") as side,
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rdsca-collect") as pool,
     ):
         engines = EngineCache(side)
-        for index, target in resolved:  # a callback per target: no wait() over thousands of futures
-            future = pool.submit(collect_target, target, engines, side, job.now)
-            future.add_done_callback(partial(lambda i, f: finished.put((i, f)), index))
-        left = len(resolved)
+
+        def receive() -> None:  # the parent's targets, as its roles are assumed; then "end"
+            try:
+                while True:
+                    kind, payload = pickle.load(incoming)
+                    if kind == "end":
+                        break
+                    settings, reaches = payload
+                    for reach in reaches:
+                        target = ResolvedTarget(reach.target, factories.get(settings, reach))
+                        future = pool.submit(collect_target, target, engines, side, job.now)
+                        future.add_done_callback(partial(lambda i, f: finished.put((i, f)), reach.seq))
+                        counts[0] += 1
+            except EOFError:  # the parent is gone or stopped feeding: finish what was given
+                pass
+            finally:
+                finished.put(None)
+
+        counts = [0, 0]  # targets received, targets answered
+        receiver = threading.Thread(target=receive, name="rdsca-receive", daemon=True)
+        receiver.start()
         batch: list[tuple[int, TargetResult]] = []
         flush_at = time.monotonic() + FLUSH_SECONDS
-        while left:
+        fed = False
+        while not (fed and counts[1] == counts[0]):
             try:
-                index, future = finished.get(timeout=max(0.0, flush_at - time.monotonic()))
-                batch.append((index, future.result()))
-                left -= 1
+                item = finished.get(timeout=max(0.0, flush_at - time.monotonic()))
+                if item is None:
+                    fed = True
+                else:
+                    batch.append((item[0], item[1].result()))
+                    counts[1] += 1
             except queue.Empty:
                 pass
-            if batch and (len(batch) >= FLUSH_TARGETS or not left or time.monotonic() >= flush_at):
+            now = time.monotonic()
+            if batch and (len(batch) >= FLUSH_TARGETS or now >= flush_at or (fed and counts[1] == counts[0])):
+                limits = factories.limits
                 sender.send("results", (batch, limits.throttled if limits else 0))
                 batch = []
-            if time.monotonic() >= flush_at:
-                flush_at = time.monotonic() + FLUSH_SECONDS
+            if now >= flush_at:
+                flush_at = now + FLUSH_SECONDS
 
 
 def main(argv: Sequence[str]) -> int:
@@ -317,11 +439,13 @@ def main(argv: Sequence[str]) -> int:
     sys.stdout = sys.stderr  # the parent's standard output carries the report: never write to it
     sender = _Sender(out)
     try:
-        job: _Job = pickle.load(sys.stdin.buffer)
+        kind, job = pickle.load(sys.stdin.buffer)
+        if kind != "job":
+            raise ValueError(f"expected a job, got {kind!r}")
         root = logging.getLogger()
         root.handlers[:] = [_Forward(sender)]
         root.setLevel(job.log_level)
-        work(job, sender)
+        work(job, sys.stdin.buffer, sender)
     except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the parent reports it
         return 130
     except BaseException as exc:  # sent to the parent, which raises it

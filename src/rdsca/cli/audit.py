@@ -14,7 +14,7 @@ from rdsca.api.audit import audit as run_audit
 from rdsca.api.audit import cas as read_cas
 from rdsca.cli.app import cli
 from rdsca.cli.audit_progress import audit_progress, progress_option
-from rdsca.cli.common import failed_targets_code, resolve, use_color
+from rdsca.cli.common import failed_targets_code, query, resolve, use_color
 from rdsca.cli.options import (
     AwsOptions,
     Selection,
@@ -102,7 +102,7 @@ def audit(
     """
     with audit_progress(progress) as hook:  # on stderr, for audits that take minutes
         result = run_audit(
-            partial(resolve, aws),
+            query(aws),
             warn_days=warn_days,
             engines=selection.engines,
             tags=selection.tags,

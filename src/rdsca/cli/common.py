@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from rdsca.aws.session import AwsSettings, ResolvedTarget, resolve_targets
+from rdsca.aws.session import AwsSettings, ResolvedTarget, TargetQuery
 from rdsca.cli.options import AwsOptions
 from rdsca.errors import ExitCode
 from rdsca.model import Fleet
@@ -25,13 +25,18 @@ def resolve(
     aws: AwsOptions, regions: Sequence[str] = (), write_timeout: float | None = None
 ) -> list[ResolvedTarget]:
     """The account x region targets the user's AWS flags name (`regions` when the flags name none)."""
+    return query(aws, regions, write_timeout)()
+
+
+def query(aws: AwsOptions, regions: Sequence[str] = (), write_timeout: float | None = None) -> TargetQuery:
+    """The user's AWS flags as a query that resolves them when called (and can stream them)."""
     settings = AwsSettings(endpoint_url=aws.endpoint_url)
     if write_timeout is not None:
         settings = replace(settings, write_read_timeout=write_timeout)
-    return resolve_targets(
-        profiles=aws.profiles,
-        regions=aws.regions or tuple(regions),
-        accounts=aws.accounts,
+    return TargetQuery(
+        profiles=tuple(aws.profiles),
+        regions=tuple(aws.regions or regions),
+        accounts=tuple(aws.accounts),
         role_name=aws.role_name,
         org=aws.org,
         settings=settings,
