@@ -68,9 +68,17 @@ def usable_cpus() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def wanted_processes(processes: int | None) -> int:
+    """`processes`, None meaning one per usable CPU; 1 on Windows, where a worker cannot be handed
+    the pipe it answers on (subprocess's pass_fds is POSIX only)."""
+    if sys.platform == "win32":
+        return 1
+    return usable_cpus() if processes is None else processes
+
+
 def shard_count(workers: int | None, targets: int) -> int:
     """How many worker processes to use: `workers` (None: one per usable CPU), 1 for small reads."""
-    wanted = usable_cpus() if workers is None else workers
+    wanted = wanted_processes(workers)
     if wanted <= 1 or targets < SHARD_MIN_TARGETS:
         return 1
     return min(wanted, targets // (SHARD_MIN_TARGETS // 2))
@@ -108,7 +116,7 @@ def read_streaming(
     given as soon as they are known, and returns them all in order) and read them: with worker
     processes once SHARD_MIN_TARGETS are known, so that the first accounts are read while the
     roles of the last are still being assumed; in this process for a smaller estate."""
-    wanted = usable_cpus() if processes is None else processes
+    wanted = wanted_processes(processes)
     if wanted <= 1:
         return collect(resolve(None), now, max_workers, progress)
     read = _Sharded(wanted, now, max_workers, progress)
