@@ -153,10 +153,11 @@ class Watch:
             self._stop.wait(max(0.0, self.interval - (time.monotonic() - started)))
 
     def stop(self) -> Downtime:
-        """Stop probing and say what was seen. A probe in flight is not waited for; an endpoint
-        that went down (it answered before) is probed once more, to see it back."""
+        """Stop probing and say what was seen. A probe in flight is not waited for (its thread
+        ends by itself; `Watches.stop_all` joins them once, at the end of the run): the executor's
+        loop never blocks on it. An endpoint that went down (it answered before) is probed once
+        more, to see it back."""
         self._stop.set()
-        self._thread.join(timeout=0.05)
         if self._down_since is not None:
             self._once()
         with self._lock:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -89,6 +89,7 @@ class Executor:
         self.max_parallel = self.options.max_parallel or plan.policy.max_parallel
         per_region = self.options.max_parallel_per_region or plan.policy.max_parallel_per_region
         self.per_region = per_region or self.max_parallel  # at or above max_parallel: no extra limit
+        self._unsaid: list[tuple[LiveStep, Event, StepStatus, str]] | None = None  # see _batch
         self.around = Around(run_id, journal, self.options, self.max_parallel, self._record, self.progress,
                              lambda event: self.on_event(event))  # hooks, downtime  # fmt: skip
 
@@ -102,9 +103,32 @@ class Executor:
         self.journal.record(self.run_id, live.step.key, event, status, **fields)
         live.status = status
         live.history.append(event)
+        if self._unsaid is not None:  # in a batch: said once the batch is durable
+            self._unsaid.append((live, event, status, message))
+        else:
+            self._say(live, event, status, message)
+
+    def _say(self, live: LiveStep, event: Event, status: StepStatus, message: str) -> None:
         self.progress.step(live.step, event, status, message)
         self.on_event(event)
         self.around.recorded(live, status)
+
+    @contextlib.contextmanager
+    def _batch(self) -> Iterator[None]:
+        """The events recorded inside go to the journal in one transaction (one fsync per poll
+        round or batch of sends, not one per event); each is shown, passed to `on_event` and to
+        the hooks and downtime watch once the batch is durable. Nothing is sent inside a batch."""
+        if self._unsaid is not None:
+            yield
+            return
+        self._unsaid = []
+        try:
+            with self.journal.batch():
+                yield
+        finally:
+            unsaid, self._unsaid = self._unsaid, None
+        for said in unsaid:
+            self._say(*said)
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -253,7 +277,9 @@ class Executor:
 
     def _send_all(self, batch: Sequence[tuple[LiveStep, list[Instance]]]) -> None:
         """Journal "modify-sending" for each, send the calls concurrently, journal each answer."""
+        assert self._unsaid is None, "never inside a batch: each modify-sending is durable before its call"
         batch = [(live, views) for live, views in batch if self.around.before_send(live, views)]
+        sending: list[tuple[LiveStep, dict[str, Any]]] = []
         for live, views in batch:
             first = views[0]
             cas = {v.ca for v in views}
@@ -264,8 +290,11 @@ class Executor:
                 live.before_members = {v.id: iso(v.server_cert_valid_till) for v in views}
                 live.members_ca = {v.id: v.ca for v in views}
                 detail = {"members_valid_till": live.before_members, "members_ca": live.members_ca}
-            self._record(live, Event.SENDING, StepStatus.RUNNING, before_ca=live.before_ca,
-                         before_valid_till=live.before_valid_till, detail=detail)  # fmt: skip
+            sending.append((live, detail))
+        with self._batch():  # every "modify-sending" durable before the first call
+            for live, detail in sending:
+                self._record(live, Event.SENDING, StepStatus.RUNNING, before_ca=live.before_ca,
+                             before_valid_till=live.before_valid_till, detail=detail)  # fmt: skip
         # Once more right before the calls: a process stopped after journalling (a suspended VM) may
         # have lost its run to another. AWS has no conditional write, so a stop between this check
         # and the call remains the one window no client can close (docs/rotation.md).
@@ -273,9 +302,15 @@ class Executor:
         workers = max(1, min(len(batch), SEND_WORKERS))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rdsca-send") as pool:
             answers = list(pool.map(lambda item: self._call(item[0].step), batch))
+        for sent in answers:
+            if sent.outcome == "accepted":
+                self.on_event(SENT)  # between AWS's answer and its record
+        with self._batch():
+            self._answers(batch, answers)
+
+    def _answers(self, batch: Sequence[tuple[LiveStep, list[Instance]]], answers: Sequence[Sent]) -> None:
         for (live, _), sent in zip(batch, answers, strict=True):
             if sent.outcome == "accepted":
-                self.on_event(SENT)
                 self._record(live, Event.ACCEPTED, StepStatus.RUNNING, detail={"no_restart": self.no_restart})
             elif sent.outcome == "unknown":
                 self._unknown(live, f"{sent.message}; reading the instance before any resend")
@@ -376,12 +411,13 @@ class Executor:
             polled = self._poll(running)
             seen = {t: {**seen.get(t, {}), **polled.get(t, {})} for t in {*seen, *polled}}
             again: list[tuple[LiveStep, list[Instance]]] = []
-            for live in list(running):
-                views = self._views(live, seen)
-                if live.phase:
-                    self._reconsider(live, views, again)
-                else:
-                    self._check(live, views)
+            with self._batch():  # the round's events: one transaction, durable before any send
+                for live in list(running):
+                    views = self._views(live, seen)
+                    if live.phase:
+                        self._reconsider(live, views, again)
+                    else:
+                        self._check(live, views)
             if again:
                 self._send_all(again)
             running[:] = [live for live in running if live.status is StepStatus.RUNNING]
@@ -399,25 +435,26 @@ class Executor:
             # Steps under way per account-region: a step of a full region is passed over, so the
             # steps of other regions behind it start; plan order holds otherwise.
             in_use = Counter((r.step.account, r.step.region) for r in running)
-            for live in list(waiting):
-                blocker = self._blocked_by(live)
-                where = (live.step.account, live.step.region)
-                if blocker:
-                    waiting.remove(live)
-                    self._record(live, Event.SKIPPED, StepStatus.SKIPPED,
-                                 reason=f"dependency {blocker} did not finish")  # fmt: skip
-                    progress = True
-                elif (len(running) + len(to_send) < self.max_parallel
-                      and in_use[where] < self.per_region and self._ready(live)):  # fmt: skip
-                    waiting.remove(live)
-                    progress = True
-                    views = self._views(live, seen)
-                    if self._decide(live, views) and views is not None:
-                        to_send.append((live, views))
-                        in_use[where] += 1
-                    elif live.status is StepStatus.RUNNING:
-                        running.append(live)
-                        in_use[where] += 1
+            with self._batch():  # what the steps' first reads decide: one transaction
+                for live in list(waiting):
+                    blocker = self._blocked_by(live)
+                    where = (live.step.account, live.step.region)
+                    if blocker:
+                        waiting.remove(live)
+                        self._record(live, Event.SKIPPED, StepStatus.SKIPPED,
+                                     reason=f"dependency {blocker} did not finish")  # fmt: skip
+                        progress = True
+                    elif (len(running) + len(to_send) < self.max_parallel
+                          and in_use[where] < self.per_region and self._ready(live)):  # fmt: skip
+                        waiting.remove(live)
+                        progress = True
+                        views = self._views(live, seen)
+                        if self._decide(live, views) and views is not None:
+                            to_send.append((live, views))
+                            in_use[where] += 1
+                        elif live.status is StepStatus.RUNNING:
+                            running.append(live)
+                            in_use[where] += 1
             if to_send:
                 self._send_all(to_send)
                 running.extend(live for live, _ in to_send if live.status is StepStatus.RUNNING)

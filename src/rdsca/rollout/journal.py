@@ -167,6 +167,7 @@ class Journal:
         self.path = path
         self._clock = clock
         self.fence: Holder | None = None  # set while a run executes: "modify-sending" checks the lease
+        self._in_batch = False  # inside batch(): writes join its transaction
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
@@ -195,27 +196,64 @@ class Journal:
         self._db.close()
 
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def batch(self) -> Iterator[None]:
+        """Every write inside goes into one transaction, committed (one fsync) at the end: the
+        executor's events of one poll round, or of one batch of sends. Each write stays whole (a
+        savepoint); interrupted (Ctrl-C, an AWS error), what was written is committed; a journal
+        error rolls it all back."""
+        if self._in_batch:
+            yield
+            return
+        self._begin()
+        self._in_batch = True
+        try:
+            yield
+        except JournalError:
+            self._end("ROLLBACK")
+            raise
+        except BaseException:
+            with contextlib.suppress(JournalError):
+                self._end("COMMIT")
+            raise
+        self._end("COMMIT")
+
+    def _begin(self) -> None:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
             raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
+
+    def _end(self, how: str) -> None:
+        self._in_batch = False
         try:
+            self._db.execute(how)
+        except sqlite3.Error as exc:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+            raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One transaction; inside batch(), a savepoint of the batch's (each write stays whole)."""
+        batched = self._in_batch
+        try:
+            if batched:
+                self._db.execute("SAVEPOINT tx")
+            else:
+                self._begin()
             yield self._db
-        except sqlite3.Error as exc:
+            if batched:
+                self._db.execute("RELEASE tx")
+        except BaseException as exc:
             with contextlib.suppress(sqlite3.Error):
-                self._db.execute("ROLLBACK")
-            raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
-        except BaseException:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.execute("ROLLBACK")
+                self._db.execute("ROLLBACK TO tx" if batched else "ROLLBACK")
+                if batched:
+                    self._db.execute("RELEASE tx")
+            if isinstance(exc, sqlite3.Error):
+                raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
             raise
-        try:
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.execute("ROLLBACK")
-            raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
+        if not batched:
+            self._end("COMMIT")
 
     def _now(self) -> str:
         return self._clock().isoformat(timespec="milliseconds")
