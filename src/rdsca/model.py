@@ -186,6 +186,9 @@ class Instance:
     pending_changes: tuple[PendingChange, ...] = ()
     # Recent RDS events of the instance (the last 14 days AWS keeps), for the reboot forecast.
     events: tuple[InstanceEvent, ...] = ()
+    # The DB parameter group (DBParameterGroups[0].DBParameterGroupName): readiness reads its TLS
+    # parameters. Internal: no audit output shows it.
+    parameter_group: str | None = None
 
     @property
     def key(self) -> str:

@@ -14,15 +14,17 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rdsca import engines as engine_table
 from rdsca.api.audit import Clock, TargetSource, read_fleet, utc_now
+from rdsca.aws.session import ResolvedTarget
 from rdsca.catalog import Catalog, KnownCA, load_catalog
 from rdsca.errors import ConfigError
 from rdsca.files import BUNDLE_LIMIT, check_input, read_input
-from rdsca.model import Fleet, TargetStatus
+from rdsca.model import Fleet, Instance, TargetStatus
 from rdsca.readiness.probe import DEFAULT_TIMEOUT, Endpoint, ProbeResult, Protocol, probe_many
 from rdsca.readiness.probe import probe as probe_endpoint
 from rdsca.readiness.probe_chain import TrustBundle
@@ -31,6 +33,7 @@ from rdsca.redaction import register_secret
 if TYPE_CHECKING:  # imported where they are used: `import rdsca.api` (every command) stays cheap
     from rdsca.readiness.gather import ReadinessResult  # keystores (jks), drivers, the scanner
     from rdsca.readiness.scan import ScanLimits, ScanResult
+    from rdsca.readiness.server_tls import ParameterGroup
     from rdsca.readiness.sessions import SessionListing
     from rdsca.readiness.trust_check import TrustResult
     from rdsca.readiness.verdict import InstanceReadiness
@@ -332,6 +335,7 @@ def readiness(
 
     cat = catalog or load_catalog()
     _check_readiness_inputs(target_ca, bundles, scans, sessions_dsn, cat)
+    resolved = list(targets() if callable(targets) else targets)  # the parameter groups' reads need them
     inputs = ReadinessInputs(
         target_ca=target_ca,
         bundles=tuple(bundles),
@@ -342,6 +346,25 @@ def readiness(
         probe=probe,
         timeout=timeout,
         catalog=cat,
+        parameter_groups=partial(_read_parameter_groups, resolved),
     )
-    fleet = read_fleet(targets, engines=engines, tags=tags, id_globs=id_globs, now=now)
+    fleet = read_fleet(resolved, engines=engines, tags=tags, id_globs=id_globs, now=now)
     return ReadinessReport(fleet, target_ca, gather(fleet, inputs, now()))
+
+
+def _read_parameter_groups(
+    resolved: Sequence[ResolvedTarget], instances: Sequence[Instance]
+) -> dict[str, ParameterGroup]:
+    """The DB parameter group of each instance, by instance key: each distinct group read once per
+    account x region (rdsca.aws.parameters), a refusal kept as the group's error."""
+    from rdsca.aws.parameters import read_groups
+    from rdsca.readiness.server_tls import PARAMETER_OF, ParameterGroup
+
+    keys = {i.key: (i.account_id, i.region, i.parameter_group) for i in instances if i.parameter_group}
+    reads = read_groups(resolved, keys.values(), names=sorted(set(PARAMETER_OF.values())))
+    return {
+        key: ParameterGroup(
+            group, reads[(account, region, group)].values, reads[(account, region, group)].error
+        )
+        for key, (account, region, group) in keys.items()
+    }

@@ -122,6 +122,9 @@ def instance(
         tags={t["Key"]: t.get("Value", "") for t in raw.get("TagList") or ()},
         pending_changes=pending_changes(raw),
         events=(events or {}).get(raw["DBInstanceIdentifier"], ()),
+        parameter_group=next(
+            (g.get("DBParameterGroupName") for g in raw.get("DBParameterGroups") or ()), None
+        ),
     )
 
 

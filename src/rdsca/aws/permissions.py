@@ -63,7 +63,8 @@ def policy_document(capability: str) -> str:
     # Import the modules that declare permissions so the registry is complete.
     import importlib
 
-    for module in ("rdsca.aws.session", "rdsca.aws.fleet", "rdsca.aws.actions", "rdsca.aws.health"):
+    modules = ("session", "fleet", "actions", "health", "parameters")
+    for module in (f"rdsca.aws.{name}" for name in modules):
         importlib.import_module(module)
 
     doc: dict[str, Any] = {

@@ -5,7 +5,7 @@ Everything here talks to the network or the disk; the verdict itself is `readine
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,12 +17,16 @@ from rdsca.errors import RdscaError
 from rdsca.model import Fleet, Instance
 from rdsca.readiness.probe import Endpoint, ProbeResult, probe_many
 from rdsca.readiness.probe_wire import Protocol
-from rdsca.readiness.scan import ScanResult, scan_tree
+from rdsca.readiness.scan import WILL_BREAK, ScanResult, scan_tree
+from rdsca.readiness.server_tls import ParameterGroup, parameter_of
 from rdsca.readiness.sessions import list_sessions, parse_dsn
 from rdsca.readiness.trust_check import TrustResult, check_bundle
+from rdsca.readiness.trust_settings import FALLBACK
 from rdsca.readiness.verdict import Evidence, InstanceReadiness, SessionEvidence, judge
 
 SESSION_WORKERS = 8
+# The DB parameter group of each instance given, by instance key (rdsca.aws.parameters behind it).
+GroupReader = Callable[[Sequence[Instance]], Mapping[str, ParameterGroup]]
 
 
 def protocol_for(engine: str) -> Protocol | None:
@@ -56,6 +60,7 @@ class ReadinessInputs:
     probe: bool = True
     timeout: float = 5.0
     catalog: Catalog | None = None  # default: the built-in catalogue
+    parameter_groups: GroupReader | None = None  # None: the parameter groups are not read
 
 
 def _sessions(inst: Instance, template: str, password: str | None, timeout: float) -> SessionEvidence:
@@ -64,6 +69,22 @@ def _sessions(inst: Instance, template: str, password: str | None, timeout: floa
         return SessionEvidence(list_sessions(parse_dsn(dsn, password=password), timeout=timeout))
     except RdscaError as exc:
         return SessionEvidence(None, str(exc))
+
+
+def _falls_back(scans: Sequence[ScanResult]) -> bool:
+    """A scanned client verifies, fails, then tries plaintext: the server's parameter group decides."""
+    return any(
+        s.verdict == WILL_BREAK and s.setting.category == FALLBACK for scan in scans for s in scan.settings
+    )
+
+
+def _parameter_groups(
+    instances: Sequence[Instance], inputs: ReadinessInputs, scans: Sequence[ScanResult]
+) -> Mapping[str, ParameterGroup]:
+    """Read only when a finding depends on it, and only for the engines whose group decides."""
+    if inputs.parameter_groups is None or not _falls_back(scans):
+        return {}
+    return inputs.parameter_groups([i for i in instances if parameter_of(i) and i.parameter_group])
 
 
 @dataclass(frozen=True)
@@ -92,6 +113,7 @@ def gather(fleet: Fleet, inputs: ReadinessInputs, now: datetime) -> ReadinessRes
         endpoints, skipped = endpoints_of(instances)
         for result in probe_many(endpoints, timeout=inputs.timeout, now=now, catalog=inputs.catalog):
             probes[str(result.endpoint.label)] = result
+    groups = _parameter_groups(instances, inputs, scans)
     sessions: dict[str, SessionEvidence] = {}
     if inputs.dsn_template:
         template, password, timeout = inputs.dsn_template, inputs.db_password, inputs.timeout
@@ -107,6 +129,7 @@ def gather(fleet: Fleet, inputs: ReadinessInputs, now: datetime) -> ReadinessRes
             sessions=sessions.get(inst.key),
             bundles=bundles,
             scans=scans,
+            parameter_group=groups.get(inst.key),
         )
         region = fleet.region_cas(inst.account_id, inst.region)
         out.append(judge(inst, region, inputs.target_ca, evidence))

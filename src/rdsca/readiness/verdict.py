@@ -8,7 +8,8 @@ the TLS probe of the endpoint. The rules, first match wins for the verdict:
 |---|---|
 | a given bundle does not trust the target CA in the instance's region | at-risk |
 | a scanned setting or bundle will break (a client that verifies, then would fall back to
-  plaintext, breaks unless the sessions show the server admits plaintext) | at-risk |
+  plaintext, breaks unless the sessions or the instance's parameter group show the server admits
+  plaintext: readiness.server_tls) | at-risk |
 | the server offers no TLS at all | ready |
 | every session is visible and none uses TLS | ready |
 | bundles were given and all trust the target CA | ready |
@@ -26,6 +27,7 @@ from rdsca.readiness.client_caps import TargetFit, fit
 from rdsca.readiness.probe import ProbeResult
 from rdsca.readiness.probe_wire import Outcome
 from rdsca.readiness.scan import WILL_BREAK, ScanResult
+from rdsca.readiness.server_tls import ParameterGroup, server_tls
 from rdsca.readiness.sessions import SessionListing, Visibility
 from rdsca.readiness.trust_check import TRUSTED, TrustResult
 from rdsca.readiness.trust_settings import FALLBACK, NO_VERIFICATION
@@ -53,6 +55,7 @@ class Evidence:
     sessions: SessionEvidence | None = None
     bundles: tuple[TrustResult, ...] = ()
     scans: tuple[ScanResult, ...] = ()
+    parameter_group: ParameterGroup | None = None  # read only when a finding depends on it
 
 
 @dataclass(frozen=True)
@@ -103,24 +106,15 @@ def _plaintext_sessions(listing: SessionListing | None) -> int:
     return sum(1 for s in listing.sessions if not s.is_self and s.tls is False and s.connection not in local)
 
 
-def _force_ssl_hint(instance: Instance) -> str:
-    """RDS for PostgreSQL before 15 defaults rds.force_ssl=0 (AWS, "Using SSL with a PostgreSQL DB
-    instance": "The rds.force_ssl parameter default value is 1 (on) for RDS for PostgreSQL version
-    15 and later"); say so where it applies."""
-    major = instance.engine_version.split(".", 1)[0]
-    if instance.engine == "postgres" and major.isdigit() and int(major) < 15:
-        return (
-            f" (PostgreSQL {major} defaults rds.force_ssl=0: if this instance's parameter group keeps "
-            "that, the client falls back to plaintext instead of failing)"
-        )
-    return ""
-
-
 def _scan_findings(
-    scans: Sequence[ScanResult], instance: Instance, listing: SessionListing | None
+    scans: Sequence[ScanResult],
+    instance: Instance,
+    listing: SessionListing | None,
+    group: ParameterGroup | None,
 ) -> tuple[list[str], list[str]]:
     breaking, warnings = [], []
     plaintext = _plaintext_sessions(listing)
+    server = server_tls(instance, group)  # the parameter group's word on plaintext
     for scan in scans:
         for b in scan.bundles:
             # A bundle that settings name is judged through them (each is below); one that no
@@ -134,8 +128,12 @@ def _scan_findings(
                     f"{where}: verification will fail, then it falls back to plaintext (the server admits "
                     f"it: {count(plaintext, 'plaintext session')})"
                 )
+            elif s.verdict == WILL_BREAK and s.setting.category == FALLBACK and server.forced is False:
+                warnings.append(
+                    f"{where}: verification will fail, then it falls back to plaintext{server.note}"
+                )
             elif s.verdict == WILL_BREAK and s.setting.category == FALLBACK:
-                breaking.append(f"{where}: {s.detail}{_force_ssl_hint(instance)}")
+                breaking.append(f"{where}: {s.detail}{server.note}")
             elif s.verdict == WILL_BREAK:
                 breaking.append(f"{where}: {s.detail}")
             elif s.setting.category == NO_VERIFICATION:
@@ -169,7 +167,7 @@ def judge(instance: Instance, region: RegionCAs | None, target_ca: str, ev: Evid
     if instance.supported_cas and target_ca not in instance.supported_cas:
         warnings.append(f"{instance.engine} {instance.engine_version} does not support {target_ca}")
     listing = ev.sessions.listing if ev.sessions else None
-    breaking, scan_warnings = _scan_findings(ev.scans, instance, listing)
+    breaking, scan_warnings = _scan_findings(ev.scans, instance, listing, ev.parameter_group)
     warnings.extend(scan_warnings)
 
     clients = _tls_clients(listing)
