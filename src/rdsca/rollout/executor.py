@@ -18,24 +18,22 @@ from __future__ import annotations
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from rdsca import signals
 from rdsca.errors import AwsAccessError, JournalError
 from rdsca.model import Instance
+from rdsca.rollout import calls
 from rdsca.rollout.around import Around
 from rdsca.rollout.contracts import Actions, ExecOptions, Progress, RunResult, SilentProgress
 from rdsca.rollout.events import SENT, Event, open_write, sends, was_accepted
 from rdsca.rollout.journal import Journal, RunStatus, StepStatus
 from rdsca.rollout.live import LiveStep, Sent, before_members, provisional_steps
 from rdsca.rollout.outcome import awaiting_restart, busy, is_verified, iso
-from rdsca.rollout.plan import Kind, Plan, Restart, Step, When
+from rdsca.rollout.plan import Plan, Restart, When
 
-SEND_WORKERS = 10  # concurrent modify calls: a handful, so a wave's sends never burst the API
-POLL_WORKERS = 16  # account-regions read at once in one poll
 MAX_SENDS = 3  # sends of one step whose outcomes were all unknown, then the step fails
 # What ModifyDBInstance / ModifyDBCluster answer for an instance or cluster that is not available
 # (error code InvalidDBInstanceState, shape InvalidDBInstanceStateFault; InvalidDBClusterStateFault):
@@ -131,30 +129,6 @@ class Executor:
             self._say(*said)
 
     # -- reading -----------------------------------------------------------------------------
-
-    def _poll(self, lives: Sequence[LiveStep]) -> dict[tuple[str, str], Mapping[str, Instance]]:
-        """One describe per (account, region) for every instance of `lives`."""
-        wanted: dict[tuple[str, str], set[str]] = {}
-        for live in lives:
-            wanted.setdefault((live.step.account, live.step.region), set()).update(live.step.instance_ids)
-        targets = sorted(wanted.items())
-        if len(targets) <= 1:
-            return {target: self.actions.poll(target[0], target[1], sorted(ids)) for target, ids in targets}
-        # Each account-region has its own throttle budget, so their reads go out together: one
-        # after another, a poll of N regions would take N round trips of each interval.
-        workers = min(len(targets), POLL_WORKERS)
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rdsca-poll") as pool:
-            views = list(pool.map(lambda item: self.actions.poll(item[0][0], item[0][1], sorted(item[1])),
-                                  targets))  # fmt: skip
-        return {target: seen for (target, _), seen in zip(targets, views, strict=True)}
-
-    @staticmethod
-    def _views(
-        live: LiveStep, seen: Mapping[tuple[str, str], Mapping[str, Instance]]
-    ) -> list[Instance] | None:
-        region = seen.get((live.step.account, live.step.region), {})
-        views = [region.get(i) for i in live.step.instance_ids]
-        return None if any(v is None for v in views) else [v for v in views if v is not None]
 
     # -- deciding ----------------------------------------------------------------------------
 
@@ -299,9 +273,7 @@ class Executor:
         # have lost its run to another. AWS has no conditional write, so a stop between this check
         # and the call remains the one window no client can close (docs/rotation.md).
         self.journal.check_fence(self.run_id)
-        workers = max(1, min(len(batch), SEND_WORKERS))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rdsca-send") as pool:
-            answers = list(pool.map(lambda item: self._call(item[0].step), batch))
+        answers = calls.send_all(self.actions, [live.step for live, _ in batch], self.no_restart)
         for sent in answers:
             if sent.outcome == "accepted":
                 self.on_event(SENT)  # between AWS's answer and its record
@@ -320,24 +292,6 @@ class Executor:
                              f"{sent.message}; waiting for the instance, then deciding again")  # fmt: skip
             else:
                 self._record(live, Event.REJECTED, StepStatus.FAILED, reason=sent.message)
-
-    def _call(self, step: Step) -> Sent:
-        """Send one step's change, once (writes are never retried by botocore)."""
-        apply_now = step.when is When.NOW
-        try:
-            if step.kind is Kind.MODIFY_CLUSTER:
-                self.actions.modify_cluster(step.account, step.region, step.id, step.to_ca,
-                                            apply_now=apply_now, no_restart=self.no_restart)  # fmt: skip
-            elif step.kind is Kind.APPLY_ACTION:
-                self.actions.apply_action(step.account, step.region, step.arn or "", step.action or "",
-                                          apply_now=apply_now)  # fmt: skip
-            else:
-                self.actions.modify_instance(step.account, step.region, step.id, step.to_ca,
-                                             apply_now=apply_now, no_restart=self.no_restart)  # fmt: skip
-        except AwsAccessError as exc:
-            unknown = bool(getattr(exc, "outcome_unknown", False))
-            return Sent("unknown" if unknown else "rejected", str(exc), getattr(exc, "code", None))
-        return Sent("accepted")
 
     # -- waiting -----------------------------------------------------------------------------
 
@@ -398,7 +352,7 @@ class Executor:
         running: list[LiveStep] = []
         # One read of the whole wave, then polls of the running steps only (at most max-parallel
         # ids per region, so each describe stays small); a step starts from the latest view of it.
-        seen = self._poll(waiting)
+        seen = calls.poll(self.actions, waiting)
         last_poll = self.clock()
         while True:
             self._start_ready(waiting, running, seen)
@@ -408,12 +362,12 @@ class Executor:
             self.sleep(max(0.0, self.options.poll_interval - (self.clock() - last_poll)))
             signals.check()  # a SIGTERM/SIGHUP whose exception was swallowed (rdsca.signals)
             last_poll = self.clock()
-            polled = self._poll(running)
+            polled = calls.poll(self.actions, running)
             seen = {t: {**seen.get(t, {}), **polled.get(t, {})} for t in {*seen, *polled}}
             again: list[tuple[LiveStep, list[Instance]]] = []
             with self._batch():  # the round's events: one transaction, durable before any send
                 for live in list(running):
-                    views = self._views(live, seen)
+                    views = calls.views_of(live, seen)
                     if live.phase:
                         self._reconsider(live, views, again)
                     else:
@@ -426,7 +380,7 @@ class Executor:
         self,
         waiting: list[LiveStep],
         running: list[LiveStep],
-        seen: Mapping[tuple[str, str], Mapping[str, Instance]],
+        seen: calls.Seen,
     ) -> None:
         progress = True
         while progress:  # a step that ends at once (already verified) may free a dependant
@@ -448,7 +402,7 @@ class Executor:
                           and in_use[where] < self.per_region and self._ready(live)):  # fmt: skip
                         waiting.remove(live)
                         progress = True
-                        views = self._views(live, seen)
+                        views = calls.views_of(live, seen)
                         if self._decide(live, views) and views is not None:
                             to_send.append((live, views))
                             in_use[where] += 1
