@@ -121,7 +121,8 @@ def test_auto_uses_worker_processes_for_a_large_estate_and_progress_counts_them_
     if os.cpu_count() and len(os.sched_getaffinity(0)) > 1:
         assert len(set(seen)) >= 2, "auto did not start a worker process per CPU"
     last = [x for x in err.splitlines() if x.startswith("audit: ")][-1]
-    assert last.startswith(f"audit: 300 of 300 account-regions, {ACCOUNTS} of {ACCOUNTS} accounts, 900 instances")
+    counts = f"audit: 300 of 300 account-regions, {ACCOUNTS} of {ACCOUNTS} accounts, 900 instances"
+    assert last.startswith(counts)
     assert last.endswith(", done")
     assert len(data["instances"]) == INSTANCES
 
