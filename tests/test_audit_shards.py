@@ -25,6 +25,7 @@ from rdsca.api.audit import audit as run_audit
 from rdsca.aws.fleet import Progress
 from rdsca.aws.session import AwsSettings, resolve_targets
 from support.cli import run
+from support.orgenv import point_at_standin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
@@ -44,15 +45,7 @@ def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[handle.Handle]
 
 @pytest.fixture
 def org_env(standin: handle.Handle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> handle.Handle:
-    for name in ("AWS_PROFILE", "AWS_REGION", "RDSCA_ACCOUNTS", "RDSCA_REGIONS", "RDSCA_ROLE_NAME"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-config"))
-    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-credentials"))
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing-secret-key")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-    monkeypatch.setenv("AWS_ENDPOINT_URL", standin.url)
+    point_at_standin(monkeypatch, tmp_path, standin.url, secret="testing-secret-key")
     standin.reset()
     return standin
 
