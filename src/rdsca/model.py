@@ -30,6 +30,14 @@ class Target:
     def key(self) -> str:
         return f"{self.account_id}/{self.region}"
 
+    @property
+    def role_name(self) -> str | None:
+        """The --role-name that reached this target: rdsca assumes
+        arn:aws:iam::<account>:role/<name> (rdsca.aws.session._assume); None without a role."""
+        if self.role_arn and ":role/" in self.role_arn:
+            return self.role_arn.split(":role/", 1)[1]
+        return None
+
 
 @dataclass(frozen=True)
 class TargetStatus:

@@ -106,11 +106,11 @@ def plan_command(
         args.append("--via-maintenance-action")
     if reached is not None and reached.profile:
         args += ["--profile", reached.profile]
-    if reached is None or (reached.role_arn and ":role/" in reached.role_arn):
+    role = reached.role_name if reached is not None else None
+    if reached is None or role:
         args += ["--accounts", notice.account_id]
-    if reached is not None and reached.role_arn and ":role/" in reached.role_arn:
-        # rdsca assumes arn:aws:iam::<account>:role/<--role-name> (rdsca.aws.session._assume)
-        args += ["--role-name", reached.role_arn.split(":role/", 1)[1]]
+    if role:
+        args += ["--role-name", role]
     args += ["--region", notice.region]
     for v in sorted(managed, key=lambda v: v.instance.id):
         args += ["--id", v.instance.id]

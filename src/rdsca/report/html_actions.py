@@ -81,9 +81,8 @@ def reach_of(target: Target | None) -> Reach:
     if target is None:
         return Reach()
     profile = f" --profile {shlex.quote(target.profile)}" if target.profile else ""
-    if target.role_arn and ":role/" in target.role_arn:
-        # rdsca assumes arn:aws:iam::<account>:role/<--role-name> (rdsca.aws.session._assume)
-        role = target.role_arn.split(":role/", 1)[1]
+    role = target.role_name
+    if role:
         rdsca = f"{profile} --accounts {target.account_id} --role-name {shlex.quote(role)}"
         return Reach(rdsca=rdsca)  # the AWS CLI would run as the profile's own account: no flag
     return Reach(rdsca=profile, aws=profile)
