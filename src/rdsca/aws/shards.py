@@ -399,6 +399,7 @@ def work(job: _Job, incoming: IO[bytes], sender: _Sender) -> None:
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rdsca-collect") as pool,
     ):
         engines = EngineCache(side)
+        counts = [0, 0]  # targets received (by receive), targets answered (by the loop below)
 
         def receive() -> None:  # the parent's targets, as its roles are assumed; then "end"
             try:
@@ -417,7 +418,6 @@ def work(job: _Job, incoming: IO[bytes], sender: _Sender) -> None:
             finally:
                 finished.put(None)
 
-        counts = [0, 0]  # targets received, targets answered
         receiver = threading.Thread(target=receive, name="rdsca-receive", daemon=True)
         receiver.start()
         batch: list[tuple[int, TargetResult]] = []
