@@ -14,9 +14,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -32,6 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from standin import handle
 
 ROLE = "rdsca-audit"
+RDSCA = [sys.executable, "-c", "from rdsca.cli.app import run; run()"]
 ACCOUNTS, REGIONS, INSTANCES = 100, 3, 900
 
 
@@ -177,3 +180,55 @@ def test_a_bad_process_count_is_one_line_and_exit_2(
     code, _, err = run(capsys, "audit", "--processes", value)
     assert code == 2
     assert "error:" in err and "--processes" in err
+
+
+def alive(pid: int) -> bool:
+    """Whether `pid` still runs (a zombie waiting for its reaper does not)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def wait_until(check: Callable[[], bool], seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.05)
+    return check()
+
+
+@pytest.mark.parametrize("how", ["SIGKILL", "SIGTERM", "Ctrl-C"])
+def test_workers_stop_calling_aws_when_the_audit_is_killed(
+    org_env: handle.Handle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, how: str
+) -> None:
+    """A killed or terminated audit leaves no worker reading on for a report nobody will write."""
+    org_env.configure(latency_min=0.6, latency_max=1.2)  # the read takes far longer than the test waits
+    try:
+        proc = subprocess.Popen(
+            [*RDSCA, "audit", "--org", "--role-name", ROLE, "--processes", "2", "-f", "json",
+             "-o", str(tmp_path / "a.json")],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+        )  # fmt: skip
+        assert wait_until(lambda: len(workers_of(proc.pid)) == 2 or proc.poll() is not None, 30)
+        workers = workers_of(proc.pid)
+        assert len(workers) == 2, proc.communicate()
+        assert wait_until(lambda: org_env.stats()["by_action"].get("DescribeDBInstances", 0) > 0, 30)
+        if how == "Ctrl-C":  # a terminal's Ctrl-C reaches the whole process group, workers too
+            os.killpg(proc.pid, signal.SIGINT)
+        else:
+            proc.send_signal(getattr(signal, how))
+        proc.wait(timeout=30)  # not communicate(): that would wait for whoever holds its pipes
+        # Gone at once: reading on would take each worker its queue of targets (some 10 s here).
+        assert wait_until(lambda: not any(alive(pid) for pid in workers), 2), "a worker outlived the audit"
+        out, err = proc.communicate(timeout=30)
+        assert out == ""  # the report's stream: no worker writes to it
+        if how != "SIGKILL":
+            assert proc.returncode == {"SIGTERM": 143, "Ctrl-C": 130}[how], err
+            assert "Traceback" not in err and "unexpected" not in err, err
+        calls = org_env.stats()["total"]
+        time.sleep(1.5)  # more than the stand-in's longest latency: a call still in flight has landed
+        assert org_env.stats()["total"] == calls, "AWS was still called after the audit ended"
+    finally:
+        org_env.configure(latency_min=0.005, latency_max=0.03)

@@ -26,6 +26,7 @@ import logging
 import os
 import pickle
 import queue
+import signal
 import subprocess
 import sys
 import threading
@@ -58,6 +59,7 @@ log = logging.getLogger(__name__)
 SHARD_MIN_TARGETS = 200
 FLUSH_SECONDS = 0.25  # how often a worker sends what it has (progress is drawn from it)
 FLUSH_TARGETS = 64
+EXIT_ORPHANED = 3  # a worker whose parent went away without a word
 
 
 def usable_cpus() -> int:
@@ -267,6 +269,7 @@ class _Worker:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "rdsca.aws.shards", str(write_fd)],
                 stdin=subprocess.PIPE,
+                stdout=2,  # never the report's stream (a pipe to jq would wait for a worker to close it)
                 pass_fds=(write_fd,),
             )
         finally:
@@ -413,7 +416,12 @@ def work(job: _Job, incoming: IO[bytes], sender: _Sender) -> None:
                         future = pool.submit(collect_target, target, engines, side, job.now)
                         future.add_done_callback(partial(lambda i, f: finished.put((i, f)), reach.seq))
                         counts[0] += 1
-            except EOFError:  # the parent is gone or stopped feeding: finish what was given
+            except (EOFError, pickle.UnpicklingError):
+                # The parent always says "end" before it closes this pipe: it is gone (SIGKILL, out
+                # of memory). Nobody will read the answers, so stop at once instead of calling AWS
+                # for every target given (the pool would finish them all before this process ends).
+                os._exit(EXIT_ORPHANED)
+            except RuntimeError:  # the pool is shut down: this worker is ending (its crash is sent)
                 pass
             finally:
                 finished.put(None)
@@ -443,6 +451,10 @@ def work(job: _Job, incoming: IO[bytes], sender: _Sender) -> None:
 
 
 def main(argv: Sequence[str]) -> int:
+    # Ctrl-C reaches the whole process group; the parent reports it and stops the workers. A worker
+    # that took it too would print a traceback per thread on the user's terminal and then wait for
+    # its calls in flight before the parent's kill arrives.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     out = os.fdopen(int(argv[0]), "wb")
     sys.stdout = sys.stderr  # the parent's standard output carries the report: never write to it
     sender = _Sender(out)
@@ -454,8 +466,6 @@ def main(argv: Sequence[str]) -> int:
         root.handlers[:] = [_Forward(sender)]
         root.setLevel(job.log_level)
         work(job, sys.stdin.buffer, sender)
-    except KeyboardInterrupt:  # Ctrl-C reaches the whole process group: the parent reports it
-        return 130
     except BaseException as exc:  # sent to the parent, which raises it
         import traceback
 
