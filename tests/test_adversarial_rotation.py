@@ -493,7 +493,9 @@ def test_two_resumes_at_once_after_a_sigkill(
     )  # fmt: skip
     assert proc.returncode == -signal.SIGKILL, proc.stdout + proc.stderr
     run_id = last_run(journal)
-    estate.control.config(reboot_seconds=1.0)
+    # Long enough that the first resume still holds the run when the second has started (at 1 s a
+    # loaded machine once let the first finish before the second claimed).
+    estate.control.config(reboot_seconds=3.0)
     resumes = [
         subprocess.Popen([*RDSCA, "resume", run_id, "--journal", str(journal), *FAST],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
