@@ -12,8 +12,10 @@ per-account-region bucket (rdsca.aws.accounts) still sees all of its target's ca
 has already resolved the targets (its profile's credentials, the roles it assumed); a worker gets
 the keys to sign with through a pipe (never on its command line, never logged), reads its targets
 with `rdsca.aws.fleet.collect_target`, and sends back each target's result as it finishes, with
-its log records and its throttling counts. A worker that dies (killed, out of memory) does not
-take the audit with it: the targets it had not answered are recorded as failed, with the reason.
+its log records and its throttling counts. Targets are given as the workers answer (each holds
+at most HELD_PER_THREAD per thread), so the last ones go to whichever worker is free. A worker that
+dies (killed, out of memory) does not take the audit with it: the targets it held and had not
+answered are recorded as failed, with the reason, and the rest go to the other workers.
 
 Workers are started as `python -m rdsca.aws.shards`, not through multiprocessing: a library user's
 script without an `if __name__ == "__main__"` guard would otherwise be run again in every worker.
@@ -21,6 +23,7 @@ script without an `if __name__ == "__main__"` guard would otherwise be run again
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 import os
@@ -59,6 +62,11 @@ log = logging.getLogger(__name__)
 SHARD_MIN_TARGETS = 200
 FLUSH_SECONDS = 0.25  # how often a worker sends what it has (progress is drawn from it)
 FLUSH_TARGETS = 64
+# Targets a worker holds at once, per thread it reads with: enough that its threads never wait for
+# the parent between two flushes, few enough that the last targets go to whichever worker is free
+# (an even split by count left one worker reading 1.5 s after the other), and that a worker that
+# dies costs only these, not a share of the whole estate.
+HELD_PER_THREAD = 2
 EXIT_ORPHANED = 3  # a worker whose parent went away without a word
 
 
@@ -162,12 +170,14 @@ class _Sharded:
         self.job = _Job(now, max(1, max_workers // shards), _log_level())
         self.tracker = Tracker((), progress)
         self.tracker.resolving = True
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.waiting: list[ResolvedTarget] = []  # known before the workers started
         self.workers: list[_Worker] = []
         self.readers: list[threading.Thread] = []
         self.sent: dict[int, ResolvedTarget] = {}
         self.results: dict[int, TargetResult] = {}
+        self.queue: collections.deque[_Reach] = collections.deque()  # not yet given to a worker
+        self.settings: AwsSettings | None = None
         self.next_seq = 0
         self.started = False
 
@@ -192,26 +202,48 @@ class _Sharded:
             self.readers.append(reader)
 
     def _dispatch(self, batch: list[ResolvedTarget]) -> None:
-        per_worker: list[list[_Reach]] = [[] for _ in self.workers]
+        """Number the targets and queue them for the workers (under the lock)."""
         for resolved in batch:
             seq = self.next_seq
             self.next_seq += 1
             self.sent[seq] = resolved
             if resolved.factory is None:  # unreachable (a role not assumed): nothing to send
                 status = TargetStatus(resolved.target, False, resolved.error)
-                self.done(seq, TargetResult(status, None, ()))
+                self.results[seq] = self.tracker.done(resolved, TargetResult(status, None, ()))
                 continue
-            per_worker[seq % len(self.workers)].append(_reach(seq, resolved))
-        settings = next((r.factory.settings for r in batch if r.factory is not None), None)
-        for worker, reaches in zip(self.workers, per_worker, strict=True):
-            if reaches:
-                worker.send(("targets", (settings, reaches)))
+            self.settings = self.settings or resolved.factory.settings
+            self.queue.append(_reach(seq, resolved))
+        self._pump()
 
-    def done(self, seq: int, result: TargetResult) -> None:
-        self.results[seq] = self.tracker.done(self.sent[seq], result)
+    def _pump(self) -> None:
+        """Give queued targets to the live workers that hold fewer than they can (under the lock)."""
+        limit = HELD_PER_THREAD * self.job.max_workers
+        for worker in sorted((w for w in self.workers if w.alive), key=lambda w: w.held):
+            room = min(limit - worker.held, len(self.queue))
+            if room > 0:
+                worker.send(("targets", (self.settings, [self.queue.popleft() for _ in range(room)])))
+
+    def done(self, worker: _Worker, answered: list[tuple[int, TargetResult]]) -> None:
+        """A worker's answers (from its reader thread): record them and give it more."""
+        with self.lock:
+            for seq, result in answered:
+                self.results[seq] = self.tracker.done(self.sent[seq], result)
+            worker.held -= len(answered)
+            self._pump()
+            self.lock.notify_all()
+
+    def ended(self, worker: _Worker) -> None:
+        """A worker's pipe closed: what is still queued goes to the others (or fails in finish)."""
+        with self.lock:
+            worker.alive = False
+            self._pump()
+            self.lock.notify_all()
 
     def finish(self, targets: Sequence[ResolvedTarget]) -> Fleet:
         self.tracker.resolving = False
+        with self.lock:  # every target is known: wait until each is given (or no worker is left)
+            while self.queue and any(w.alive for w in self.workers):
+                self.lock.wait()
         for worker in self.workers:
             worker.send(("end", None))
             worker.close_input()
@@ -226,8 +258,9 @@ class _Sharded:
         for resolved in targets:
             seq = by_target[resolved.target].pop(0)
             result = self.results.get(seq)
-            if result is None:  # a worker ended before it answered for this target
-                reason = next((w.ended for w in self.workers if w.holds(seq)), None) or "not read"
+            if result is None:  # a worker ended before it answered for this target (or all did)
+                holder = next((w for w in self.workers if w.holds(seq)), None)
+                reason = (holder.ended if holder else _all_ended(self.workers)) or "not read"
                 result = TargetResult(TargetStatus(resolved.target, False, reason), None, ())
             ordered.append(result)
         return fleet_of(self.now, ordered)
@@ -235,6 +268,12 @@ class _Sharded:
     def stop(self) -> None:
         for worker in self.workers:
             worker.stop()
+
+
+def _all_ended(workers: Sequence[_Worker]) -> str | None:
+    """Why a target given to no worker was not read: every worker had stopped."""
+    how = next((w.ended for w in workers if w.ended), None)
+    return how and how.replace("the worker process reading it stopped", "every worker process stopped", 1)
 
 
 def _reach(seq: int, resolved: ResolvedTarget) -> _Reach:
@@ -254,6 +293,8 @@ class _Worker:
     def __init__(self, job: _Job) -> None:
         self.job = job
         self.seqs: set[int] = set()
+        self.held = 0  # targets given and not yet answered
+        self.alive = True
         self.proc: subprocess.Popen[bytes] | None = None
         self.pipe: IO[bytes] | None = None
         self.lock = threading.Lock()
@@ -281,6 +322,7 @@ class _Worker:
         assert self.proc is not None and self.proc.stdin is not None
         if message[0] == "targets":
             self.seqs.update(r.seq for r in message[1][1])
+            self.held += len(message[1][1])
         with self.lock:
             try:
                 pickle.dump(message, self.proc.stdin, protocol=pickle.HIGHEST_PROTOCOL)
@@ -304,8 +346,7 @@ class _Worker:
                 if kind == "results":
                     done, throttled = payload
                     owner.tracker.throttled_elsewhere(id(self), throttled)
-                    for seq, result in done:
-                        owner.done(seq, result)
+                    owner.done(self, done)
                 elif kind == "log":
                     level, name, message = payload
                     logging.getLogger(name).log(level, "%s", message)
@@ -317,6 +358,7 @@ class _Worker:
         if code != 0:
             how = f"killed by signal {-code}" if code < 0 else f"exit code {code}"
             self.ended = f"the worker process reading it stopped ({how}) before it was read"
+        owner.ended(self)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
