@@ -64,7 +64,7 @@ def without_time(data: dict) -> dict:
 
 
 def workers_of(pid: int) -> list[int]:
-    """The `python -m rdsca.aws.shards` processes whose parent is `pid` (read from /proc)."""
+    """The `python -m rdsca.aws.shards_worker` processes whose parent is `pid` (read from /proc)."""
     out = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -75,7 +75,7 @@ def workers_of(pid: int) -> list[int]:
         except OSError:
             continue
         ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        if ppid == pid and b"rdsca.aws.shards" in cmdline:
+        if ppid == pid and b"rdsca.aws.shards_worker" in cmdline:
             out.append(int(entry.name))
     return out
 

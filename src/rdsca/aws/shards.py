@@ -17,8 +17,9 @@ at most HELD_PER_THREAD per thread), so the last ones go to whichever worker is 
 dies (killed, out of memory) does not take the audit with it: the targets it held and had not
 answered are recorded as failed, with the reason, and the rest go to the other workers.
 
-Workers are started as `python -m rdsca.aws.shards`, not through multiprocessing: a library user's
-script without an `if __name__ == "__main__"` guard would otherwise be run again in every worker.
+Workers are started as `python -m rdsca.aws.shards_worker` (their side of the pipes is there), not
+through multiprocessing: a library user's script without an `if __name__ == "__main__"` guard
+would otherwise be run again in every worker.
 """
 
 from __future__ import annotations
@@ -28,32 +29,24 @@ import contextlib
 import logging
 import os
 import pickle
-import queue
-import signal
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import IO, Any
 
 from rdsca.aws.fleet import (
     MAX_WORKERS,
-    EngineCache,
     ProgressHook,
     TargetResult,
     Tracker,
     collect,
-    collect_target,
     fleet_of,
 )
-from rdsca.aws.session import AwsSettings, ResolvedTarget, SessionFactory
+from rdsca.aws.session import AwsSettings, ResolvedTarget
 from rdsca.model import Fleet, Target, TargetStatus
-from rdsca.redaction import register_credentials
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +88,7 @@ def shard_count(workers: int | None, targets: int) -> int:
 
 
 @dataclass(frozen=True)
-class _Reach:
+class Reach:
     """How a worker reaches one target: what it is and the keys to sign its calls with."""
 
     seq: int  # the parent's number for this target (results come back under it)
@@ -106,7 +99,7 @@ class _Reach:
 
 
 @dataclass(frozen=True)
-class _Job:
+class Job:
     now: datetime
     max_workers: int
     log_level: int
@@ -167,7 +160,7 @@ class _Sharded:
         threshold: int = SHARD_MIN_TARGETS,
     ) -> None:
         self.shards, self.now, self.threshold = shards, now, threshold
-        self.job = _Job(now, max(1, max_workers // shards), _log_level())
+        self.job = Job(now, max(1, max_workers // shards), _log_level())
         self.tracker = Tracker((), progress)
         self.tracker.resolving = True
         self.lock = threading.Condition()
@@ -176,7 +169,7 @@ class _Sharded:
         self.readers: list[threading.Thread] = []
         self.sent: dict[int, ResolvedTarget] = {}
         self.results: dict[int, TargetResult] = {}
-        self.queue: collections.deque[_Reach] = collections.deque()  # not yet given to a worker
+        self.queue: collections.deque[Reach] = collections.deque()  # not yet given to a worker
         self.settings: AwsSettings | None = None
         self.next_seq = 0
         self.started = False
@@ -276,10 +269,10 @@ def _all_ended(workers: Sequence[_Worker]) -> str | None:
     return how and how.replace("the worker process reading it stopped", "every worker process stopped", 1)
 
 
-def _reach(seq: int, resolved: ResolvedTarget) -> _Reach:
+def _reach(seq: int, resolved: ResolvedTarget) -> Reach:
     factory = resolved.factory
     assert factory is not None
-    return _Reach(seq, resolved.target, factory.profile, factory.account, factory.frozen_keys())
+    return Reach(seq, resolved.target, factory.profile, factory.account, factory.frozen_keys())
 
 
 def _log_level() -> int:
@@ -290,7 +283,7 @@ def _log_level() -> int:
 class _Worker:
     """One worker process, seen from the parent: its pipes, what it was given, how it ended."""
 
-    def __init__(self, job: _Job) -> None:
+    def __init__(self, job: Job) -> None:
         self.job = job
         self.seqs: set[int] = set()
         self.held = 0  # targets given and not yet answered
@@ -308,7 +301,7 @@ class _Worker:
         read_fd, write_fd = os.pipe()
         try:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "rdsca.aws.shards", str(write_fd)],
+                [sys.executable, "-m", "rdsca.aws.shards_worker", str(write_fd)],
                 stdin=subprocess.PIPE,
                 stdout=2,  # never the report's stream (a pipe to jq would wait for a worker to close it)
                 pass_fds=(write_fd,),
@@ -370,155 +363,3 @@ class _Worker:
     def raise_crash(self) -> None:
         if self.crash is not None:
             raise RuntimeError(f"a worker process of the audit failed: {self.crash}")
-
-
-# -- the worker process ------------------------------------------------------------------------
-
-
-class _Sender:
-    """The worker's end of the pipe: one pickled message at a time, from any thread."""
-
-    def __init__(self, out: IO[bytes]) -> None:
-        self.out = out
-        self.lock = threading.Lock()
-
-    def send(self, kind: str, payload: Any) -> None:
-        data = pickle.dumps((kind, payload), protocol=pickle.HIGHEST_PROTOCOL)
-        with self.lock:
-            self.out.write(data)
-            self.out.flush()
-
-
-class _Forward(logging.Handler):
-    def __init__(self, sender: _Sender) -> None:
-        super().__init__()
-        self.sender = sender
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            self.sender.send("log", (record.levelno, record.name, self.format(record)))
-        except Exception:  # a log line must never stop the audit
-            self.handleError(record)
-
-
-class _Factories:
-    """The worker's session factories, one per set of keys, sharing one set of clients."""
-
-    def __init__(self) -> None:
-        self.made: dict[tuple[Any, ...], SessionFactory] = {}
-        self.shared: Any = None
-
-    def get(self, settings: AwsSettings, reach: _Reach) -> SessionFactory:
-        key = (reach.profile, reach.account, reach.keys)
-        found = self.made.get(key)
-        if found is None:
-            credentials = None
-            if reach.keys is not None:
-                credentials = {"AccessKeyId": reach.keys[0], "SecretAccessKey": reach.keys[1]}
-                if reach.keys[2]:
-                    credentials["SessionToken"] = reach.keys[2]
-                register_credentials(credentials)
-            found = SessionFactory(
-                settings=settings,
-                profile=reach.profile,
-                credentials=credentials,
-                _shared=self.shared,
-                account=reach.account,
-            )
-            self.shared = found._shared  # one set of clients for every account of this worker
-            self.made[key] = found
-        return found
-
-    @property
-    def limits(self) -> Any:
-        return self.shared.limits if self.shared is not None else None
-
-
-def work(job: _Job, incoming: IO[bytes], sender: _Sender) -> None:
-    """Read the targets that come in, sending each result as it finishes (in batches)."""
-    factories = _Factories()
-    workers = max(1, job.max_workers)
-    finished: queue.SimpleQueue[tuple[int, Future[TargetResult]] | None] = queue.SimpleQueue()
-    with (
-        ThreadPoolExecutor(max_workers=2 * workers, thread_name_prefix="rdsca-side") as side,
-        ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rdsca-collect") as pool,
-    ):
-        engines = EngineCache(side)
-        counts = [0, 0]  # targets received (by receive), targets answered (by the loop below)
-
-        def receive() -> None:  # the parent's targets, as its roles are assumed; then "end"
-            try:
-                while True:
-                    kind, payload = pickle.load(incoming)
-                    if kind == "end":
-                        break
-                    settings, reaches = payload
-                    for reach in reaches:
-                        target = ResolvedTarget(reach.target, factories.get(settings, reach))
-                        future = pool.submit(collect_target, target, engines, side, job.now)
-                        future.add_done_callback(partial(lambda i, f: finished.put((i, f)), reach.seq))
-                        counts[0] += 1
-            except (EOFError, pickle.UnpicklingError):
-                # The parent always says "end" before it closes this pipe: it is gone (SIGKILL, out
-                # of memory). Nobody will read the answers, so stop at once instead of calling AWS
-                # for every target given (the pool would finish them all before this process ends).
-                os._exit(EXIT_ORPHANED)
-            except RuntimeError:  # the pool is shut down: this worker is ending (its crash is sent)
-                pass
-            finally:
-                finished.put(None)
-
-        receiver = threading.Thread(target=receive, name="rdsca-receive", daemon=True)
-        receiver.start()
-        batch: list[tuple[int, TargetResult]] = []
-        flush_at = time.monotonic() + FLUSH_SECONDS
-        fed = False
-        while not (fed and counts[1] == counts[0]):
-            try:
-                item = finished.get(timeout=max(0.0, flush_at - time.monotonic()))
-                if item is None:
-                    fed = True
-                else:
-                    batch.append((item[0], item[1].result()))
-                    counts[1] += 1
-            except queue.Empty:
-                pass
-            now = time.monotonic()
-            if batch and (len(batch) >= FLUSH_TARGETS or now >= flush_at or (fed and counts[1] == counts[0])):
-                limits = factories.limits
-                sender.send("results", (batch, limits.throttled if limits else 0))
-                batch = []
-            if now >= flush_at:
-                flush_at = now + FLUSH_SECONDS
-
-
-def main(argv: Sequence[str]) -> int:
-    # Ctrl-C reaches the whole process group; the parent reports it and stops the workers. A worker
-    # that took it too would print a traceback per thread on the user's terminal and then wait for
-    # its calls in flight before the parent's kill arrives.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    out = os.fdopen(int(argv[0]), "wb")
-    sys.stdout = sys.stderr  # the parent's standard output carries the report: never write to it
-    sender = _Sender(out)
-    try:
-        kind, job = pickle.load(sys.stdin.buffer)
-        if kind != "job":
-            raise ValueError(f"expected a job, got {kind!r}")
-        root = logging.getLogger()
-        root.handlers[:] = [_Forward(sender)]
-        root.setLevel(job.log_level)
-        work(job, sys.stdin.buffer, sender)
-    except BaseException as exc:  # sent to the parent, which raises it
-        import traceback
-
-        sender.send("crash", "".join(traceback.format_exception_only(type(exc), exc)).strip())
-        logging.getLogger(__name__).debug("worker traceback:\n%s", traceback.format_exc())
-        return 1
-    finally:
-        with contextlib.suppress(OSError):
-            out.close()
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
