@@ -32,7 +32,7 @@ from typing import Any
 import botocore.exceptions as bce
 from botocore.credentials import CredentialProvider, Credentials, ReadOnlyCredentials
 
-from rdsca.aws.errors import error_code
+from rdsca.aws.errors import PARSE_SLIPS, error_code, not_an_answer
 
 # Once AWS has throttled an (account, service, region), its calls wait for a token of its bucket.
 # RDS allows a burst of 300 and 12 requests per second per account and region (page above); rdsca
@@ -207,6 +207,13 @@ def _paginator_template(client: Any, operation: str) -> Any:
     return found
 
 
+def _raise_foreign(exc: Exception) -> None:
+    """Raise `exc` as a ResponseParserError if botocore's parser raised it (rdsca.aws.errors)."""
+    foreign = not_an_answer(exc)
+    if foreign is not None:
+        raise foreign from exc
+
+
 class AccountClient:
     """A shared botocore client as seen by one account: same methods, paginators and waiters."""
 
@@ -244,6 +251,9 @@ class AccountClient:
             token = _CALLER.set(self._caller)
             try:
                 return method(*args, **kwargs)
+            except PARSE_SLIPS as exc:
+                _raise_foreign(exc)
+                raise
             except bce.ClientError as exc:
                 if not (self._retry_throttles and is_throttle(exc)):
                     raise
@@ -272,6 +282,9 @@ class AccountClient:
                 token = _CALLER.set(view._caller)
                 try:
                     waiter.wait(**kwargs)
+                except PARSE_SLIPS as exc:
+                    _raise_foreign(exc)
+                    raise
                 finally:
                     _CALLER.reset(token)
 

@@ -10,6 +10,26 @@ from botocore.parsers import ResponseParserError
 # BotoCoreError, so it is named here and every caller catches this tuple.
 AWS_ERRORS: tuple[type[Exception], ...] = (bce.BotoCoreError, bce.ClientError, ResponseParserError)
 
+# What botocore's parsers raise, besides ResponseParserError, on a reply that is well-formed but no
+# AWS response (a captive portal's or a proxy's XHTML page with status 200): the query parser looks
+# up `<Action>Result` and raises KeyError when it is not there (botocore/parsers.py,
+# QueryParser._find_result_wrapped_shape); other shapes of foreign XML end in the others.
+PARSE_SLIPS: tuple[type[Exception], ...] = (KeyError, IndexError, AttributeError, TypeError, ValueError)
+
+
+def not_an_answer(exc: BaseException) -> ResponseParserError | None:
+    """`exc` as the ResponseParserError it is when botocore's parser raised it (None otherwise: a
+    KeyError of rdsca's own, or a TypeError of a wrong call, stays what it is)."""
+    if not isinstance(exc, PARSE_SLIPS):
+        return None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_globals.get("__name__") == "botocore.parsers":
+            return ResponseParserError(f"not an AWS response ({type(exc).__name__}: {exc})")
+        tb = tb.tb_next
+    return None
+
+
 _CREDENTIAL_CODES = frozenset(
     {
         "ExpiredToken",
