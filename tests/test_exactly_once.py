@@ -21,6 +21,7 @@ from support.faultproxy import (
     FaultProxy,
     delay_reply,
     drop_reply,
+    foreign_page,
     garbage_reply,
     html_error,
     reset_before,
@@ -57,6 +58,7 @@ FAULTS: dict[str, tuple[Callable[[FaultProxy, SandboxHandle], object], int]] = {
     "reset-before": (lambda p, sb: p.add(reset_before("ModifyDBInstance", count=1)), 1),
     "html-502": (lambda p, sb: p.add(html_error(502, "ModifyDBInstance", count=1)), 1),
     "garbage": (lambda p, sb: p.add(garbage_reply("ModifyDBInstance", count=1)), 1),
+    "foreign-page": (lambda p, sb: p.add(foreign_page("ModifyDBInstance", count=1)), 1),
     "throttled": (lambda p, sb: sb.control.fault("ModifyDBInstance", "Throttling", count=2), 3),
 }
 

@@ -27,7 +27,7 @@ from http import HTTPStatus
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
-FORWARDING = {"pass", "delay_reply", "drop_reply", "reset_reply", "garbage_reply"}
+FORWARDING = {"pass", "delay_reply", "drop_reply", "reset_reply", "garbage_reply", "foreign_page"}
 KINDS = (FORWARDING - {"pass"}) | {"reset_before", "html_error"}
 MAX_HEAD = 1 << 20
 
@@ -88,6 +88,18 @@ def html_error(
 def garbage_reply(action: str = "*", region: str | None = None, count: int | None = None) -> Rule:
     """Forward; answer 200 with the first half of the upstream's body (a truncated reply)."""
     return Rule("garbage_reply", action, region, count)
+
+
+def foreign_page(action: str = "*", region: str | None = None, count: int | None = None) -> Rule:
+    """Forward; answer 200 with well-formed XML that is no AWS response (a captive portal's sign-in
+    page): botocore's query parser raises KeyError on it, not ResponseParserError."""
+    return Rule("foreign_page", action, region, count)
+
+
+FOREIGN_PAGE = (
+    b'<?xml version="1.0" encoding="UTF-8"?><html xmlns="http://www.w3.org/1999/xhtml">'
+    b"<head><title>Sign in</title></head><body><p>Sign in to continue.</p></body></html>"
+)
 
 
 @dataclass(frozen=True)
@@ -340,6 +352,9 @@ class FaultProxy:
             if kind == "garbage_reply":
                 garbled = reply_body[: len(reply_body) // 2] or b"\x00<html"
                 client.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % len(garbled) + garbled)
+            elif kind == "foreign_page":
+                head_out = b"HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nContent-Length: %d\r\n\r\n"
+                client.sendall(head_out % len(FOREIGN_PAGE) + FOREIGN_PAGE)
             else:
                 client.sendall(reply_head + reply_body)
             if closes or headers.get("connection", "").lower() == "close":
