@@ -12,7 +12,8 @@ from rdsca.errors import JournalError
 from rdsca.model import Fleet, Instance, Target, TargetStatus
 from rdsca.rollout import planfile
 from rdsca.rollout.journal import Journal, RunStatus, StepStatus
-from rdsca.rollout.plan import PlanPolicy, build
+from rdsca.rollout.plan import PlanPolicy
+from rdsca.rollout.planner import build
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 

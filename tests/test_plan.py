@@ -11,7 +11,9 @@ import pytest
 from rdsca.errors import PlanError
 from rdsca.model import Authority, Fleet, Instance, PendingAction, RegionCAs, Target, TargetStatus
 from rdsca.rollout import planfile
-from rdsca.rollout.plan import Kind, PlanPolicy, Restart, When, build, drift, fingerprint, seen_of
+from rdsca.rollout.drift import drift, fingerprint, seen_of
+from rdsca.rollout.plan import Kind, PlanPolicy, Restart, When
+from rdsca.rollout.planner import build
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 A, R = "111111111111", "us-east-1"

@@ -162,7 +162,8 @@ def _estate() -> Audit:
 
 
 def test_no_change_is_advised_that_plan_would_not_make() -> None:
-    from rdsca.rollout.plan import PlanPolicy, build
+    from rdsca.rollout.plan import PlanPolicy
+    from rdsca.rollout.planner import build
 
     audit = _estate()
     cells = action_cells(render_html(audit))

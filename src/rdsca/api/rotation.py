@@ -26,8 +26,9 @@ from rdsca.model import Fleet
 from rdsca.readiness import client_caps
 from rdsca.readiness.saved import load_readiness, not_ready
 from rdsca.rollout import plan as planmod
-from rdsca.rollout import planfile
+from rdsca.rollout import planfile, planner
 from rdsca.rollout.contracts import ExecOptions, Progress
+from rdsca.rollout.drift import drift, fingerprint, identity_changes, seen_of
 from rdsca.rollout.events import Event
 from rdsca.rollout.executor import Executor
 from rdsca.rollout.journal import EventRecord, Journal, RunRecord, RunStatus, StepRecord, StepStatus
@@ -155,7 +156,7 @@ def plan(
     held = not_ready(readiness, (i.key for i in fleet.instances)) if readiness else None
     if readiness:  # a client that cannot use the target CA at all holds its instance back too
         held = client_caps.with_refusals(held or {}, readiness, target_ca, [i.key for i in fleet.instances])
-    built = planmod.build(
+    built = planner.build(
         fleet, target_ca, policy, fleet.collected_at, scope=scope, writers=writers, held=held
     )
     if fleet.failed:
@@ -178,15 +179,15 @@ def load_plan(path: Path, waves: Sequence[str] = ()) -> tuple[planmod.Plan, str]
 def check_drift(plan_: planmod.Plan, targets: Targets, now: datetime) -> None:
     """Refuse a plan whose estate changed since it was made (PlanError, one line per instance)."""
     fleet = read_scope(targets, plan_.scope, now)
-    changed = planmod.identity_changes(plan_, fleet.instances)
+    changed = identity_changes(plan_, fleet.instances)
     if changed:
         raise PlanError(
             "the plan names instances that are not the ones it was made for; run `rdsca plan` again:\n  "
             + "\n  ".join(changed)
         )
-    current = planmod.seen_of(fleet.instances)
-    if planmod.fingerprint(current, plan_.targets) != plan_.fingerprint:
-        lines = planmod.drift(plan_.seen, current)
+    current = seen_of(fleet.instances)
+    if fingerprint(current, plan_.targets) != plan_.fingerprint:
+        lines = drift(plan_.seen, current)
         raise PlanError(
             "the estate changed since the plan was made; run `rdsca plan` again. Drifted:\n  "
             + "\n  ".join(lines)

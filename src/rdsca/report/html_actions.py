@@ -1,7 +1,7 @@
 """The recommended action per instance, as `rdsca plan` would act on it.
 
 The page never advises a change `rdsca plan` would not make: for every CA the audit recommends,
-the plan itself is built (`rollout.plan.build`, pure, on the audit's fleet and clock) and each
+the plan itself is built (`rollout.planner.build`, pure, on the audit's fleet and clock) and each
 instance's advice follows from its place in that plan: a step that modifies the instance, a step
 that modifies its Multi-AZ DB cluster (the members of such a cluster cannot be modified one by one),
 or the reason the plan leaves it out (a stopped or busy instance, CAs its engine does not list, ...).
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from rdsca.errors import PlanError
 from rdsca.model import Audit, Instance, State, Target, Verdict
-from rdsca.rollout.plan import Kind, PlanPolicy, Skipped, Step, build
+from rdsca.rollout.plan import Kind, PlanPolicy, Skipped, Step
+from rdsca.rollout.planner import build
 
 # The states whose instances need something done; the others get "none".
 ACTION_STATES = (State.RETIRED_CA, State.UNKNOWN_CA, State.EXPIRED, State.EXPIRING)
@@ -157,7 +158,7 @@ def advise(
         return Advice(
             note=f"no CA to rotate to: {i.region} lists none that {i.engine} {i.engine_version} supports"
         )
-    if i.status != "available":  # the plan's own rule for any change (rollout.plan.skip_reason)
+    if i.status != "available":  # the plan's own rule for any change (rollout.planner.skip_reason)
         return Advice(note=f"no change can be sent now: status {i.status}, not available")
     commands = tuple(
         f"aws rds apply-pending-maintenance-action --resource-identifier {i.arn} "
