@@ -25,8 +25,8 @@ import click
 
 from rdsca import schemas
 from rdsca.report.words import count
+from rdsca.rollout.contracts import Progress
 from rdsca.rollout.events import Event
-from rdsca.rollout.executor import Progress
 from rdsca.rollout.journal import StepStatus
 from rdsca.rollout.plan import Step
 
