@@ -17,7 +17,8 @@ from rdsca.errors import RdscaError
 from rdsca.model import Fleet, Instance
 from rdsca.readiness.probe import Endpoint, ProbeResult, probe_many
 from rdsca.readiness.probe_wire import Protocol
-from rdsca.readiness.scan import WILL_BREAK, ScanResult, scan_tree
+from rdsca.readiness.scan import ScanResult, scan_tree
+from rdsca.readiness.scan_judge import WILL_BREAK
 from rdsca.readiness.server_tls import ParameterGroup, parameter_of
 from rdsca.readiness.sessions import list_sessions, parse_dsn
 from rdsca.readiness.trust_check import TrustResult, check_bundle

@@ -26,7 +26,8 @@ from rdsca.model import Instance, RegionCAs
 from rdsca.readiness.client_caps import TargetFit, fit
 from rdsca.readiness.probe import ProbeResult
 from rdsca.readiness.probe_wire import Outcome
-from rdsca.readiness.scan import WILL_BREAK, ScanResult
+from rdsca.readiness.scan import ScanResult
+from rdsca.readiness.scan_judge import WILL_BREAK
 from rdsca.readiness.server_tls import ParameterGroup, server_tls
 from rdsca.readiness.sessions import SessionListing, Visibility
 from rdsca.readiness.trust_check import TRUSTED, TrustResult

@@ -14,7 +14,7 @@ from rdsca import schemas
 from rdsca.api.readiness import CatalogueReport, TrustCheckReport, TrustScanReport
 from rdsca.catalog import Catalog
 from rdsca.readiness.bundles import BundleCert
-from rdsca.readiness.scan import NOT_RDS
+from rdsca.readiness.scan_judge import NOT_RDS
 from rdsca.readiness.trust_check import TRUSTED, TrustResult
 from rdsca.report.registry import RenderOptions, renders
 from rdsca.report.words import count
