@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from rdsca.api.rotation import Resolve
+from rdsca.api.targets import Resolve
 from rdsca.cli.common import resolve
 from rdsca.cli.options import AwsOptions, FiniteFloat
 from rdsca.cli.rotate_progress import HEARTBEAT_SECONDS, MODES, choose
