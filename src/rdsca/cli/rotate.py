@@ -15,15 +15,8 @@ from rdsca.api.targets import reach
 from rdsca.cli.app import cli
 from rdsca.cli.common import failed_targets_code, now_utc
 from rdsca.cli.completion import complete_ca_ids, complete_run_ids
-from rdsca.cli.options import (
-    AwsOptions,
-    Selection,
-    aws_options,
-    emit,
-    selection_options,
-    writable_file,
-    write_atomic,
-)
+from rdsca.cli.options import AwsOptions, Selection, aws_options, selection_options
+from rdsca.cli.output import emit, writable_file, write_atomic
 from rdsca.cli.rotate_common import exec_options, journal_option, open_journal, resolver
 from rdsca.cli.rotate_progress import json_line, make_progress
 from rdsca.errors import ConfigError, ExitCode, JournalError

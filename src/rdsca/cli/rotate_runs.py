@@ -13,7 +13,8 @@ from rdsca.aws.region import configured_region
 from rdsca.cli.app import cli
 from rdsca.cli.common import now_utc
 from rdsca.cli.completion import complete_ca_ids, complete_run_ids
-from rdsca.cli.options import AwsOptions, aws_options, check_regions, emit, output_options
+from rdsca.cli.options import AwsOptions, aws_options, check_regions
+from rdsca.cli.output import emit, output_options
 from rdsca.cli.rotate_common import default_journal, journal_option, open_journal, resolver
 from rdsca.errors import ConfigError
 from rdsca.report import rotation as _rotation_renderers  # noqa: F401  (registers the formats)
