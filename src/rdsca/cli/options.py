@@ -59,52 +59,64 @@ class Selection:
     id_globs: tuple[str, ...]
 
 
+# The options of `aws_options`, in the order --help lists them.
+_AWS_OPTIONS = (
+    click.option(
+        "--profile",
+        "profiles",
+        multiple=True,
+        metavar="NAME",
+        help="AWS profile (repeatable). Default: the standard credential chain.",
+    ),
+    click.option(
+        "--region",
+        "regions",
+        multiple=True,
+        metavar="REGION",
+        envvar="RDSCA_REGIONS",
+        shell_complete=complete_regions,
+        help="Region (repeatable or comma-separated). Default: every region enabled "
+        "for the account; unlike the AWS CLI, AWS_REGION, AWS_DEFAULT_REGION and the profile's "
+        "region do not narrow it. Env: RDSCA_REGIONS.",
+    ),
+    click.option(
+        "--accounts",
+        "accounts",
+        multiple=True,
+        metavar="ID,ID",
+        envvar="RDSCA_ACCOUNTS",
+        help="Accounts to reach by assuming --role-name in each.",
+    ),
+    click.option(
+        "--role-name",
+        metavar="NAME",
+        envvar="RDSCA_ROLE_NAME",
+        help="Role assumed in each account: arn:aws:iam::<id>:role/<NAME>.",
+    ),
+    click.option(
+        "--org", is_flag=True, help="Every active account of the AWS Organization (needs --role-name)."
+    ),
+    click.option(
+        "--endpoint-url",
+        metavar="URL",
+        envvar="AWS_ENDPOINT_URL",
+        help="Send AWS calls to this endpoint (a sandbox, a proxy). Env: AWS_ENDPOINT_URL.",
+    ),
+)
+
+
+def with_options(wrapper: Callable[..., Any], func: Callable[..., Any], options: Sequence[Any]) -> Any:
+    """`wrapper` standing in for `func` (whose click params it keeps), with `options` (click.option
+    decorators) added above them in the order given."""
+    functools.update_wrapper(wrapper, func)  # keeps the click params of inner decorators
+    result: Any = wrapper
+    for opt in reversed(options):
+        result = opt(result)
+    return result
+
+
 def aws_options(func: F) -> F:
     """Add --profile/--region/--accounts/--role-name/--org/--endpoint-url; pass `aws: AwsOptions`."""
-
-    options = [
-        click.option(
-            "--profile",
-            "profiles",
-            multiple=True,
-            metavar="NAME",
-            help="AWS profile (repeatable). Default: the standard credential chain.",
-        ),
-        click.option(
-            "--region",
-            "regions",
-            multiple=True,
-            metavar="REGION",
-            envvar="RDSCA_REGIONS",
-            shell_complete=complete_regions,
-            help="Region (repeatable or comma-separated). Default: every region enabled "
-            "for the account; unlike the AWS CLI, AWS_REGION, AWS_DEFAULT_REGION and the profile's "
-            "region do not narrow it. Env: RDSCA_REGIONS.",
-        ),
-        click.option(
-            "--accounts",
-            "accounts",
-            multiple=True,
-            metavar="ID,ID",
-            envvar="RDSCA_ACCOUNTS",
-            help="Accounts to reach by assuming --role-name in each.",
-        ),
-        click.option(
-            "--role-name",
-            metavar="NAME",
-            envvar="RDSCA_ROLE_NAME",
-            help="Role assumed in each account: arn:aws:iam::<id>:role/<NAME>.",
-        ),
-        click.option(
-            "--org", is_flag=True, help="Every active account of the AWS Organization (needs --role-name)."
-        ),
-        click.option(
-            "--endpoint-url",
-            metavar="URL",
-            envvar="AWS_ENDPOINT_URL",
-            help="Send AWS calls to this endpoint (a sandbox, a proxy). Env: AWS_ENDPOINT_URL.",
-        ),
-    ]
 
     def wrapper(
         *args: Any,
@@ -134,10 +146,7 @@ def aws_options(func: F) -> F:
         )
         return func(*args, **kwargs)
 
-    functools.update_wrapper(wrapper, func)  # keeps the click params of inner decorators
-    result: Any = wrapper
-    for opt in reversed(options):
-        result = opt(result)
+    result: Any = with_options(wrapper, func, _AWS_OPTIONS)
     return result
 
 
@@ -167,6 +176,32 @@ def check_endpoint_url(url: str | None) -> str | None:
     return url
 
 
+# The options of `selection_options`, in the order --help lists them.
+_SELECTION_OPTIONS = (
+    click.option(
+        "--engine",
+        "engines",
+        multiple=True,
+        metavar="ENGINE",
+        help="Only these engines (repeatable): postgres, mysql, aurora-postgresql, docdb...",
+    ),
+    click.option(
+        "--tag",
+        "tags",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Only instances with this tag (repeatable; all must match).",
+    ),
+    click.option(
+        "--id",
+        "id_globs",
+        multiple=True,
+        metavar="GLOB",
+        help="Only instance ids matching this glob (repeatable).",
+    ),
+)
+
+
 def selection_options(func: F) -> F:
     """Add --engine/--tag/--id; pass `selection: Selection`."""
 
@@ -182,34 +217,7 @@ def selection_options(func: F) -> F:
         kwargs["selection"] = Selection(_split_csv(engines), tuple(parsed), _split_csv(id_globs))
         return func(*args, **kwargs)
 
-    functools.update_wrapper(wrapper, func)  # keeps the click params of inner decorators
-    result: Any = wrapper
-    for opt in reversed(
-        [
-            click.option(
-                "--engine",
-                "engines",
-                multiple=True,
-                metavar="ENGINE",
-                help="Only these engines (repeatable): postgres, mysql, aurora-postgresql, docdb...",
-            ),
-            click.option(
-                "--tag",
-                "tags",
-                multiple=True,
-                metavar="KEY=VALUE",
-                help="Only instances with this tag (repeatable; all must match).",
-            ),
-            click.option(
-                "--id",
-                "id_globs",
-                multiple=True,
-                metavar="GLOB",
-                help="Only instance ids matching this glob (repeatable).",
-            ),
-        ]
-    ):
-        result = opt(result)
+    result: Any = with_options(wrapper, func, _SELECTION_OPTIONS)
     return result
 
 
