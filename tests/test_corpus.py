@@ -322,7 +322,7 @@ def plan_doc(
 def test_a_recomputed_checksum_alone_passes(plan_doc: dict[str, Any]) -> None:
     """The control for the cases below: the test's checksum is the code's, so a refusal there is
     the meaning check and not the checksum."""
-    from rdsca.api.rotation import known_cas
+    from rdsca.api.target_ca import known_cas
     from rdsca.rollout import planfile
 
     plan_doc["checksum"] = checksum(plan_doc)

@@ -11,7 +11,7 @@ import click
 import pytest
 
 from rdsca.cli.app import cli, main
-from rdsca.cli.options import writable_file
+from rdsca.cli.output import writable_file
 from support.sandbox import SandboxHandle
 
 

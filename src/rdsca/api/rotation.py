@@ -1,9 +1,13 @@
-"""Rotation use cases: plan, apply, resume, rollback, runs, show, and the account default CA.
+"""Rotation use cases: plan, apply, resume and rollback.
 
 Each function takes plain arguments and its collaborators (a `Resolve` that turns regions into
 reachable targets, a journal, a progress sink, a clock) and returns a frozen result. Nothing here
 prints, prompts or exits; errors are `RdscaError`s. `rdsca.cli.rotate` is one client; a Step
 Functions task that applies one wave of a saved plan is another (docs/api.md).
+
+This module is the rotation's public API: it also exposes what is defined beside it, `reach` and
+the `Resolve` and `Targets` types (rdsca.api.targets), `runs` and `show` (rdsca.api.runs), and the
+account default CA, `default_show` and `default_set` (rdsca.api.defaults).
 """
 
 from __future__ import annotations
@@ -13,13 +17,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
+from rdsca.api.defaults import DefaultChanges, Defaults, default_set, default_show
+from rdsca.api.runs import RunsView, RunView, runs, show, stored_plan
+from rdsca.api.target_ca import check_target_ca, known_cas
+from rdsca.api.targets import Resolve, Targets, bound_actions, reach
 from rdsca.assess.select import select
 from rdsca.aws import actions as aws_actions
 from rdsca.aws.fleet import collect
 from rdsca.aws.session import ResolvedTarget
-from rdsca.catalog import load_catalog
 from rdsca.errors import ConfigError, JournalError, PlanError
 from rdsca.files import PLAN_LIMIT, read_text_input
 from rdsca.model import Fleet
@@ -31,81 +37,42 @@ from rdsca.rollout.contracts import ExecOptions, Progress
 from rdsca.rollout.drift import drift, fingerprint, identity_changes, seen_of
 from rdsca.rollout.events import Event
 from rdsca.rollout.executor import Executor
-from rdsca.rollout.journal import EventRecord, Journal, RunRecord, RunStatus, StepRecord, StepStatus
+from rdsca.rollout.journal import Journal, RunStatus, StepRecord, StepStatus
 from rdsca.rollout.lease import Heartbeat, Holder
-from rdsca.rollout.outcome import is_verified, iso
 from rdsca.rollout.rollback import rollback_plan
 from rdsca.words import count
 
-Resolve = Callable[[Sequence[str]], list[ResolvedTarget]]  # regions wanted -> targets the flags reach
-Targets = dict[tuple[str, str], ResolvedTarget]
+__all__ = [
+    "DefaultChanges",
+    "Defaults",
+    "PlanResult",
+    "Resolve",
+    "RollbackPlan",
+    "RunOutcome",
+    "RunView",
+    "RunsView",
+    "Started",
+    "Targets",
+    "apply",
+    "check_drift",
+    "check_ride_along",
+    "cluster_writers",
+    "default_set",
+    "default_show",
+    "load_plan",
+    "mark_rolled_back",
+    "plan",
+    "reach",
+    "read_scope",
+    "resume",
+    "rollback",
+    "rollback_plan_for",
+    "runs",
+    "show",
+]
 
 
-# -- CAs ------------------------------------------------------------------------------------------
-
-
-def known_cas() -> tuple[str, ...]:
-    return load_catalog().ca_ids()
-
-
-def _stored_plan(plan_json: str, run_id: str) -> planmod.Plan:
-    """The plan the journal keeps for `run_id` (a damaged copy is named as such, not as a file)."""
-    return planfile.loads(plan_json, known_cas(), source=f"the plan the journal keeps for run {run_id}")
-
-
-def ended_on(ca_id: str, now: datetime) -> str | None:
-    """The day every known root of `ca_id` had ended (rds-ca-2015, rds-ca-2019), or None."""
-    roots = load_catalog().roots(ca_id)
-    if roots and all(r.not_after <= now for r in roots):
-        return max(r.not_after for r in roots).strftime("%Y-%m-%d")
-    return None
-
-
-def current_cas(now: datetime) -> tuple[str, ...]:
-    return tuple(c for c in known_cas() if ended_on(c, now) is None)
-
-
-def check_target_ca(ca: str, now: datetime, flag: str = "--to") -> None:
-    if ca not in known_cas():
-        raise ConfigError(f"{flag} {ca!r}: unknown CA (known: {', '.join(known_cas())})")
-    ended = ended_on(ca, now)
-    if ended:
-        raise ConfigError(
-            f"{flag} {ca}: that CA's roots ended on {ended}; rotate to a current one "
-            f"({', '.join(current_cas(now))})"
-        )
-
-
-# -- targets --------------------------------------------------------------------------------------
-
-
-def reach(resolve: Resolve, plan_targets: Sequence[tuple[str, str]]) -> Targets:
-    """The plan's (account, region) targets; refuses a plan whose accounts `resolve` does not reach."""
-    resolved = resolve(sorted({r for _, r in plan_targets}))
-    by_key = {(r.target.account_id, r.target.region): r for r in resolved}
-    reached = {a for (a, _), r in by_key.items() if r.factory is not None}
-    missing = sorted({a for a, _ in plan_targets} - reached)
-    if missing:
-        raise PlanError(
-            f"plan for another account: {', '.join(missing)} not reached with these AWS flags "
-            f"(reached: {', '.join(sorted(reached)) or 'none'}); use --profile or --accounts/--role-name"
-        )
-    out = {}
-    for key in plan_targets:
-        r = by_key.get(key)
-        if r is None or r.factory is None:
-            raise PlanError(f"cannot reach {key[0]}/{key[1]}: {r.error if r else 'region not selected'}")
-        out[key] = r
-    return out
-
-
-def bound_actions(targets: Targets) -> aws_actions.BoundActions:
-    def client(account: str, region: str, write: bool = False) -> Any:
-        factory = targets[(account, region)].factory
-        assert factory is not None
-        return factory.client("rds", region, write=write)
-
-    return aws_actions.BoundActions(client, lambda a, r: client(a, r, write=True))
+# -- plan -----------------------------------------------------------------------------------------
 
 
 def read_scope(targets: Targets, scope: planmod.Scope, now: datetime) -> Fleet:
@@ -122,9 +89,6 @@ def cluster_writers(targets: Sequence[ResolvedTarget]) -> frozenset[str]:
             rds = r.factory.client("rds", r.target.region)
             out |= aws_actions.cluster_writers(rds, r.target.account_id, r.target.region)
     return frozenset(out)
-
-
-# -- plan -----------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -287,7 +251,7 @@ def resume(
 ) -> RunOutcome:
     """Continue a run: re-read each step, never re-send an accepted change."""
     run = journal.run(run_id)
-    plan_ = _stored_plan(run.plan_json, run_id)
+    plan_ = stored_plan(run.plan_json, run_id)
     targets = reach(resolve, plan_.targets)
     holder = Holder.this_process("rdsca resume")
     taken = journal.claim(run_id, plan_, holder, take_over=options.take_over)
@@ -318,7 +282,7 @@ def rollback_plan_for(
 
     Instances that cannot go back (retired or unsupported previous CA) are in `plan.skipped`;
     with `all_or_nothing` their presence is a PlanError instead."""
-    original = _stored_plan(journal.run(run_id).plan_json, run_id)
+    original = stored_plan(journal.run(run_id).plan_json, run_id)
     targets = reach(resolve, original.targets)
     actions = bound_actions(targets)
     back = rollback_plan(original, journal, run_id, waves, actions, now, id_globs, all_or_nothing)
@@ -351,131 +315,3 @@ def mark_rolled_back(journal: Journal, rollback_id: str) -> None:
         if s.status == StepStatus.VERIFIED and s.key not in undone:
             detail = {"by": rollback_id, "ca": s.to_ca}
             journal.record(parent, s.key, Event.ROLLED_BACK, StepStatus.ROLLED_BACK, detail=detail)
-
-
-# -- runs / show ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunsView:
-    runs: tuple[RunRecord, ...]
-    counts: Mapping[str, Mapping[str, int]]  # run id -> step status -> n
-
-
-def runs(journal: Journal | None) -> RunsView:
-    """Every run of the journal with its step counts (None: no journal yet, no runs)."""
-    if journal is None:
-        return RunsView((), {})
-    all_runs = journal.runs()
-    counts: dict[str, dict[str, int]] = {}
-    for r in all_runs:
-        for s in journal.steps(r.id):
-            counts.setdefault(r.id, {}).setdefault(s.status, 0)
-            counts[r.id][s.status] += 1
-    return RunsView(tuple(all_runs), counts)
-
-
-@dataclass(frozen=True)
-class RunView:
-    run: RunRecord
-    steps: tuple[StepRecord, ...]
-    events: tuple[EventRecord, ...]
-    notes: tuple[str, ...] = ()  # what re-reading the scheduled steps found
-    all_events: bool = False
-
-
-def show(
-    journal: Journal, run_id: str, resolve: Resolve | None, now: datetime, all_events: bool = False
-) -> RunView:
-    """What a run did; with `resolve`, scheduled steps are re-read to see whether the window applied them."""
-    journal.run(run_id)  # an unknown run is an error before any AWS call
-    notes: list[str] = []
-    if resolve is not None:
-        try:
-            notes = check_scheduled(journal, run_id, resolve, now)
-        except (ConfigError, PlanError, aws_actions.ActionError) as exc:  # still worth showing
-            notes = [f"could not check the scheduled steps: {exc}"]
-    return RunView(journal.run(run_id), tuple(journal.steps(run_id)), tuple(journal.events(run_id)),
-                   tuple(notes), all_events)  # fmt: skip
-
-
-def check_scheduled(journal: Journal, run_id: str, resolve: Resolve, now: datetime) -> list[str]:
-    """Re-read the run's steps that wait for something outside rdsca: a maintenance window
-    (`scheduled`) or a restart (`awaiting-restart`); record the ones that happened."""
-    run = journal.run(run_id)
-    waiting = [
-        s for s in journal.steps(run_id) if s.status in (StepStatus.SCHEDULED, StepStatus.AWAITING_RESTART)
-    ]
-    if not waiting:
-        return []
-    plan_ = _stored_plan(run.plan_json, run_id)
-    steps = {s.key: s for s in plan_.steps}
-    actions = bound_actions(reach(resolve, sorted({(s.account, s.region) for s in waiting})))
-    notes = []
-    for rec in waiting:
-        step = steps[rec.key]
-        seen = actions.poll(step.account, step.region, step.instance_ids)
-        views = [seen.get(i) for i in step.instance_ids]
-        done = [
-            v is not None and is_verified(step, v, rec.before_ca, rec.before_valid_till, now) for v in views
-        ]
-        restart = rec.status == StepStatus.AWAITING_RESTART
-        if all(done):
-            first = views[0]
-            assert first is not None
-            event = Event.RESTART_SEEN if restart else Event.APPLIED_IN_WINDOW
-            journal.record(run_id, rec.key, event, StepStatus.VERIFIED, after_ca=first.ca,
-                           after_valid_till=iso(first.server_cert_valid_till))  # fmt: skip
-            how = "restarted: serves" if restart else "applied in the maintenance window, verified on"
-            notes.append(f"{rec.key}: {how} {step.to_ca}")
-        elif restart:
-            served = ", ".join(f"{v.id} serves {v.server_cert_ca or '-'}" for v in views if v)
-            notes.append(
-                f"{rec.key}: still waiting for a restart ({served}); reboot it to serve {step.to_ca}"
-            )
-        else:
-            pending = ", ".join(f"{v.id} {v.ca} pending {v.pending_ca or '-'}" for v in views if v)
-            notes.append(f"{rec.key}: still waiting for the maintenance window ({pending})")
-    if all(s.status in (StepStatus.VERIFIED, StepStatus.ROLLED_BACK) for s in journal.steps(run_id)):
-        journal.set_run_status(run_id, RunStatus.DONE, "run-done", by="show")
-    return notes
-
-
-# -- the account default CA -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Defaults:
-    """Each region's default CA for new instances, and whether it is the account's override."""
-
-    fleet: Fleet
-
-
-@dataclass(frozen=True)
-class DefaultChanges:
-    targets: tuple[str, ...]  # account/region keys changed
-    ca: str | None  # None: the override was removed
-
-
-def default_show(resolve: Resolve, now: datetime) -> Defaults:
-    return Defaults(collect(resolve(()), now=now))
-
-
-def default_set(resolve: Resolve, ca: str | None, now: datetime) -> DefaultChanges:
-    """Set (or with None, remove) the default CA for new instances in every target region."""
-    from rdsca.rollout.defaults import refuse_unsupported
-
-    if ca is not None and ca not in known_cas():
-        raise ConfigError(f"unknown CA {ca!r} (known: {', '.join(known_cas())})")
-    targets = resolve(())
-    fleet = collect(targets, now=now)
-    for t in fleet.failed:
-        raise PlanError(f"cannot read {t.target.key}: {t.error}")
-    if ca is not None:
-        refuse_unsupported(fleet, ca)
-    done = []
-    for r in targets:
-        assert r.factory is not None
-        aws_actions.set_default_ca(r.factory.client("rds", r.target.region, write=True), ca)
-        done.append(r.target.key)
-    return DefaultChanges(tuple(done), ca)

@@ -15,15 +15,8 @@ from rdsca.api.audit import cas as read_cas
 from rdsca.cli.app import cli
 from rdsca.cli.audit_progress import audit_progress, progress_option
 from rdsca.cli.common import failed_targets_code, query, resolve, use_color
-from rdsca.cli.options import (
-    AwsOptions,
-    Selection,
-    aws_options,
-    emit,
-    output_options,
-    selection_options,
-    warn_days_option,
-)
+from rdsca.cli.options import AwsOptions, Selection, aws_options, selection_options, warn_days_option
+from rdsca.cli.output import emit, output_options
 from rdsca.errors import ExitCode
 from rdsca.model import Audit
 from rdsca.report.registry import RenderOptions, formats, render

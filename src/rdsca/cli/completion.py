@@ -20,7 +20,7 @@ def _starting(values: list[tuple[str, str]], incomplete: str) -> list[Completion
 
 def complete_ca_ids(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """The RDS CA ids of the built-in catalogue (and the bundles RDSCA_CATALOGUE_BUNDLE names)."""
-    from rdsca.api.rotation import ended_on
+    from rdsca.api.target_ca import ended_on
     from rdsca.catalog import load_catalog
     from rdsca.cli.common import now_utc
 

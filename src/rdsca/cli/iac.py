@@ -12,7 +12,7 @@ from rdsca.api.iac import scan as iac_scan
 from rdsca.cli.app import cli
 from rdsca.cli.common import now_utc
 from rdsca.cli.completion import complete_ca_ids
-from rdsca.cli.options import emit, output_options, writable_file, write_atomic
+from rdsca.cli.output import emit, output_options, writable_file, write_atomic
 from rdsca.errors import ConfigError, ExitCode
 from rdsca.report import iac as _renderers  # noqa: F401  (registers the renderers)
 from rdsca.report.registry import render

@@ -11,7 +11,8 @@ from rdsca.api.notices import NoticesResult
 from rdsca.api.notices import notices as read_notices
 from rdsca.cli.app import cli
 from rdsca.cli.common import failed_targets_code, resolve, use_color
-from rdsca.cli.options import AwsOptions, Selection, aws_options, emit, output_options, selection_options
+from rdsca.cli.options import AwsOptions, Selection, aws_options, selection_options
+from rdsca.cli.output import emit, output_options
 from rdsca.errors import ExitCode
 from rdsca.report.registry import RenderOptions, formats, render
 

@@ -16,12 +16,11 @@ from rdsca.cli.options import (
     Selection,
     aws_options,
     catalogue_options,
-    emit,
-    output_options,
     password_options,
     read_password,
     selection_options,
 )
+from rdsca.cli.output import emit, output_options
 from rdsca.errors import ConfigError, ExitCode
 from rdsca.readiness.probe import DEFAULT_TIMEOUT, Outcome, ProbeResult, Protocol
 from rdsca.redaction import register_secret

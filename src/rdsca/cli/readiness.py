@@ -18,11 +18,10 @@ from rdsca.cli.options import (
     Selection,
     aws_options,
     catalogue_options,
-    emit,
-    output_options,
     read_password,
     selection_options,
 )
+from rdsca.cli.output import emit, output_options
 from rdsca.errors import ExitCode
 from rdsca.report import readiness as _renderers  # noqa: F401  (registers the renderers)
 from rdsca.report.registry import RenderOptions, render

@@ -17,17 +17,8 @@ from rdsca.cli.app import cli
 from rdsca.cli.audit import exit_code
 from rdsca.cli.common import resolve
 from rdsca.cli.completion import complete_run_ids
-from rdsca.cli.options import (
-    AwsOptions,
-    Selection,
-    aws_options,
-    emit,
-    format_from_output,
-    selection_options,
-    warn_days_option,
-    writable_file,
-    write_atomic,
-)
+from rdsca.cli.options import AwsOptions, Selection, aws_options, selection_options, warn_days_option
+from rdsca.cli.output import emit, format_from_output, writable_file, write_atomic
 from rdsca.cli.rotate import journal_option, open_journal
 from rdsca.errors import ConfigError
 from rdsca.report.registry import formats, render

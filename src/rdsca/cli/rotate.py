@@ -10,18 +10,13 @@ import click
 
 from rdsca.api import iac as iac_api
 from rdsca.api import rotation as api
+from rdsca.api.target_ca import check_target_ca
+from rdsca.api.targets import reach
 from rdsca.cli.app import cli
 from rdsca.cli.common import failed_targets_code, now_utc
 from rdsca.cli.completion import complete_ca_ids, complete_run_ids
-from rdsca.cli.options import (
-    AwsOptions,
-    Selection,
-    aws_options,
-    emit,
-    selection_options,
-    writable_file,
-    write_atomic,
-)
+from rdsca.cli.options import AwsOptions, Selection, aws_options, selection_options
+from rdsca.cli.output import emit, writable_file, write_atomic
 from rdsca.cli.rotate_common import exec_options, journal_option, open_journal, resolver
 from rdsca.cli.rotate_progress import json_line, make_progress
 from rdsca.errors import ConfigError, ExitCode, JournalError
@@ -105,7 +100,7 @@ def plan(
       rdsca plan --to rds-ca-rsa2048-g1 --iac ./infrastructure
       rdsca plan --to rds-ca-rsa2048-g1 --max-parallel 20 --max-parallel-per-region 5
     """
-    api.check_target_ca(target_ca, now_utc())  # before any AWS call
+    check_target_ca(target_ca, now_utc())  # before any AWS call
     order = tuple(p.strip() for p in (wave_order or "").split(",") if p.strip())
     policy = planmod.PlanPolicy(wave_tag=wave_tag, wave_order=order, strict_waves=strict_waves,
                                 max_parallel=max_parallel, max_parallel_per_region=max_parallel_per_region,
@@ -231,7 +226,7 @@ def apply(
         plan_, text = planfile.with_parallel(plan_, max_parallel, max_parallel_per_region)
     if plan_.steps:
         need_terminal_or_yes(yes, "apply")
-    targets = api.reach(resolver(aws, opts.write_timeout), plan_.targets)
+    targets = reach(resolver(aws, opts.write_timeout), plan_.targets)
     api.check_drift(plan_, targets, now_utc())
     api.check_ride_along(plan_, include_pending_changes)  # after drift: the plan's riders are current
     if not plan_.steps:

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import click
 
-from rdsca.api import rotation as api
+from rdsca.api import defaults as defaults_api
+from rdsca.api import runs as runs_api
 from rdsca.aws.region import configured_region
 from rdsca.cli.app import cli
 from rdsca.cli.common import now_utc
 from rdsca.cli.completion import complete_ca_ids, complete_run_ids
-from rdsca.cli.options import AwsOptions, aws_options, check_regions, emit, output_options
+from rdsca.cli.options import AwsOptions, aws_options, check_regions
+from rdsca.cli.output import emit, output_options
 from rdsca.cli.rotate_common import default_journal, journal_option, open_journal, resolver
 from rdsca.errors import ConfigError
 from rdsca.report import rotation as _rotation_renderers  # noqa: F401  (registers the formats)
@@ -35,7 +37,7 @@ def runs(journal_path: Path | None, fmt: str, output: Path | None) -> None:
     where = (journal_path or default_journal()).expanduser()
     # No journal yet (nothing applied on this machine): an empty list. A damaged one: exit 2.
     journal = open_journal(journal_path) if where.exists() else None
-    emit(render(api.runs(journal), fmt), output)
+    emit(render(runs_api.runs(journal), fmt), output)
 
 
 @cli.command()
@@ -63,7 +65,7 @@ def show(
       rdsca show 20250101-120000-a1b2c3 --events
     """
     journal = open_journal(journal_path)
-    view = api.show(journal, run_id, None if no_check else resolver(aws), now_utc(), all_events)
+    view = runs_api.show(journal, run_id, None if no_check else resolver(aws), now_utc(), all_events)
     emit(render(view, fmt), output)
 
 
@@ -96,7 +98,7 @@ def default_show(aws: AwsOptions, fmt: str, output: Path | None) -> None:
       rdsca default show --region eu-west-1
       rdsca default show --format json -o defaults.json
     """
-    emit(render(api.default_show(resolver(aws), now_utc()), fmt), output)
+    emit(render(defaults_api.default_show(resolver(aws), now_utc()), fmt), output)
 
 
 def one_region(aws: AwsOptions, verb: str) -> AwsOptions:
@@ -124,7 +126,8 @@ def default_set(aws: AwsOptions, ca: str) -> None:
     Example:
       rdsca default set rds-ca-rsa4096-g1 --region eu-west-1
     """
-    click.echo(render(api.default_set(resolver(one_region(aws, "set")), ca, now_utc()), "text"), nl=False)
+    changes = defaults_api.default_set(resolver(one_region(aws, "set")), ca, now_utc())
+    click.echo(render(changes, "text"), nl=False)
 
 
 @default.command("clear")
@@ -139,4 +142,5 @@ def default_clear(aws: AwsOptions) -> None:
     Example:
       rdsca default clear --region eu-west-1
     """
-    click.echo(render(api.default_set(resolver(one_region(aws, "clear")), None, now_utc()), "text"), nl=False)
+    changes = defaults_api.default_set(resolver(one_region(aws, "clear")), None, now_utc())
+    click.echo(render(changes, "text"), nl=False)

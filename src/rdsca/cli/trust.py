@@ -16,12 +16,11 @@ from rdsca.cli.common import now_utc
 from rdsca.cli.options import (
     catalogue_bundle_option,
     check_regions,
-    emit,
     load_catalogue,
-    output_options,
     password_options,
     read_password,
 )
+from rdsca.cli.output import emit, output_options
 from rdsca.errors import ConfigError, ExitCode
 from rdsca.readiness.bundles import BundleError
 from rdsca.readiness.scan import ScanLimits

@@ -8,7 +8,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from rdsca import engines, schemas
-from rdsca.api.rotation import DefaultChanges, Defaults, PlanResult, RunOutcome, RunsView, RunView
+from rdsca.api.defaults import DefaultChanges, Defaults
+from rdsca.api.rotation import PlanResult, RunOutcome
+from rdsca.api.runs import RunsView, RunView
 from rdsca.model import Fleet
 from rdsca.report import table
 from rdsca.report.registry import register
