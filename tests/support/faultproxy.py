@@ -18,6 +18,7 @@ says which calls really reached the upstream. Replies pass byte for byte, except
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import socketserver
 import struct
@@ -27,7 +28,9 @@ from http import HTTPStatus
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit
 
-FORWARDING = {"pass", "delay_reply", "drop_reply", "reset_reply", "garbage_reply", "foreign_page"}
+FORWARDING = {
+    "pass", "delay_reply", "drop_reply", "hang_reply", "reset_reply", "garbage_reply", "foreign_page"
+}  # fmt: skip
 KINDS = (FORWARDING - {"pass"}) | {"reset_before", "html_error"}
 MAX_HEAD = 1 << 20
 
@@ -66,6 +69,12 @@ def delay_reply(
 def drop_reply(action: str = "*", region: str | None = None, count: int | None = None) -> Rule:
     """Forward; close the connection without a byte of reply (lost reply after acceptance)."""
     return Rule("drop_reply", action, region, count)
+
+
+def hang_reply(action: str = "*", region: str | None = None, count: int | None = None) -> Rule:
+    """Forward; never reply, and keep the connection open until the client gives up on it (its read
+    timeout) or the proxy stops: a reply lost in a black hole (a stateful firewall dropping it)."""
+    return Rule("hang_reply", action, region, count)
 
 
 def reset_reply(action: str = "*", region: str | None = None, count: int | None = None) -> Rule:
@@ -306,6 +315,14 @@ class FaultProxy:
             kept = [line for line in lines if not line.lower().startswith(b"connection:")]
             return status, b"\r\n".join(kept), data, False
 
+    def _hold(self, client: socket.socket) -> None:
+        """Send nothing; return once the client closed its end (or the proxy stops)."""
+        while not self._stopped.is_set():
+            ready, _, _ = select.select([client], [], [], 0.05)
+            if ready and not client.recv(65536):
+                break
+        client.close()
+
     def _serve(self, client: socket.socket) -> None:
         client.settimeout(self.timeout)
         with self._lock:
@@ -345,6 +362,8 @@ class FaultProxy:
             self._record(action, region, kind, status)
             if kind == "drop_reply":
                 return client.close()
+            if kind == "hang_reply":
+                return self._hold(client)
             if kind == "reset_reply":
                 return _reset(client)
             if rule is not None and kind == "delay_reply" and self._stopped.wait(rule.seconds):
