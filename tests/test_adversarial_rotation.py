@@ -517,20 +517,29 @@ def test_take_over_does_not_take_a_live_holder(
 ) -> None:
     plan = make_plan(tmp_path, capsys, "--region", EU, "--id", "analytics-dev-pg")
     journal = tmp_path / "j.sqlite"
-    # Long enough that the apply still holds its lease while the three commands below run on a
-    # loaded machine (at 3 s it sometimes finished first, and resume then found nothing to do).
-    estate.control.config(modify_seconds=10.0)
     estate.control.reset_calls()
-    proc = subprocess.Popen([*RDSCA, "apply", str(plan), "--journal", str(journal), *FAST],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    # The apply holds its lease, out of any journal transaction, until the test lets it go: its
+    # after-step hook waits for a file (deterministic on a loaded machine, where a 10 s modify once
+    # ended before the three commands below and resume then found nothing to do).
+    started, go = tmp_path / "hook-started", tmp_path / "go"
+    hook = f"touch {started}; while [ ! -e {go} ]; do sleep 0.05; done"
+    cmd = [*RDSCA, "apply", str(plan), "--journal", str(journal), *FAST, "--after-step", hook]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     run_id = wait_for(journal, "modify-accepted")
-    for command in (["resume", run_id], ["rollback", run_id]):
-        code = main([*command, "--journal", str(journal), "--take-over", *FAST])
-        _, err = capsys.readouterr()
-        assert code == 2 and "is held by `rdsca apply`" in err, err
-    # A second apply of the same plan with --take-over: refused (drift or lease), nothing sent.
-    code = main(["apply", str(plan), "--journal", str(journal), "--take-over", *FAST])
-    assert code == 2, capsys.readouterr()
+    deadline = time.monotonic() + 60
+    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert started.exists(), proc.communicate()
+    try:
+        for command in (["resume", run_id], ["rollback", run_id]):
+            code = main([*command, "--journal", str(journal), "--take-over", *FAST])
+            _, err = capsys.readouterr()
+            assert code == 2 and "is held by `rdsca apply`" in err, err
+        # A second apply of the same plan with --take-over: refused (drift or lease), nothing sent.
+        code = main(["apply", str(plan), "--journal", str(journal), "--take-over", *FAST])
+        assert code == 2, capsys.readouterr()
+    finally:
+        go.touch()
     code, out, err = finish(proc, 30)
     assert code == 0, out + err
     assert estate.control.call_count("ModifyDBInstance") == 1
