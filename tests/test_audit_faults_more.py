@@ -18,11 +18,9 @@ loopback fault proxy (tests/support/faultproxy.py) between rdsca and the server.
 With one process (the moto sandbox's demo fleet, 2 accounts x 3 regions) and with worker processes
 (the stand-in of bench/standin, 70 accounts x 3 regions: above shards.SHARD_MIN_TARGETS).
 
-How long a reply that never comes costs: the audit's read timeout is AwsSettings.read_timeout (30 s)
-per attempt, and no option or environment variable of the CLI sets it (`--write-timeout` is the
-writes'); botocore's own settings do not reach it either, rdsca passing an explicit Config. The
-`hang_reply` tests therefore shorten it by patching the settings the CLI builds (`rdsca.cli.common`);
-the rest is `rdsca audit` as a user runs it.
+How long a reply that never comes costs: the audit's read timeout per attempt, `--read-timeout`
+(default 30 s; botocore's own settings do not reach it, rdsca passing an explicit Config). The
+`hang_reply` tests shorten it with that flag, which the workers' clients must honour too.
 """
 
 from __future__ import annotations
@@ -46,7 +44,6 @@ from rdsca.aws import shards
 from rdsca.aws.session import AwsSettings
 from rdsca.cli.app import main
 from rdsca.sandbox import demo
-from support import faultproxy
 from support.faultproxy import FaultProxy, Rule, drop_reply, hang_reply, html_error
 from support.orgenv import point_at_standin
 from support.sandbox import SandboxHandle
@@ -56,7 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 from standin import handle
 
 MAX_ATTEMPTS = AwsSettings().max_attempts
-SHORT_READ_TIMEOUT = 2.0  # the hang tests' (the CLI's is AwsSettings().read_timeout, 30 s)
+SHORT_READ_TIMEOUT = 2.0  # the hang tests' --read-timeout (default 30 s)
 SLACK = 10.0  # seconds: a loaded 2-core machine's noise
 EU = "eu-west-1"  # the demo fleet's failing region (not the home region, where STS is called)
 # Every call the audit makes (docs/audit.md's table, and reaching the accounts).
@@ -75,20 +72,6 @@ ORG = ("--org", "--role-name", ROLE)
 ACCOUNTS, REGIONS, INSTANCES = 70, 3, 300
 FAILING = "us-east-2"  # the stand-in's failing region (STS and Organizations are in us-east-1)
 assert ACCOUNTS * REGIONS >= shards.SHARD_MIN_TARGETS  # or --processes 2 would read in this process
-
-
-# The proxies' queue of connections not yet accepted: socketserver's default is 5, and an audit opens
-# dozens at once. Past the queue the kernel drops the handshake's last packet (TcpExtListenOverflows
-# grew by about one per run of the stand-in tests here) and the connection stalls; 150 connections
-# at once to a listen(5) proxy: up to 81 got no reply in 20 s, none with 256. With 5, one run in about
-# 30 on botocore 1.34 also gave one target of the failing region "ConnectionClosedError" for its
-# reason instead of the page's; none in 24 runs since, and no overflow.
-ACCEPT_QUEUE = 256
-
-
-@pytest.fixture(autouse=True)
-def _wide_accept_queue(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(faultproxy._Server, "request_queue_size", ACCEPT_QUEUE)
 
 
 def longest_backoff(attempts: int = MAX_ATTEMPTS) -> float:
@@ -153,11 +136,6 @@ def calls_in(proxy: FaultProxy, region: str) -> Counter[str]:
 def lost_and_taken(proxy: FaultProxy, rule: Rule) -> list[int | None]:
     """The upstream's status for each call `rule` lost: 200 each time the server took the call."""
     return [s.upstream_status for s in proxy.calls(rule.action) if s.kind == rule.kind]
-
-
-def shorten_read_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The CLI's AwsSettings with a read timeout of SHORT_READ_TIMEOUT (no option sets it)."""
-    monkeypatch.setattr("rdsca.cli.common.AwsSettings", partial(AwsSettings, read_timeout=SHORT_READ_TIMEOUT))
 
 
 # --- one process: the moto sandbox's demo fleet -------------------------------------------------
@@ -243,9 +221,8 @@ def test_a_reply_that_never_comes_times_out_is_asked_again_and_the_result_is_the
     monkeypatch: pytest.MonkeyPatch,
     action: str,
 ) -> None:
-    shorten_read_timeout(monkeypatch)
     rule = fault_proxy.add(hang_reply(action, count=2))
-    run = audit(capsys, tmp_path / "a.json", "--processes", "1")
+    run = audit(capsys, tmp_path / "a.json", "--processes", "1", "--read-timeout", str(SHORT_READ_TIMEOUT))
 
     assert rule.fired == 2
     assert lost_and_taken(fault_proxy, rule) == [200, 200]
@@ -279,13 +256,11 @@ def proxy(standin: handle.Handle, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 def org_clean(standin: handle.Handle, tmp_path_factory: pytest.TempPathFactory) -> Run:
     """The organization read by two worker processes through a proxy with no fault."""
     tmp = tmp_path_factory.mktemp("clean")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(faultproxy._Server, "request_queue_size", ACCEPT_QUEUE)
-        with FaultProxy(standin.url, timeout=30) as fp:
-            point_at_standin(mp, tmp, fp.url)
-            started = time.monotonic()
-            code = main(["audit", *ORG, "--processes", "2", "-f", "json", "-o", str(tmp / "clean.json")])
-            seconds = time.monotonic() - started
+    with pytest.MonkeyPatch.context() as mp, FaultProxy(standin.url, timeout=30) as fp:
+        point_at_standin(mp, tmp, fp.url)
+        started = time.monotonic()
+        code = main(["audit", *ORG, "--processes", "2", "-f", "json", "-o", str(tmp / "clean.json")])
+        seconds = time.monotonic() - started
     data = json.loads((tmp / "clean.json").read_text())
     assert code == 0
     assert len(data["targets"]) == ACCOUNTS * REGIONS and all(t["ok"] for t in data["targets"])
@@ -357,9 +332,10 @@ def test_replies_that_never_come_to_every_kind_of_read_change_nothing_with_worke
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The shortened read timeout is the workers' too (the settings travel with their targets)."""
-    shorten_read_timeout(monkeypatch)
     rules = [proxy.add(hang_reply(action, count=2)) for action in (*RDS_READS, *ORG_REACH)]
-    run = audit(capsys, tmp_path / "a.json", *ORG, "--processes", "2")
+    run = audit(
+        capsys, tmp_path / "a.json", *ORG, "--processes", "2", "--read-timeout", str(SHORT_READ_TIMEOUT)
+    )
 
     assert {r.action: r.fired for r in rules} == {r.action: 2 for r in rules}
     assert all(lost_and_taken(proxy, r) == [200, 200] for r in rules)
@@ -369,3 +345,13 @@ def test_replies_that_never_come_to_every_kind_of_read_change_nothing_with_worke
     # Reaching the accounts (caller, organization, roles, regions) comes before reading them, so
     # their hangs add up; the reads' run side by side.
     assert run.seconds <= bound(org_clean.seconds, chains=3, attempts=3, hangs=2 * (len(ORG_REACH) + 1))
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf", "soon", "7200"])
+def test_a_read_timeout_that_cannot_be_one_is_a_usage_error(
+    capsys: pytest.CaptureFixture[str], value: str
+) -> None:
+    code = main(["audit", "--read-timeout", value])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.startswith("error: ") and "--read-timeout" in err and "Traceback" not in err, err

@@ -30,7 +30,7 @@ def resolve(
 
 def query(aws: AwsOptions, regions: Sequence[str] = (), write_timeout: float | None = None) -> TargetQuery:
     """The user's AWS flags as a query that resolves them when called (and can stream them)."""
-    settings = AwsSettings(endpoint_url=aws.endpoint_url)
+    settings = AwsSettings(endpoint_url=aws.endpoint_url, read_timeout=aws.read_timeout)
     if write_timeout is not None:
         settings = replace(settings, write_read_timeout=write_timeout)
     return TargetQuery(

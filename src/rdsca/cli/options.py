@@ -50,6 +50,7 @@ class AwsOptions:
     role_name: str | None
     org: bool
     endpoint_url: str | None
+    read_timeout: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,16 @@ _AWS_OPTIONS = (
         envvar="AWS_ENDPOINT_URL",
         help="Send AWS calls to this endpoint (a sandbox, a proxy). Env: AWS_ENDPOINT_URL.",
     ),
+    click.option(
+        "--read-timeout",
+        type=FiniteFloat(min=0.1, max=3600),
+        default=30.0,
+        show_default=True,
+        metavar="SECONDS",
+        envvar="RDSCA_READ_TIMEOUT",
+        help="Seconds to wait for AWS's reply to a read before trying it again (6 attempts in all); "
+        "a change's reply: --write-timeout. Env: RDSCA_READ_TIMEOUT.",
+    ),
 )
 
 
@@ -116,7 +127,8 @@ def with_options(wrapper: Callable[..., Any], func: Callable[..., Any], options:
 
 
 def aws_options(func: F) -> F:
-    """Add --profile/--region/--accounts/--role-name/--org/--endpoint-url; pass `aws: AwsOptions`."""
+    """Add --profile/--region/--accounts/--role-name/--org/--endpoint-url/--read-timeout; pass
+    `aws: AwsOptions`."""
 
     def wrapper(
         *args: Any,
@@ -126,6 +138,7 @@ def aws_options(func: F) -> F:
         role_name: str | None,
         org: bool,
         endpoint_url: str | None,
+        read_timeout: float,
         **kwargs: Any,
     ) -> Any:
         if isinstance(regions, str):
@@ -143,6 +156,7 @@ def aws_options(func: F) -> F:
             role_name=role_name,
             org=org,
             endpoint_url=check_endpoint_url(endpoint_url),
+            read_timeout=read_timeout,
         )
         return func(*args, **kwargs)
 
