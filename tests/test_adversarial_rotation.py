@@ -24,6 +24,7 @@ import pytest
 
 from rdsca.cli.app import main
 from rdsca.rollout import executor
+from rdsca.rollout import journal as journal_mod
 from rdsca.rollout.events import was_accepted
 from rdsca.rollout.journal import Journal
 from support import crash
@@ -510,6 +511,32 @@ def test_two_resumes_at_once_after_a_sigkill(
     assert set(accepted_per_step(journal, run_id).values()) == {1}
     assert estate.control.call_count("ModifyDBInstance") == 3
     assert j.leases() == []
+
+
+def test_a_journal_held_by_a_stopped_process_is_one_line_and_sends_nothing(
+    estate: SandboxHandle, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An apply stopped with Ctrl-Z inside a journal transaction holds sqlite's write lock: the next
+    command on that journal waits the busy timeout, then says what holds it (it said only
+    "database is locked")."""
+    plan = make_plan(tmp_path, capsys, *ONE)
+    journal = tmp_path / "j.sqlite"
+    Journal(journal).close()
+    monkeypatch.setattr(journal_mod, "BUSY_SECONDS", 0.5)
+    estate.control.reset_calls()
+    holder = sqlite3.connect(journal, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        code = main(["apply", str(plan), "--journal", str(journal), *FAST])
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert err.count("\n") == 1 and f"cannot write the journal {journal}: another process has held it" in err
+    assert "Ctrl-Z" in err and "Traceback" not in err
+    assert sum(estate.control.call_count(w) for w in WRITES) == 0
+    assert Journal(journal).runs() == []
 
 
 def test_take_over_does_not_take_a_live_holder(

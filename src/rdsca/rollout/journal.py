@@ -30,6 +30,7 @@ from rdsca.rollout.lease import Holder
 from rdsca.rollout.plan import Plan
 
 SCHEMA_VERSION = 2  # 1: runs, steps, events (release 0.1); 2: + leases
+BUSY_SECONDS = 10.0  # how long a write waits for another connection's transaction
 
 _DDL = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -162,6 +163,15 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _write_error(path: Path, exc: sqlite3.Error) -> JournalError:
+    if "locked" in str(exc):  # sqlite's busy timeout passed: another connection holds the write lock
+        return JournalError(
+            f"cannot write the journal {path}: another process has held it for {BUSY_SECONDS:.0f} s "
+            f"(an rdsca on the same journal, or one stopped with Ctrl-Z: `fg` it, or end it)"
+        )
+    return JournalError(f"cannot write the journal {path}: {exc}")
+
+
 class Journal:
     def __init__(self, path: Path, clock: Callable[[], datetime] = _utcnow, create: bool = True) -> None:
         self.path = path
@@ -174,7 +184,7 @@ class Journal:
             self._db.row_factory = sqlite3.Row
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
-            self._db.execute("PRAGMA busy_timeout=10000")
+            self._db.execute(f"PRAGMA busy_timeout={BUSY_SECONDS * 1000:.0f}")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version == SCHEMA_VERSION:
                 return  # already set up: opening to read takes no write lock
@@ -221,7 +231,7 @@ class Journal:
         try:
             self._db.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
-            raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
+            raise _write_error(self.path, exc) from exc
 
     def _end(self, how: str) -> None:
         self._in_batch = False
@@ -230,7 +240,7 @@ class Journal:
         except sqlite3.Error as exc:
             with contextlib.suppress(sqlite3.Error):
                 self._db.execute("ROLLBACK")
-            raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
+            raise _write_error(self.path, exc) from exc
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -250,7 +260,7 @@ class Journal:
                 if batched:
                     self._db.execute("RELEASE tx")
             if isinstance(exc, sqlite3.Error):
-                raise JournalError(f"cannot write the journal {self.path}: {exc}") from exc
+                raise _write_error(self.path, exc) from exc
             raise
         if not batched:
             self._end("COMMIT")
