@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from rdsca.sandbox.server import SandboxServer
+from support import realdb
 from support.sandbox import SandboxHandle
 
 SANDBOX_REBOOT_SECONDS = 0.3
@@ -80,3 +81,8 @@ def estate(
     monkeypatch.setenv("AWS_ENDPOINT_URL", fault_proxy.url)
     yield sandbox_env
     sandbox_env.control.clear_faults()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """The real database servers this process started go with it (see support/realdb.py)."""
+    realdb.stop_all()

@@ -7,7 +7,9 @@ free loopback port, with a server certificate from the "old" RDS-like hierarchy;
 swaps in the new hierarchy's certificate and reloads without a restart.
 
 Servers are started once per test process (`postgres()`, `mariadb()`, `mariadb(pfs=False)`) and
-stopped at exit; test modules wrap them in session fixtures.
+stopped when its session ends (`stop_all`, from conftest's pytest_sessionfinish: an xdist worker
+leaves with os._exit, so atexit alone left two servers running after every `make test`); test
+modules wrap them in session fixtures.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -321,11 +324,29 @@ def _wait_for_chain(host: str, port: int, protocol: str, expected: ServerCert, t
     raise RuntimeError(f"the server on port {port} did not pick up the new certificate")
 
 
+_STARTED: list[_Server] = []
+
+
+def _started(server: _Server) -> None:
+    _STARTED.append(server)
+    atexit.register(server.stop)  # a process that is not a pytest session (a helper script)
+
+
+def stop_all() -> None:
+    """Stop every server this process started (each stop is safe to repeat)."""
+    while _STARTED:
+        server = _STARTED.pop()
+        try:
+            server.stop()
+        except Exception as exc:  # a stop that fails must not fail the finished session
+            print(f"could not stop {server.name} in {server.dir}: {exc!r}", file=sys.stderr)
+
+
 @cache
 def postgres() -> Postgres:
     require_servers()
     server = Postgres()
-    atexit.register(server.stop)
+    _started(server)
     return server.start()
 
 
@@ -333,5 +354,5 @@ def postgres() -> Postgres:
 def mariadb(pfs: bool = True) -> MariaDB:
     require_servers()
     server = MariaDB(pfs=pfs)
-    atexit.register(server.stop)
+    _started(server)
     return server.start()
