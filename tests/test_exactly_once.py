@@ -162,11 +162,22 @@ def test_resume_beside_a_live_apply_is_refused_and_sends_nothing(
 ) -> None:
     plan = make_plan(tmp_path, capsys, *THREE)
     journal = tmp_path / "j.sqlite"
-    estate.control.config(reboot_seconds=6.0)  # still held while resume tries, also on a loaded machine
     estate.control.reset_calls()
-    first = _apply(plan, journal)
+    # The apply holds its run until the test lets it go: its after-step hook waits for a file (a 6 s
+    # reboot was not enough on a loaded machine: the apply ended first and resume found it done).
+    started, go = tmp_path / "hook-started", tmp_path / "go"
+    first = _apply(
+        plan, journal, "--after-step", f"touch {started}; while [ ! -e {go} ]; do sleep 0.05; done"
+    )
     run_id = _wait_for(journal, "modify-accepted")
-    code = main(["resume", run_id, "--journal", str(journal), *FAST])
+    deadline = time.monotonic() + 60
+    while not started.exists() and first.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        assert started.exists(), first.communicate()
+        code = main(["resume", run_id, "--journal", str(journal), *FAST])
+    finally:
+        go.touch()
     _, err = capsys.readouterr()
     assert code == 2 and f"run {run_id} is held by `rdsca apply`" in err
     out1, err1 = first.communicate(timeout=60)
