@@ -45,7 +45,7 @@ from rdsca.aws.session import AwsSettings
 from rdsca.cli.app import main
 from rdsca.sandbox import demo
 from support.faultproxy import FaultProxy, Rule, drop_reply, hang_reply, html_error
-from support.orgenv import point_at_standin
+from support.orgenv import ACCOUNTS, INSTANCES, REGIONS, proxied, small_standin
 from support.sandbox import SandboxHandle
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
@@ -69,7 +69,6 @@ ORG_REACH = (*REACH, "ListAccounts", "DescribeRegions")
 
 ROLE = "rdsca-audit"
 ORG = ("--org", "--role-name", ROLE)
-ACCOUNTS, REGIONS, INSTANCES = 70, 3, 300
 FAILING = "us-east-2"  # the stand-in's failing region (STS and Organizations are in us-east-1)
 assert ACCOUNTS * REGIONS >= shards.SHARD_MIN_TARGETS  # or --processes 2 would read in this process
 
@@ -237,9 +236,7 @@ def test_a_reply_that_never_comes_times_out_is_asked_again_and_the_result_is_the
 
 @pytest.fixture(scope="module")
 def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[handle.Handle]:
-    scale = ["--accounts", str(ACCOUNTS), "--regions", str(REGIONS), "--instances", str(INSTANCES)]
-    fast = ["--seed", "5", "--latency-min", "0.002", "--latency-max", "0.01"]
-    with handle.start(tmp_path_factory.mktemp("standin"), [*scale, *fast]) as sa:
+    with small_standin(tmp_path_factory.mktemp("standin")) as sa:
         yield sa
 
 
@@ -247,8 +244,7 @@ def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[handle.Handle]
 def proxy(standin: handle.Handle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FaultProxy]:
     """rdsca's every call through a fault proxy in front of the stand-in (no rules yet)."""
     standin.reset()
-    with FaultProxy(standin.url, timeout=30) as fp:
-        point_at_standin(monkeypatch, tmp_path, fp.url)
+    with proxied(monkeypatch, tmp_path, standin.url) as fp:
         yield fp
 
 
@@ -256,8 +252,7 @@ def proxy(standin: handle.Handle, monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
 def org_clean(standin: handle.Handle, tmp_path_factory: pytest.TempPathFactory) -> Run:
     """The organization read by two worker processes through a proxy with no fault."""
     tmp = tmp_path_factory.mktemp("clean")
-    with pytest.MonkeyPatch.context() as mp, FaultProxy(standin.url, timeout=30) as fp:
-        point_at_standin(mp, tmp, fp.url)
+    with pytest.MonkeyPatch.context() as mp, proxied(mp, tmp, standin.url):
         started = time.monotonic()
         code = main(["audit", *ORG, "--processes", "2", "-f", "json", "-o", str(tmp / "clean.json")])
         seconds = time.monotonic() - started

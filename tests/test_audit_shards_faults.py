@@ -35,23 +35,20 @@ from support.faultproxy import (
     reset_before,
     reset_reply,
 )
-from support.orgenv import point_at_standin
+from support.orgenv import ACCOUNTS, INSTANCES, REGIONS, point_at_standin, proxied, small_standin
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "bench"))
 
 from standin import handle
 
 ROLE = "rdsca-audit"
-ACCOUNTS, REGIONS, INSTANCES = 70, 3, 300
 TARGETS = ACCOUNTS * REGIONS
 assert TARGETS >= shards.SHARD_MIN_TARGETS  # or --processes 2 would read in this process
 
 
 @pytest.fixture(scope="module")
 def standin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[handle.Handle]:
-    scale = ["--accounts", str(ACCOUNTS), "--regions", str(REGIONS), "--instances", str(INSTANCES)]
-    fast = ["--seed", "5", "--latency-min", "0.002", "--latency-max", "0.01"]
-    with handle.start(tmp_path_factory.mktemp("standin"), [*scale, *fast]) as sa:
+    with small_standin(tmp_path_factory.mktemp("standin")) as sa:
         yield sa
 
 
@@ -74,8 +71,7 @@ def baseline(standin: handle.Handle, tmp_path_factory: pytest.TempPathFactory) -
 def proxy(standin: handle.Handle, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[FaultProxy]:
     """rdsca's every call through a fault proxy in front of the stand-in (no rules yet)."""
     standin.reset()
-    with FaultProxy(standin.url, timeout=30) as fp:
-        point_at_standin(monkeypatch, tmp_path, fp.url)
+    with proxied(monkeypatch, tmp_path, standin.url) as fp:
         yield fp
 
 

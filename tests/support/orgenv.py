@@ -2,9 +2,30 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from support.faultproxy import FaultProxy
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+
+from standin import handle
+
+# The fault tests' organization: above shards.SHARD_MIN_TARGETS, small and fast enough for a test.
+ACCOUNTS, REGIONS, INSTANCES = 70, 3, 300
+
+
+@contextmanager
+def small_standin(where: Path) -> Iterator[handle.Handle]:
+    """The stand-in with ACCOUNTS x REGIONS and INSTANCES, a fixed seed and 2-10 ms of latency."""
+    scale = ["--accounts", str(ACCOUNTS), "--regions", str(REGIONS), "--instances", str(INSTANCES)]
+    fast = ["--seed", "5", "--latency-min", "0.002", "--latency-max", "0.01"]
+    with handle.start(where, [*scale, *fast]) as sa:
+        yield sa
 
 
 def point_at_standin(
@@ -20,3 +41,11 @@ def point_at_standin(
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
     monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+
+
+@contextmanager
+def proxied(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str) -> Iterator[FaultProxy]:
+    """A fault proxy (no rules yet) in front of the stand-in at `url`, and rdsca's every call to it."""
+    with FaultProxy(url, timeout=30) as fp:
+        point_at_standin(monkeypatch, tmp_path, fp.url)
+        yield fp
