@@ -29,6 +29,7 @@ from rdsca.rollout.events import was_accepted
 from rdsca.rollout.journal import Journal
 from support import crash
 from support.faultproxy import FaultProxy, delay_reply, drop_reply, reset_before
+from support.gate import Gate
 from support.sandbox import SandboxHandle
 
 A1, US, EU = "111111111111", "us-east-1", "eu-west-1"
@@ -533,7 +534,8 @@ def test_a_journal_held_by_a_stopped_process_is_one_line_and_sends_nothing(
         holder.close()
     err = capsys.readouterr().err
     assert code == 2, err
-    assert err.count("\n") == 1 and f"cannot write the journal {journal}: another process has held it" in err
+    assert err.count("\n") == 1, err
+    assert f"cannot write the journal {journal}: another process kept it locked" in err
     assert "Ctrl-Z" in err and "Traceback" not in err
     assert sum(estate.control.call_count(w) for w in WRITES) == 0
     assert Journal(journal).runs() == []
@@ -545,18 +547,13 @@ def test_take_over_does_not_take_a_live_holder(
     plan = make_plan(tmp_path, capsys, "--region", EU, "--id", "analytics-dev-pg")
     journal = tmp_path / "j.sqlite"
     estate.control.reset_calls()
-    # The apply holds its lease, out of any journal transaction, until the test lets it go: its
-    # after-step hook waits for a file (deterministic on a loaded machine, where a 10 s modify once
-    # ended before the three commands below and resume then found nothing to do).
-    started, go = tmp_path / "hook-started", tmp_path / "go"
-    hook = f"touch {started}; while [ ! -e {go} ]; do sleep 0.05; done"
-    cmd = [*RDSCA, "apply", str(plan), "--journal", str(journal), *FAST, "--after-step", hook]
+    # The apply holds its lease until the test lets it go (a 10 s modify once ended first on a loaded
+    # machine, and resume then found nothing to do).
+    gate = Gate(tmp_path)
+    cmd = [*RDSCA, "apply", str(plan), "--journal", str(journal), *FAST, "--after-step", gate.hook]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     run_id = wait_for(journal, "modify-accepted")
-    deadline = time.monotonic() + 60
-    while not started.exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert started.exists(), proc.communicate()
+    gate.wait_held(proc)
     try:
         for command in (["resume", run_id], ["rollback", run_id]):
             code = main([*command, "--journal", str(journal), "--take-over", *FAST])
@@ -566,7 +563,7 @@ def test_take_over_does_not_take_a_live_holder(
         code = main(["apply", str(plan), "--journal", str(journal), "--take-over", *FAST])
         assert code == 2, capsys.readouterr()
     finally:
-        go.touch()
+        gate.release()
     code, out, err = finish(proc, 30)
     assert code == 0, out + err
     assert estate.control.call_count("ModifyDBInstance") == 1

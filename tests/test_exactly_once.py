@@ -27,6 +27,7 @@ from support.faultproxy import (
     reset_before,
     reset_reply,
 )
+from support.gate import Gate
 from support.sandbox import SandboxHandle
 
 A1, US = "111111111111", "us-east-1"
@@ -163,21 +164,16 @@ def test_resume_beside_a_live_apply_is_refused_and_sends_nothing(
     plan = make_plan(tmp_path, capsys, *THREE)
     journal = tmp_path / "j.sqlite"
     estate.control.reset_calls()
-    # The apply holds its run until the test lets it go: its after-step hook waits for a file (a 6 s
-    # reboot was not enough on a loaded machine: the apply ended first and resume found it done).
-    started, go = tmp_path / "hook-started", tmp_path / "go"
-    first = _apply(
-        plan, journal, "--after-step", f"touch {started}; while [ ! -e {go} ]; do sleep 0.05; done"
-    )
+    # The apply holds its run until the test lets it go (during a 6 s reboot, on a loaded machine,
+    # the apply once ended first and resume found the run done).
+    gate = Gate(tmp_path)
+    first = _apply(plan, journal, "--after-step", gate.hook)
     run_id = _wait_for(journal, "modify-accepted")
-    deadline = time.monotonic() + 60
-    while not started.exists() and first.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
+    gate.wait_held(first)
     try:
-        assert started.exists(), first.communicate()
         code = main(["resume", run_id, "--journal", str(journal), *FAST])
     finally:
-        go.touch()
+        gate.release()
     _, err = capsys.readouterr()
     assert code == 2 and f"run {run_id} is held by `rdsca apply`" in err
     out1, err1 = first.communicate(timeout=60)

@@ -166,8 +166,9 @@ def _utcnow() -> datetime:
 def _write_error(path: Path, exc: sqlite3.Error) -> JournalError:
     if "locked" in str(exc):  # sqlite's busy timeout passed: another connection holds the write lock
         return JournalError(
-            f"cannot write the journal {path}: another process has held it for {BUSY_SECONDS:.0f} s "
-            f"(an rdsca on the same journal, or one stopped with Ctrl-Z: `fg` it, or end it)"
+            f"cannot write the journal {path}: another process kept it locked for the "
+            f"{BUSY_SECONDS:.0f} s rdsca waits (an rdsca on the same journal, or one stopped with "
+            "Ctrl-Z: `fg` it, or end it)"
         )
     return JournalError(f"cannot write the journal {path}: {exc}")
 
