@@ -53,11 +53,12 @@ def _slower_reboots(request: pytest.FixtureRequest) -> None:
 
 
 def wait_available(
-    rds: Any, instance_id: str, timeout: float = 10.0, moved: bool = True, ca: str | None = None
+    rds: Any, instance_id: str, timeout: float = 30.0, moved: bool = True, ca: str | None = None
 ) -> list[str]:
     """Poll until `available` with nothing pending (after a status change, when `moved`; once the
     instance reports `ca`, when given, whether or not a status change was seen); the distinct
-    statuses seen, in order."""
+    statuses seen, in order. The timeout is far above the sandbox's 0.9 s reboot: the sandbox serves
+    from a thread of this test process, and at load 5-6 a 10 s wait once saw only `rebooting`."""
     seen: list[str] = []
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
